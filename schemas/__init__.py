@@ -1,0 +1,1 @@
+"""Declarative Pandera models of every frame recon reads or writes."""

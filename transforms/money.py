@@ -1,0 +1,118 @@
+"""Money text to integer minor units, exactly, and nothing else.
+
+Every amount in recon is a signed ``int`` in the currency's minor unit (fen, cents), or a ``Decimal``
+with a fixed scale where a format carries more digits than the minor unit (WeChat's 5-decimal fee).
+This module is the one place where text becomes money: an ASCII regex decides what is acceptable,
+then integer arithmetic converts it. Nothing is rounded and no float is ever involved.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+#: Minor-unit exponent per ISO 4217 currency we may meet; unknown currencies are rejected.
+CURRENCY_EXPONENT: dict[str, int] = {
+    "CNY": 2, "USD": 2, "EUR": 2, "HKD": 2, "GBP": 2, "SGD": 2, "AUD": 2, "CAD": 2,
+    "CHF": 2, "MOP": 2, "TWD": 2, "THB": 2, "MYR": 2, "NZD": 2,
+    "JPY": 0, "KRW": 0, "VND": 0,
+    "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3,
+}
+
+
+class AmountError(ValueError):
+    """An amount text that the format does not allow.
+
+    Attributes:
+        reason_code: ``BAD_AMOUNT``, ``SCALE_EXCEEDED`` or ``SIGN_VIOLATION`` (BAD_INPUTS §3.2).
+    """
+
+    def __init__(self, reason_code: str, message: str) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+
+
+_DECIMAL = re.compile(r"^(-?)(0|[1-9][0-9]{0,14})(?:\.([0-9]+))?$", re.ASCII)
+
+
+def parse_decimal_text(
+    text: str, *, scale: int, exact_scale: bool, allow_negative: bool = True
+) -> int:
+    """Parse a plain decimal string into an integer count of ``10**-scale`` units.
+
+    Args:
+        text: the field as written, already stripped of the format's documented padding.
+        scale: the number of decimals of the unit returned (2 for fen, 5 for WeChat fees).
+        exact_scale: True when the format always writes exactly ``scale`` decimals (WeChat, Alipay);
+            False when fewer decimals are allowed (the ledger: "at most the currency's exponent").
+        allow_negative: False for columns that are documented as unsigned.
+
+    Returns:
+        The signed integer amount in units of ``10**-scale``: ``'1234.5'`` with scale 2 → ``123450``.
+
+    Raises:
+        AmountError: ``BAD_AMOUNT`` for anything that is not a plain ASCII decimal (separators,
+            currency signs, exponents, ``NaN``, full-width digits, empty text), ``SCALE_EXCEEDED``
+            when there are more decimals than allowed (never rounded), ``SIGN_VIOLATION`` for a minus
+            sign in an unsigned column.
+    """
+    match = _DECIMAL.match(text)
+    if match is None:
+        raise AmountError("BAD_AMOUNT", f"{text!r} is not a plain decimal amount")
+    sign, whole, frac = match.group(1), match.group(2), match.group(3) or ""
+    if match.group(3) is not None and frac == "":
+        raise AmountError("BAD_AMOUNT", f"{text!r} is not a plain decimal amount")
+    if len(frac) > scale:
+        raise AmountError(
+            "SCALE_EXCEEDED", f"{text!r} has {len(frac)} decimals, at most {scale} allowed"
+        )
+    if exact_scale and len(frac) != scale:
+        raise AmountError("BAD_AMOUNT", f"{text!r} must have exactly {scale} decimals")
+    if sign and not allow_negative:
+        raise AmountError("SIGN_VIOLATION", f"{text!r} is negative in an unsigned column")
+    units = int(whole) * 10**scale + int(frac.ljust(scale, "0") or "0")
+    return -units if sign else units
+
+
+def minor_units_to_decimal(amount_minor: int, currency: str) -> Decimal:
+    """Return ``amount_minor`` as an exact ``Decimal`` in major units (for display only)."""
+    exponent = CURRENCY_EXPONENT[currency]
+    return Decimal(amount_minor).scaleb(-exponent)
+
+
+def round_half_up(units: int, from_scale: int, to_scale: int) -> int:
+    """Round an integer amount of ``10**-from_scale`` units to ``10**-to_scale``, half away from 0.
+
+    Example: a WeChat fee of ``0.04500`` (4500 at scale 5) is 5 fen at scale 2.
+    """
+    if to_scale >= from_scale:
+        return units * 10 ** (to_scale - from_scale)
+    step = 10 ** (from_scale - to_scale)
+    magnitude = (abs(units) * 2 + step) // (2 * step)
+    return magnitude if units >= 0 else -magnitude
+
+
+def contracted_fee_minor(amount_minor: int, rate_bps: Decimal, rounding: str = "half_up") -> int:
+    """The contracted fee of one transaction, signed towards the merchant (DESIGN §9 Fees).
+
+    The fee is ``|amount| × rate`` rounded on its magnitude; a payment (amount > 0) pays it, so
+    the result is negative, and a refund (amount < 0) gets it back, so the result is positive.
+
+    Args:
+        amount_minor: the signed transaction amount in minor units.
+        rate_bps: the contracted rate in basis points; decimals allowed (``Decimal('38.5')``).
+        rounding: ``half_up`` (half away from zero), ``down`` (truncate) or ``up`` (ceiling).
+
+    Returns:
+        The signed fee in minor units: ``contracted_fee_minor(750, Decimal(60)) == -5``.
+    """
+    exact = Decimal(abs(amount_minor)) * rate_bps / Decimal(10000)
+    if rounding == "half_up":
+        magnitude = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    elif rounding == "down":
+        magnitude = int(exact)
+    elif rounding == "up":
+        magnitude = int(exact) + (0 if exact == int(exact) else 1)
+    else:
+        raise ValueError(f"unknown fee rounding {rounding!r}")
+    return -magnitude if amount_minor > 0 else magnitude
