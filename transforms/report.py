@@ -10,6 +10,9 @@ from datetime import date
 
 import polars as pl
 
+from schemas.outputs import OUTCOMES, SETTLED_OUTCOMES
+from transforms.classify import EXCEPTION_CODES
+
 
 @dataclass(frozen=True)
 class ChannelSummary:
@@ -78,3 +81,105 @@ class Report:
     open_items: pl.DataFrame
     quarantine: pl.DataFrame
     exit_code: int
+
+
+def _sort_outcomes(outcomes: pl.DataFrame) -> pl.DataFrame:
+    order = {"channel": 0, "ledger": 1, "bank": 2}
+    return outcomes.sort(
+        pl.col("source").replace_strict(order, return_dtype=pl.Int8), "source_file", "source_line",
+        nulls_last=True, maintain_order=True,
+    )
+
+
+def _rate_pct(matched: int, total: int) -> str:
+    """``matched / total`` in percent with one decimal, rounded half-up, in integer arithmetic."""
+    if total == 0:
+        return "0.0"
+    tenths = (matched * 1000 * 2 + total) // (2 * total)
+    return f"{tenths // 10}.{tenths % 10}"
+
+
+def build_report(
+    *,
+    business_date: date,
+    run_id: str,
+    code_version: str,
+    rules_hash: str,
+    outcomes: pl.DataFrame,
+    settlement: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    unavailable: dict[str, str],
+    notes: tuple[str, ...],
+    inputs: tuple[InputFile, ...],
+    expected: tuple[str, ...],
+) -> Report:
+    """Assemble the typed report: sorted frames, per-channel summary, counts, headline and exit code.
+
+    Exit code (STYLE): 3 when an expected statement is missing or rejected, or any row or file was
+    quarantined; else 0 (discrepancies are findings, not failures).
+    """
+    outcomes = _sort_outcomes(outcomes)
+    discrepancies = outcomes.filter(
+        ~pl.col("outcome").is_in(SETTLED_OUTCOMES) | pl.col("reason_code").is_in(EXCEPTION_CODES)
+    ).with_columns(age_days=pl.lit(0, pl.Int64))
+    open_items = outcomes.filter(pl.col("outcome") == "in_transit")
+    counts = dict(outcomes.group_by("outcome").len().iter_rows())
+    outcome_counts = tuple((name, int(counts.get(name, 0))) for name in OUTCOMES)
+
+    channels = []
+    names = [c for c in expected if c != "bank"]
+    names += sorted({c for c in outcomes["channel"].drop_nulls().unique() if c not in names and c != "bank"})
+    for name in [*names, "bank"]:
+        if name == "bank":
+            mine = outcomes.filter(pl.col("source") == "bank")
+            rows, ledger_rows = mine.height, 0
+        else:
+            mine = outcomes.filter((pl.col("channel") == name) & (pl.col("source") != "bank"))
+            rows = mine.filter(pl.col("source") == "channel").height
+            ledger_rows = mine.filter(pl.col("source") == "ledger").height
+        if name == "bank" and "bank" not in expected and mine.is_empty():
+            continue
+        matched = mine.filter(pl.col("outcome") == "matched").height
+        channels.append(
+            ChannelSummary(
+                channel=name,
+                status=unavailable.get(name, "ok"),
+                rows=rows,
+                ledger_rows=ledger_rows,
+                matched=matched,
+                discrepancies=discrepancies.filter(
+                    pl.col("source").is_in(["bank"] if name == "bank" else ["channel", "ledger"])
+                    & ((pl.col("channel") == name) if name != "bank" else pl.lit(True))
+                ).height,
+                quarantined=mine.filter(pl.col("outcome") == "quarantined").height,
+                match_rate_pct=_rate_pct(matched, rows + ledger_rows),
+            )
+        )
+
+    problems = [f"{name}: {why}" for name, why in sorted(unavailable.items())]
+    quarantined_rows = int(counts.get("quarantined", 0))
+    incomplete = bool(problems) or quarantine.height > 0
+    if problems:
+        headline = f"PROVISIONAL {business_date}: " + "; ".join(problems)
+    elif incomplete:
+        headline = f"PROVISIONAL {business_date}: {quarantined_rows} rows quarantined"
+    else:
+        headline = f"Reconciled {business_date}: {outcomes.height} rows, {discrepancies.height} discrepancies"
+    return Report(
+        business_date=business_date,
+        run_id=run_id,
+        code_version=code_version,
+        rules_hash=rules_hash,
+        headline=headline,
+        notes=notes,
+        channels=tuple(channels),
+        inputs=inputs,
+        outcome_counts=outcome_counts,
+        outcomes=outcomes,
+        discrepancies=discrepancies,
+        settlement=settlement.sort("settlement_date", "channel", "merchant_account", "currency",
+                                   "bank_source_line", nulls_last=True),
+        open_items=open_items,
+        quarantine=quarantine.sort("source_file", "source_line", "column", nulls_last=True, maintain_order=True),
+        exit_code=3 if incomplete else 0,
+    )

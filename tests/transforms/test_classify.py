@@ -1,0 +1,125 @@
+"""Worked examples of DESIGN §4/§9: one table per rule, the expected outcome in its own column."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tests.helpers import D, channel_frame, ledger_frame
+from transforms.classify import classify_outcomes
+from transforms.rules import Rules
+
+RULES = Rules()
+
+
+def outcomes(channel: pl.DataFrame, ledger: pl.DataFrame, unavailable: dict[str, str] | None = None) -> dict:
+    out = classify_outcomes(channel, ledger, business_date=D, rules=RULES, unavailable=unavailable or {})
+    return {
+        (row["source"], row["source_line"]): row["outcome"]
+        for row in out.select("source", "source_line", "outcome").iter_rows(named=True)
+    }
+
+
+def test_cascade_and_precedence():
+    # fee at 60 bps half-up: 10000 fen → 60 fen; 750 → 4.5 → 5 (DESIGN §9: 7.50 × 0.60 % = 0.05).
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|kind  |amount_minor|fee_minor|currency|status    |expected
+        2          |W1            |O1      |payment|10000      |-60      |CNY     |succeeded |matched
+        3          |W2            |O2      |payment|10000      |-60      |CNY     |succeeded |matched_fallback
+        4          |W3            |O3      |payment|10000      |-60      |CNY     |succeeded |amount_mismatch
+        5          |W4            |O4      |payment|10000      |-60      |CNY     |succeeded |currency_mismatch
+        6          |W5            |O5      |payment|10000      |-60      |CNY     |succeeded |status_mismatch
+        7          |W6            |O6      |payment|750        |-4       |CNY     |succeeded |fee_mismatch
+        8          |W7            |O7      |payment|10000      |-60      |CNY     |succeeded |missing_in_ledger
+        9          |R1            |O1      |refund |-750       |5        |CNY     |processing|matched
+        10         |W8            |O8      |payment|10000      |-50      |USD     |succeeded |currency_mismatch
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|currency|status   |booked|expected
+        2          |W1            |O1      |payment|10000       |CNY     |succeeded|10:00 |matched
+        3          |              |O2      |payment|10000       |CNY     |succeeded|10:00 |matched_fallback
+        4          |W3            |O3      |payment|10001       |CNY     |succeeded|10:00 |amount_mismatch
+        5          |W4            |O4      |payment|10000       |USD     |succeeded|10:00 |currency_mismatch
+        6          |W5            |O5      |payment|10000       |CNY     |failed   |10:00 |status_mismatch
+        7          |W6            |O6      |payment|750         |CNY     |succeeded|10:00 |fee_mismatch
+        8          |W9            |O9      |payment|10000       |CNY     |succeeded|10:00 |missing_in_channel
+        9          |W10           |O10     |payment|10000       |CNY     |succeeded|23:30 |in_transit
+        10         |W11           |O11     |payment|10000       |CNY     |failed   |23:50 |void
+        11         |R1            |O1      |refund |-750        |CNY     |succeeded|12:00 |matched
+        12         |W8            |O8      |payment|10001       |CNY     |succeeded|10:00 |currency_mismatch
+        13         |W12           |O12     |payment|10000       |CNY     |succeeded|23:29 |missing_in_channel
+        """
+    )
+    got = outcomes(channel.drop("expected"), ledger.drop("expected"))
+    expected = {("channel", r["source_line"]): r["expected"] for r in channel.iter_rows(named=True)}
+    expected |= {("ledger", r["source_line"]): r["expected"] for r in ledger.iter_rows(named=True)}
+    assert got == expected
+
+
+def test_duplicates_take_every_copy_and_the_counterpart():
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|amount_minor|fee_minor
+        2          |W1            |O1      |10000       |-60
+        3          |W1            |O1      |10000       |-60
+        4          |W2            |O2      |10000       |-60
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|entry_id|channel_txn_id|order_no|amount_minor
+        2          |E1      |W1            |O1      |10000
+        3          |E2      |W2            |O2      |10000
+        4          |E2      |W2            |O2      |10000
+        5          |E3      |              |O3      |10000
+        6          |E4      |              |O3      |10000
+        """
+    )
+    got = outcomes(channel, ledger)
+    assert got == {
+        ("channel", 2): "duplicate", ("channel", 3): "duplicate", ("ledger", 2): "duplicate",
+        ("channel", 4): "duplicate", ("ledger", 3): "duplicate", ("ledger", 4): "duplicate",
+        # two ledger rows without a channel id are not duplicates of each other (DESIGN §9 Keys).
+        ("ledger", 5): "missing_in_channel", ("ledger", 6): "missing_in_channel",
+    }
+
+
+def test_partial_refunds_match_their_own_refund_ids_and_fallback_needs_a_unique_candidate():
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|fee_minor
+        2          |R1            |O1      |refund |-1000       |6
+        3          |R2            |O1      |refund |-2000       |12
+        4          |W5            |O5      |payment|10000       |-60
+        5          |W6            |O5      |payment|10000       |-60
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|order_no|kind  |amount_minor
+        2          |R2            |O1      |refund|-2000
+        3          |R1            |O1      |refund|-1000
+        4          |              |O5      |payment|10000
+        """
+    )
+    got = outcomes(channel, ledger)
+    assert got == {
+        ("channel", 2): "matched", ("channel", 3): "matched", ("ledger", 2): "matched", ("ledger", 3): "matched",
+        # two channel payments carry order O5: no unique candidate, so no fallback match.
+        ("channel", 4): "missing_in_ledger", ("channel", 5): "missing_in_ledger", ("ledger", 4): "missing_in_channel",
+    }
+
+
+def test_statement_missing_carries_ledger_rows_forward():
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|channel|amount_minor|status
+        2          |A1            |alipay |10000       |succeeded
+        3          |A2            |alipay |10000       |failed
+        """
+    )
+    channel = channel_frame("source_line|channel_txn_id\n2|W1").filter(pl.lit(False))
+    got = outcomes(channel, ledger, {"alipay": "statement missing"})
+    assert got == {("ledger", 2): "in_transit", ("ledger", 3): "in_transit"}

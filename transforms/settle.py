@@ -1,0 +1,184 @@
+"""Settlement: what each channel owes for the day, and which bank credits pay earlier days.
+
+net = gross + refunds + fees, all signed towards the merchant (DESIGN §9 Signs). A payout credit is
+recognised by its channel's reference pattern in recon.toml, never by amount alone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import polars as pl
+
+from schemas.outputs import SettlementLine
+from transforms.classify import OUTCOME_SCHEMA
+from transforms.rules import Rules
+
+SETTLEMENT_SCHEMA = {name: col.dtype.type for name, col in SettlementLine.to_schema().columns.items()}
+DONE = ("succeeded", "processing")
+
+
+def settle_channel_day(channel: pl.DataFrame, business_date: date) -> pl.DataFrame:
+    """One settlement line per (channel, merchant account, currency) of the day's usable statements.
+
+    Every done row of the statement counts (duplicates and unmatched rows included): the channel pays
+    what is on its statement. The payout is ``in_transit`` until a later bank statement carries it.
+
+    Returns:
+        SettlementLine rows with ``settlement_date`` = ``business_date``.
+    """
+    done = channel.filter(pl.col("status").is_in(DONE) & pl.col("kind").is_in(["payment", "refund"]))
+    lines = (
+        done.group_by("channel", "merchant_account", "currency")
+        .agg(
+            payments_count=(pl.col("kind") == "payment").sum().cast(pl.Int64),
+            refunds_count=(pl.col("kind") == "refund").sum().cast(pl.Int64),
+            gross_minor=pl.col("amount_minor").filter(pl.col("kind") == "payment").sum(),
+            refunds_minor=pl.col("amount_minor").filter(pl.col("kind") == "refund").sum(),
+            fees_minor=pl.col("fee_minor").sum(),
+        )
+        .with_columns(net_minor=pl.col("gross_minor") + pl.col("refunds_minor") + pl.col("fees_minor"))
+        .with_columns(
+            settlement_date=pl.lit(business_date),
+            payout_expected_minor=pl.col("net_minor"),
+            payout_received_minor=pl.lit(None, pl.Int64),
+            payout_diff_minor=pl.lit(None, pl.Int64),
+            payout_status=pl.lit("in_transit"),
+            bank_source_file=pl.lit(None, pl.String),
+            bank_source_line=pl.lit(None, pl.Int64),
+        )
+        .sort("channel", "merchant_account", "currency", nulls_last=True)
+    )
+    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
+
+
+def recognise_payouts(bank: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """Tag each bank credit with the channel, account and business date its reference names.
+
+    Returns:
+        ``bank`` with ``payout_channel``, ``payout_account`` and ``payout_date`` (null when no
+        channel's ``payout_reference`` matches, or for debits).
+    """
+    tags: list[dict[str, object]] = []
+    patterns = [
+        (name, re.compile(ch.payout_reference))
+        for name, ch in sorted(rules.channels.items())
+        if ch.payout_reference
+    ]
+    for amount, reference in bank.select("amount_minor", "reference").iter_rows():
+        tag: dict[str, object] = {"payout_channel": None, "payout_account": None, "payout_date": None}
+        for name, pattern in patterns if amount > 0 else []:
+            found = pattern.search(reference or "")
+            if found is None:
+                continue
+            try:
+                paid = datetime.strptime(found.group("date"), "%Y%m%d").date()
+            except ValueError:
+                continue
+            account = found.groupdict().get("account")
+            tag = {"payout_channel": name, "payout_account": account, "payout_date": paid}
+            break
+        tags.append(tag)
+    schema = {"payout_channel": pl.String(), "payout_account": pl.String(), "payout_date": pl.Date()}
+    return pl.concat([bank, pl.DataFrame(tags, schema=schema)], how="horizontal")
+
+
+def reconcile_payouts(
+    bank: pl.DataFrame, history: pl.DataFrame, rules: Rules, business_date: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Give each bank row its outcome and a settlement line for each payout it carries.
+
+    Args:
+        bank: BankTxn rows of the statement booked on ``business_date``.
+        history: SettlementLine rows recorded by earlier runs (``settlement_date`` < business_date):
+            the warehouse's state as of D−1.
+        rules: payout reference patterns.
+        business_date: D.
+
+    Returns:
+        ``(outcomes, payout_lines)``: Outcome rows for every bank row (``matched`` /
+        ``amount_mismatch`` when the paid date's net settlement is known, ``in_transit`` when that
+        date is not reconciled yet, ``unexplained`` when no pattern recognises the row), and
+        SettlementLine rows for the payouts received.
+    """
+    tagged = recognise_payouts(bank, rules).with_row_index("bid")
+    known = history.filter(pl.col("settlement_date") < business_date).select(
+        "settlement_date", "channel", "merchant_account", "currency", "payments_count", "refunds_count",
+        "gross_minor", "refunds_minor", "fees_minor", "net_minor",
+    )
+    joined = tagged.join(
+        known,
+        left_on=["payout_channel", "payout_date", "currency"],
+        right_on=["channel", "settlement_date", "currency"],
+        how="left",
+    ).filter(
+        pl.col("payout_account").is_null()
+        | pl.col("merchant_account").is_null()
+        | (pl.col("payout_account") == pl.col("merchant_account"))
+    )
+    joined = tagged.join(joined.select("bid", *[c for c in known.columns if c not in ("settlement_date", "channel", "currency")]),
+                         on="bid", how="left").unique("bid", keep="first", maintain_order=True)
+    diff = pl.col("amount_minor") - pl.col("net_minor")
+    outcome = (
+        pl.when(pl.col("payout_channel").is_null())
+        .then(pl.lit("unexplained"))
+        .when(pl.col("net_minor").is_null())
+        .then(pl.lit("in_transit"))
+        .when(diff == 0)
+        .then(pl.lit("matched"))
+        .otherwise(pl.lit("amount_mismatch"))
+    )
+    judged = joined.with_columns(outcome=outcome).with_columns(
+        detail=pl.when(pl.col("outcome") == "unexplained")
+        .then(pl.format("no channel payout explains this entry: {}", pl.col("reference").fill_null("")))
+        .when(pl.col("outcome") == "in_transit")
+        .then(pl.format("{} payout for {}: that date is not reconciled yet", "payout_channel", "payout_date"))
+        .when(pl.col("outcome") == "matched")
+        .then(pl.format("{} payout for {} equals its net settlement", "payout_channel", "payout_date"))
+        .otherwise(pl.format("{} payout for {}: received {} vs net settlement {} (minor units)",
+                             "payout_channel", "payout_date", "amount_minor", "net_minor"))
+    )
+    outcomes = judged.select(
+        source=pl.lit("bank"),
+        source_file="source_file",
+        source_line="source_line",
+        channel="payout_channel",
+        entry_id=pl.lit(None, pl.String),
+        channel_txn_id="bank_ref",
+        order_no=pl.lit(None, pl.String),
+        kind=pl.when(pl.col("payout_channel").is_not_null()).then(pl.lit("payout")),
+        amount_minor="amount_minor",
+        fee_minor=pl.lit(None, pl.Int64),
+        expected_fee_minor=pl.lit(None, pl.Int64),
+        currency="currency",
+        outcome="outcome",
+        reason_code=pl.when(pl.col("outcome") != "matched").then(pl.col("outcome").str.to_uppercase()),
+        detail="detail",
+        match_rule=pl.when(pl.col("payout_channel").is_not_null()).then(pl.lit("payout_reference")),
+        counterpart_file=pl.lit(None, pl.String),
+        counterpart_line=pl.lit(None, pl.Int64),
+    ).cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]
+    payout_lines = (
+        judged.filter(pl.col("payout_channel").is_not_null())
+        .select(
+            settlement_date="payout_date",
+            channel="payout_channel",
+            merchant_account=pl.coalesce("merchant_account", "payout_account"),
+            currency="currency",
+            payments_count="payments_count",
+            refunds_count="refunds_count",
+            gross_minor="gross_minor",
+            refunds_minor="refunds_minor",
+            fees_minor="fees_minor",
+            net_minor="net_minor",
+            payout_expected_minor="net_minor",
+            payout_received_minor="amount_minor",
+            payout_diff_minor=diff,
+            payout_status="outcome",
+            bank_source_file="source_file",
+            bank_source_line="source_line",
+        )
+        .cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
+    )
+    return outcomes, payout_lines
