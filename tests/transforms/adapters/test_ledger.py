@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from schemas.canonical import LedgerEntry
+from transforms.adapters.ledger import LEDGER_COLUMNS, parse_ledger_csv, parse_ledger_parquet
+
+HEADER = ",".join(LEDGER_COLUMNS)
+
+# Worked example: line numbers are physical lines (header = line 1).
+WORKED = (
+    "\n".join(
+        [
+            HEADER,
+            "E001,ORD1,PAY1,wechatpay,4200000001,payment,129.90,CNY,succeeded,2026-03-02T23:45:10+08:00",  # 2
+            "E002,ORD1,PAY1,wechatpay,5000000001,refund,1234.5,CNY,succeeded,2026-03-02T16:10:00Z",  # 3
+            "E003,,,alipay,,payment,10,CNY,pending,2026-03-02T10:00:00+08:00",  # 4 empty ids → null
+            "E004,ORD4,PAY4,alipay,T4,payment,12.00,CNY,succeeded",  # 5 FIELD_COUNT
+            ",ORD5,PAY5,alipay,T5,payment,12.00,CNY,succeeded,2026-03-02T10:00:00+08:00",  # 6 REQUIRED_EMPTY
+            "E006,ORD6,PAY6,jdpay,T6,payment,12.00,CNY,succeeded,2026-03-02T10:00:00+08:00",  # 7 UNKNOWN_ENUM
+            "E007,ORD7,PAY7,alipay,T7,payment,12.00,RMB,succeeded,2026-03-02T10:00:00+08:00",  # 8 BAD_CURRENCY
+            'E008,ORD8,PAY8,alipay,T8,payment,"1,234.50",CNY,succeeded,2026-03-02T10:00:00+08:00',  # 9 BAD_AMOUNT
+            "E009,ORD9,PAY9,alipay,T9,payment,12.345,CNY,succeeded,2026-03-02T10:00:00+08:00",  # 10 SCALE
+            "E010,ORD10,PAY10,alipay,T10,payment,12.00,CNY,succeeded,2026-03-02T10:00:00",  # 11 BAD_DATE
+            "E011,ORD11,PAY11,alipay,T\x0011,payment,12.00,CNY,succeeded,2026-03-02T10:00:00+08:00",  # 12 BAD_CHAR
+            "",  # 13 blank
+        ]
+    )
+    + "\n"
+)
+
+
+def parse(text: str, **kwargs: object):
+    return parse_ledger_csv(text.encode("utf-8"), "ledger/ledger_20260302.csv", **kwargs)
+
+
+def problems(result) -> list[tuple[int, str | None, str]]:
+    return [
+        (r["source_line"], r["column"], r["reason_code"]) for r in result.quarantine.iter_rows(named=True)
+    ]
+
+
+def test_worked_example_rows_and_quarantine() -> None:
+    result = parse(WORKED)
+    assert result.format == "ledger_csv" and result.role == "ledger" and result.channel == "ledger"
+    assert result.file_error is None
+    assert result.controls == ()
+    rows = result.rows
+    LedgerEntry.validate(rows)
+    assert rows["entry_id"].to_list() == ["E001", "E002", "E003"]
+    assert rows["source_line"].to_list() == [2, 3, 4]
+    assert rows["amount_minor"].to_list() == [12990, -123450, 1000]
+    assert rows["booked_at"][0] == datetime(2026, 3, 2, 15, 45, 10, tzinfo=UTC)
+    e003 = rows.row(2, named=True)
+    assert e003["order_no"] is None and e003["payment_id"] is None and e003["channel_txn_id"] is None
+    assert problems(result) == [
+        (5, None, "FIELD_COUNT"),
+        (6, "entry_id", "REQUIRED_EMPTY"),
+        (7, "channel", "UNKNOWN_ENUM"),
+        (8, "currency", "BAD_CURRENCY"),
+        (9, "amount", "BAD_AMOUNT"),
+        (10, "amount", "SCALE_EXCEEDED"),
+        (11, "booked_at", "BAD_DATE"),
+        (12, "channel_txn_id", "BAD_CHAR"),
+    ]
+    assert result.rejected["source_line"].to_list() == list(range(5, 13))
+    by_line = {r["source_line"]: r for r in result.rejected.iter_rows(named=True)}
+    assert by_line[11]["amount_minor"] == 1200 and by_line[11]["channel"] == "alipay"
+    assert by_line[9]["amount_minor"] is None
+    assert result.lines.physical == 13 and result.lines.header == 1 and result.lines.blank == 1
+    assert result.lines.data == 11
+
+
+def test_refund_is_negative_and_business_date_in_shanghai() -> None:
+    row = parse(WORKED).rows.row(1, named=True)
+    assert row["kind"] == "refund" and row["amount_minor"] == -123450  # '1234.5' exactly
+    assert row["booked_at"] == datetime(2026, 3, 2, 16, 10, tzinfo=UTC)
+    assert row["business_date"] == date(2026, 3, 3)
+    utc_row = parse(WORKED, tz="UTC").rows.row(1, named=True)
+    assert utc_row["business_date"] == date(2026, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "code"),
+    [
+        ("¥1,234.50", "CNY", "BAD_AMOUNT"),
+        ("-12.00", "CNY", "BAD_AMOUNT"),
+        ("1e3", "CNY", "BAD_AMOUNT"),
+        ("NaN", "CNY", "BAD_AMOUNT"),
+        ("0.00", "CNY", "BAD_AMOUNT"),
+        ("１２.５０", "CNY", "BAD_AMOUNT"),
+        ("12.300000000000001", "CNY", "SCALE_EXCEEDED"),
+        ("100.5", "JPY", "SCALE_EXCEEDED"),
+        ("", "CNY", "REQUIRED_EMPTY"),
+    ],
+)
+def test_bad_amounts(amount: str, currency: str, code: str) -> None:
+    line = f'E1,O1,P1,alipay,T1,payment,"{amount}",{currency},succeeded,2026-03-02T10:00:00+08:00'
+    result = parse(f"{HEADER}\n{line}\n")
+    assert result.rows.height == 0
+    assert problems(result) == [(2, "amount", code)]
+
+
+@pytest.mark.parametrize(
+    ("booked_at", "ok"),
+    [
+        ("2026-03-02T23:45:10+08:00", True),
+        ("2026-03-02T15:45:10.123456Z", True),
+        ("2026-03-02T10:00:00", False),
+        ("2026-02-30T10:00:00+08:00", False),
+        ("2026/03/02 10:00:00+08:00", False),
+        ("2026-03-02T24:00:00+08:00", False),
+    ],
+)
+def test_booked_at(booked_at: str, ok: bool) -> None:
+    result = parse(f"{HEADER}\nE1,O1,P1,alipay,T1,payment,1.00,CNY,succeeded,{booked_at}\n")
+    assert result.rows.height == (1 if ok else 0)
+    assert problems(result) == ([] if ok else [(2, "booked_at", "BAD_DATE")])
+
+
+def test_jpy_whole_amount() -> None:
+    result = parse(f"{HEADER}\nE1,O1,P1,stripe,T1,payment,1500,JPY,succeeded,2026-03-02T10:00:00+09:00\n")
+    assert result.rows["amount_minor"].to_list() == [1500]
+
+
+def test_quoting_commas_and_embedded_newline_count_lines() -> None:
+    text = (
+        f"{HEADER}\r\n"
+        '"E1","ORD,1","PAY ""1""",alipay,T1,payment,5.00,CNY,succeeded,2026-03-02T10:00:00+08:00\r\n'
+        'E2,"ORD\r\n2",P2,alipay,T2,payment,6.00,CNY,succeeded,2026-03-02T10:00:00+08:00\r\n'
+        "E3,O3,P3,alipay,T3,payment,7.00,CNY,succeeded,2026-03-02T10:00:00+08:00\r\n"
+    )
+    result = parse(text)
+    assert result.quarantine.height == 0
+    assert result.rows["order_no"].to_list() == ["ORD,1", "ORD\n2", "O3"]
+    assert result.rows["payment_id"][0] == 'PAY "1"'
+    assert result.rows["source_line"].to_list() == [2, 3, 5]
+    assert result.lines.physical == 5 and result.lines.data == 4
+    # CRLF and LF versions give identical rows
+    assert parse(text.replace("\r\n", "\n")).rows.equals(result.rows)
+
+
+def test_lone_cr_in_field_is_bad_char() -> None:
+    result = parse(f'{HEADER}\nE1,"O\r1",P1,alipay,T1,payment,5.00,CNY,succeeded,2026-03-02T10:00:00+08:00\n')
+    assert problems(result) == [(2, "order_no", "BAD_CHAR")]
+
+
+def test_columns_reordered() -> None:
+    names = list(reversed(LEDGER_COLUMNS))
+    values = dict(
+        entry_id="E1",
+        order_no="O1",
+        payment_id="P1",
+        channel="wechatpay",
+        channel_txn_id="T1",
+        kind="payment",
+        amount="129.90",
+        currency="CNY",
+        status="succeeded",
+        booked_at="2026-03-02T10:00:00+08:00",
+    )
+    text = ",".join(names) + "\n" + ",".join(values[n] for n in names) + "\n"
+    result = parse(text)
+    assert result.rows["entry_id"].to_list() == ["E1"] and result.rows["amount_minor"].to_list() == [12990]
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (HEADER.replace(",booked_at", ""), "MISSING_COLUMN"),
+        (HEADER + ",note", "UNEXPECTED_COLUMN"),
+        (HEADER + ",amount", "DUP_COLUMN"),
+    ],
+)
+def test_header_problems_reject_file(header: str, code: str) -> None:
+    result = parse(header + "\n")
+    assert result.file_error is not None and result.file_error.reason_code == code
+    assert result.file_error.line == 1
+
+
+def test_header_only_is_valid_and_bom_stripped() -> None:
+    result = parse_ledger_csv(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n", "ledger/x.csv")
+    assert result.file_error is None and result.rows.height == 0 and result.quarantine.height == 0
+    assert result.lines.physical == 1 and result.lines.header == 1 and result.lines.data == 0
+
+
+def test_unclosed_quote_is_truncated_file() -> None:
+    text = f'{HEADER}\nE1,O1,P1,alipay,T1,payment,5.00,CNY,succeeded,2026-03-02T10:00:00+08:00\nE2,"O2\n'
+    result = parse(text)
+    assert result.file_error is not None and result.file_error.reason_code == "TRUNCATED"
+    assert result.file_error.line == 3
+    assert result.rows.height == 1 and result.rejected["source_line"].to_list() == [3]
+
+
+def test_not_utf8_rejected() -> None:
+    result = parse_ledger_csv(HEADER.encode() + b"\n" + "E1,订单".encode("gb18030"), "ledger/x.csv")
+    assert result.file_error is not None and result.file_error.reason_code == "DECODE_ERROR"
+    assert result.file_error.line == 2
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def test_parquet_round_trip_equals_csv() -> None:
+    from_csv = parse(WORKED)
+    records = [r for r in csv.reader(io.StringIO(WORKED)) if len(r) == len(LEDGER_COLUMNS)][1:]
+    # the FIELD_COUNT row and the blank line cannot be in Parquet: all columns as text
+    frame = pl.DataFrame(records, schema=list(LEDGER_COLUMNS), orient="row")
+    result = parse_ledger_parquet(_parquet(frame.to_arrow()), "ledger/ledger.parquet")
+    assert result.format == "ledger_parquet" and result.file_error is None
+    drop = ["source_file", "source_line"]
+    assert result.rows.drop(drop).equals(from_csv.rows.drop(drop))
+    assert result.rows["source_line"].to_list() == [1, 2, 3]
+    csv_codes = [c for c in from_csv.quarantine["reason_code"].to_list() if c != "FIELD_COUNT"]
+    assert result.quarantine["reason_code"].to_list() == csv_codes
+    assert result.lines.physical == result.lines.data == frame.height
+
+
+def test_parquet_typed_columns() -> None:
+    table = pa.table(
+        {
+            **{name: pa.array(["x"], pa.string()) for name in LEDGER_COLUMNS},
+            "channel": pa.array(["alipay"]),
+            "kind": pa.array(["refund"]),
+            "currency": pa.array(["CNY"]),
+            "status": pa.array(["succeeded"]),
+            "channel_txn_id": pa.array([None], pa.string()),
+            "amount": pa.array([Decimal("1234.5000")], pa.decimal128(18, 4)),
+            "booked_at": pa.array([datetime(2026, 3, 2, 16, 10, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet")
+    row = result.rows.row(0, named=True)
+    assert row["amount_minor"] == -123450 and row["channel_txn_id"] is None
+    assert row["business_date"] == date(2026, 3, 3) and row["source_line"] == 1
+
+
+def test_parquet_naive_timestamp_is_bad_date() -> None:
+    table = pa.table(
+        {
+            **{name: pa.array(["x"]) for name in LEDGER_COLUMNS},
+            "channel": pa.array(["alipay"]),
+            "kind": pa.array(["payment"]),
+            "currency": pa.array(["CNY"]),
+            "status": pa.array(["succeeded"]),
+            "amount": pa.array(["1.00"]),
+            "booked_at": pa.array([datetime(2026, 3, 2, 16, 10)], pa.timestamp("us")),
+        }
+    )
+    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet")
+    assert problems(result) == [(1, "booked_at", "BAD_DATE")]
+
+
+def test_parquet_float_amount_rejected() -> None:
+    table = pa.table({name: pa.array(["x"]) for name in LEDGER_COLUMNS}).set_column(
+        LEDGER_COLUMNS.index("amount"), "amount", pa.array([12.3], pa.float64())
+    )
+    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet")
+    assert result.file_error is not None and result.file_error.reason_code == "FLOAT_AMOUNT"
+
+
+def test_parquet_garbage_rejected() -> None:
+    result = parse_ledger_parquet(b"PAR1 not really", "ledger/l.parquet")
+    assert result.file_error is not None and result.file_error.reason_code == "PARQUET_MALFORMED"

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from transforms.adapters.ledger import LEDGER_COLUMNS
+from transforms.detect import SNIFF_BYTES, recognise
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "formats"
+
+
+def _parquet() -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"entry_id": ["E1"]}), sink)
+    return sink.getvalue()
+
+
+CASES = [
+    (
+        "\ufeff交易时间,公众账号ID,商户号,特约商户号\r\n`2026-03-02 08:12:05,`wx1\r\n".encode(),
+        "wechatpay_trade",
+    ),
+    ("交易时间,公众账号ID,商户号,特约商户号\n".encode(), "wechatpay_trade"),
+    ("记账时间,微信支付业务单号,资金流水单号\r\n".encode(), "wechatpay_fundflow"),
+    ("#支付宝业务明细查询\r\n#账号：[2088]\r\n".encode("gb18030"), "alipay_trade"),
+    ("#支付宝业务汇总查询\r\n".encode("gb18030"), "alipay_trade_summary"),
+    ("#支付宝账务明细查询\r\n".encode("gb18030"), "alipay_account"),
+    ((",".join(LEDGER_COLUMNS) + "\n").encode(), "ledger_csv"),
+    ((" , ".join(reversed(LEDGER_COLUMNS)) + "\r\nE1,...\r\n").encode(), "ledger_csv"),
+    (_parquet(), "ledger_parquet"),
+    (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.04">',
+        "camt053",
+    ),
+    (
+        b'<?xml version="1.0"?><!-- c --><c:Document xmlns:c="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"/>',
+        "camt053",
+    ),
+    (b":20:S260303CNY062\r\n:25:6200881234\r\n", "mt940"),
+    (b"{1:F01SMPLHKHHAXXX0000000000}{2:O9400000}{4:\r\n:20:S1\r\n", "mt940"),
+    (b"balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category\r\n", "stripe_balance"),
+    (b'"RH",2026/03/03 03:12:47 -0800,"A","SMPLSHOPK28QZ",009,\r\n', "paypal_stl"),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), CASES)
+def test_recognise(data: bytes, expected: str) -> None:
+    assert recognise(data) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"hello world\n",
+        ",".join(LEDGER_COLUMNS[:-1]).encode() + b"\n",  # a column short: not the ledger
+        b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"/>',
+        "#支付宝业务明细查询\r\n".encode(),  # UTF-8, not GBK as Alipay delivers
+        b"PK\x03\x04",
+    ],
+)
+def test_not_recognised(data: bytes) -> None:
+    assert recognise(data) is None
+
+
+def test_camt_sample() -> None:
+    assert recognise((FIXTURES / "camt053_SAMPLEBANK_20260303.xml").read_bytes()) == "camt053"
+
+
+def test_prefix_cut_inside_a_multibyte_character() -> None:
+    header = "交易时间,公众账号ID,商户号\n".encode()
+    body = "商" * SNIFF_BYTES
+    data = header + body.encode()
+    assert len(data[:SNIFF_BYTES]) == SNIFF_BYTES and (SNIFF_BYTES - len(header)) % 3 != 0
+    assert recognise(data) == "wechatpay_trade"
+    gbk = "#支付宝业务明细查询\r\n".encode("gb18030") + ("商" * SNIFF_BYTES).encode("gb18030")
+    assert recognise(b"x" + gbk[1:]) is None
+    assert recognise(gbk[:1] + gbk[1 : SNIFF_BYTES - 1] + gbk[SNIFF_BYTES:]) == "alipay_trade"

@@ -1,0 +1,107 @@
+"""Recognise an input file by its content (header signature), never by its name (DESIGN §9 Files).
+
+Only the first ``SNIFF_BYTES`` are looked at. A prefix may cut a multibyte character at its end, so
+the sniffing decoder forgives an incomplete sequence *at the very end* of the prefix and nothing else;
+the adapters always decode whole files strictly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from transforms.adapters.ledger import LEDGER_COLUMNS
+
+SNIFF_BYTES = 4096
+
+_CAMT_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.053."
+_FIRST_ELEMENT = re.compile(r"<(?![?!])([A-Za-z_][\w.:-]*)([^>]*)>")
+_XML_SKIP = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)*", re.DOTALL)
+_MT940_START = re.compile(r"\A(?:\{[0-9A-Za-z]:[^}]*\})*\s*(?:\{4:\s*)?:20:")
+
+
+def recognise(data: bytes) -> str | None:
+    """Name the format of ``data`` from its first bytes.
+
+    Args:
+        data: the file's bytes (after unpacking).
+
+    Returns:
+        ``wechatpay_trade``, ``wechatpay_fundflow``, ``alipay_trade``, ``alipay_trade_summary``,
+        ``alipay_account``, ``ledger_csv``, ``ledger_parquet``, ``camt053``, ``mt940``,
+        ``stripe_balance``, ``paypal_stl``, or None when no signature matches.
+    """
+    prefix = data[:SNIFF_BYTES]
+    if prefix.startswith(b"PAR1"):
+        return "ledger_parquet"
+    utf8 = _sniff_decode(prefix.removeprefix(b"\xef\xbb\xbf"), "utf-8")
+    if utf8 is not None:
+        found = _recognise_utf8(utf8)
+        if found:
+            return found
+    gbk = _sniff_decode(prefix, "gb18030")
+    if gbk is not None:
+        first = _first_line(gbk).strip()
+        alipay = {
+            "#支付宝业务明细查询": "alipay_trade",
+            "#支付宝业务汇总查询": "alipay_trade_summary",
+            "#支付宝账务明细查询": "alipay_account",
+        }
+        if first in alipay:
+            return alipay[first]
+    if _MT940_START.match(prefix.decode("latin-1").lstrip()):
+        return "mt940"
+    return None
+
+
+def _recognise_utf8(text: str) -> str | None:
+    """Signatures of UTF-8 text formats."""
+    first = _first_line(text)
+    if first.startswith("交易时间,公众账号ID,商户号"):
+        return "wechatpay_trade"
+    if first.startswith("记账时间,微信支付业务单号"):
+        return "wechatpay_fundflow"
+    names = [_unquote(name) for name in first.split(",")]
+    if len(names) == len(LEDGER_COLUMNS) and set(names) == set(LEDGER_COLUMNS):
+        return "ledger_csv"
+    if "balance_transaction_id" in names and "reporting_category" in names:
+        return "stripe_balance"
+    if names and names[0] == "RH" and first.startswith('"RH"'):
+        return "paypal_stl"
+    if text.lstrip().startswith("<") and _xml_root_namespace(text).startswith(_CAMT_PREFIX):
+        return "camt053"
+    return None
+
+
+def _xml_root_namespace(text: str) -> str:
+    """The namespace of the first element (empty when none is declared or no element is found)."""
+    skipped = _XML_SKIP.match(text)
+    rest = text[skipped.end() if skipped else 0 :]
+    element = _FIRST_ELEMENT.match(rest)
+    if element is None:
+        return ""
+    name, attrs = element.group(1), element.group(2)
+    prefix = name.split(":", 1)[0] if ":" in name else None
+    attribute = f"xmlns:{prefix}" if prefix else "xmlns"
+    declared = re.search(rf"(?:^|\s){re.escape(attribute)}\s*=\s*([\"'])(.*?)\1", attrs)
+    return declared.group(2) if declared else ""
+
+
+def _sniff_decode(prefix: bytes, encoding: str) -> str | None:
+    """Decode a prefix strictly, forgiving only an incomplete character cut off at its very end."""
+    try:
+        return prefix.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.end == len(prefix) and len(prefix) - exc.start < 4 and len(prefix) == SNIFF_BYTES:
+            return prefix[: exc.start].decode(encoding, errors="strict")
+        return None
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0].removesuffix("\r")
+
+
+def _unquote(name: str) -> str:
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].strip()
+    return name
