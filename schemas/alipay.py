@@ -1,0 +1,92 @@
+"""Raw Pandera model of one Alipay 业务明细 detail line (FORMATS §3.2, bill_type=trade).
+
+One row per detail line, every field a string with its appended TAB and surrounding spaces stripped,
+plus ``source_file`` / ``source_line`` (the 1-based physical line). Rules across fields (the sign
+table, the refund id that only refunds need) live in the adapter.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+#: The 25 detail columns, verbatim (full-width parentheses) and in the documented order.
+ALIPAY_TRADE_COLUMNS: tuple[str, ...] = (
+    "支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称",
+    "操作员", "终端号", "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）",
+    "支付宝优惠（元）", "商家优惠（元）", "券核销金额（元）", "券名称", "商家红包消费金额（元）",
+    "卡消费金额（元）", "退款批次号/请求号", "服务费（元）", "分润（元）", "备注",
+)  # fmt: skip
+
+#: The 12 columns of the 业务明细(汇总) file (FORMATS §3.3).
+ALIPAY_SUMMARY_COLUMNS: tuple[str, ...] = (
+    "门店编号", "门店名称", "交易订单总笔数", "退款订单总笔数", "订单金额（元）", "商家实收（元）",
+    "支付宝优惠（元）", "商家优惠（元）", "卡消费金额（元）", "服务费（元）", "分润（元）", "实收净额（元）",
+)  # fmt: skip
+
+#: Money columns of the detail file: yuan, exactly 2 decimals, signed.
+ALIPAY_AMOUNT_COLUMNS: tuple[str, ...] = tuple(
+    name for name in ALIPAY_TRADE_COLUMNS if name.endswith("（元）")
+)
+
+AMOUNT_2DP = r"^-?(0|[1-9][0-9]{0,14})\.[0-9]{2}$"
+TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+BUSINESS_TYPES = ("交易", "退款")
+
+
+def _real_date(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(
+        pl.col(data.key).str.to_datetime(TIMESTAMP_FORMAT, strict=False).is_not_null()
+    )
+
+
+_AMOUNT = {"str_matches": AMOUNT_2DP}
+
+
+class AlipayTradeRaw(pa.DataFrameModel):
+    """One detail line of an Alipay 业务明细 file, all fields as strings (grain: one physical line)."""
+
+    trade_no: str = pa.Field(alias="支付宝交易号", str_length={"min_value": 1})
+    out_trade_no: str = pa.Field(alias="商户订单号", str_length={"min_value": 1})
+    business_type: str = pa.Field(alias="业务类型", isin=BUSINESS_TYPES)
+    subject: str = pa.Field(alias="商品名称")
+    created_time: str = pa.Field(alias="创建时间", str_matches=TIMESTAMP)
+    finished_time: str = pa.Field(alias="完成时间", str_matches=TIMESTAMP)
+    store_id: str = pa.Field(alias="门店编号")
+    store_name: str = pa.Field(alias="门店名称")
+    operator: str = pa.Field(alias="操作员")
+    terminal: str = pa.Field(alias="终端号")
+    counterparty: str = pa.Field(alias="对方账户")
+    order_amount: str = pa.Field(alias="订单金额（元）", **_AMOUNT)
+    merchant_received: str = pa.Field(alias="商家实收（元）", **_AMOUNT)
+    alipay_red_packet: str = pa.Field(alias="支付宝红包（元）", **_AMOUNT)
+    jifenbao: str = pa.Field(alias="集分宝（元）", **_AMOUNT)
+    alipay_discount: str = pa.Field(alias="支付宝优惠（元）", **_AMOUNT)
+    merchant_discount: str = pa.Field(alias="商家优惠（元）", **_AMOUNT)
+    coupon_redeemed: str = pa.Field(alias="券核销金额（元）", **_AMOUNT)
+    coupon_name: str = pa.Field(alias="券名称")
+    merchant_red_packet: str = pa.Field(alias="商家红包消费金额（元）", **_AMOUNT)
+    card_amount: str = pa.Field(alias="卡消费金额（元）", **_AMOUNT)
+    refund_request_no: str = pa.Field(alias="退款批次号/请求号")
+    service_fee: str = pa.Field(alias="服务费（元）", **_AMOUNT)
+    profit_share: str = pa.Field(alias="分润（元）", **_AMOUNT)
+    memo: str = pa.Field(alias="备注")
+    source_file: str
+    source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("创建时间", name="calendar_date")
+    def created_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """``2026-02-30 10:00:00`` matches the pattern but is no date."""
+        return _real_date(data)
+
+    @pa.check("完成时间", name="calendar_date")
+    def finished_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """``2026-02-30 10:00:00`` matches the pattern but is no date."""
+        return _real_date(data)
+
+    class Config:
+        """Exactly the bill's columns plus the location columns."""
+
+        strict = True
+        coerce = False
