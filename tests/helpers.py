@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ def channel_frame(text: str, **defaults: object) -> pl.DataFrame:
             "order_no": None, "original_txn_id": None, "kind": "payment", "amount_minor": 0,
             "fee_minor": 0, "fee_exact": Decimal(0), "order_amount_minor": None, "discount_minor": None,
             "currency": "CNY", "settle_amount_minor": None, "settle_currency": None, "fx_rate": None,
-            "occurred_at": datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc), "settle_date": D,
+            "occurred_at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC), "settle_date": D,
             "status": "succeeded", "status_detail": None, "source_file": "wechatpay/bill.csv", "source_line": i,
         }
         row.update(defaults)
@@ -56,7 +56,7 @@ def ledger_frame(text: str, **defaults: object) -> pl.DataFrame:
         row: dict[str, object] = {
             "entry_id": f"LE{i}", "order_no": None, "payment_id": None, "channel": "wechatpay",
             "channel_txn_id": None, "kind": "payment", "amount_minor": 0, "currency": "CNY",
-            "status": "succeeded", "booked_at": datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc),
+            "status": "succeeded", "booked_at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
             "business_date": D, "source_file": "ledger/ledger.csv", "source_line": i,
         }
         row.update(defaults)
@@ -65,7 +65,7 @@ def ledger_frame(text: str, **defaults: object) -> pl.DataFrame:
                 row[key] = int(value)
             elif key == "booked":  # local Asia/Shanghai HH:MM on D
                 hh, mm = (int(x) for x in value.split(":"))
-                row["booked_at"] = datetime(2026, 3, 2, hh, mm, tzinfo=SHANGHAI).astimezone(timezone.utc)
+                row["booked_at"] = datetime(2026, 3, 2, hh, mm, tzinfo=SHANGHAI).astimezone(UTC)
             else:
                 row[key] = value or None
         rows.append(row)

@@ -1,0 +1,277 @@
+"""The ``recon`` command line. The only module that prints (STYLE point 5).
+
+Exit codes:
+  0  the day reconciled and its report is written (discrepancies are findings, not failures)
+  3  the report is written but inputs were incomplete: a statement missing or rejected, rows quarantined
+  2  could not run: bad arguments, bad recon.toml, no inbox or no ledger export for the date
+  1  an unexpected error (the traceback is printed; --debug re-raises it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+EPILOG = """\
+exit codes:
+  0  reconciled, report written (discrepancies are findings, not failures)
+  3  report written, but a statement was missing or rejected, or rows were quarantined
+  2  could not run: bad arguments or recon.toml, no inbox or no ledger export for the date
+  1  unexpected error (traceback printed; --debug re-raises)
+
+layout of --data-dir:
+  inbox/<YYYY-MM-DD>/{wechatpay,alipay,ledger,bank}/   what the channels and the order system delivered
+  reports/<YYYY-MM-DD>/recon_<date>.xlsx, *.parquet, manifest.json   what a run writes
+  warehouse.duckdb                                       history, runs, open settlements
+  recon.toml                                             rules (optional; see flows/recon.default.toml)
+
+examples:
+  recon run --date 2026-03-02 --data-dir sample_data
+  recon backfill --from 2026-03-02 --to 2026-03-08 --data-dir sample_data
+  recon verify --date 2026-03-05 --data-dir sample_data
+  recon trace ZZW202603020101 --data-dir sample_data
+"""
+
+
+class CannotRun(Exception):  # noqa: N818 - an expected stop with exit code 2
+    """Bad arguments or configuration: reported in one line, exit code 2."""
+
+
+def _quiet_prefect(data_dir: Path) -> None:
+    """Offline, quiet, fast Prefect for a batch job (STACK_NOTES gotchas 1-3), unless the user set them."""
+    defaults = {
+        "PREFECT_HOME": str((data_dir / ".prefect").resolve()),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_TASKS_DEFAULT_NO_CACHE": "true",
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+
+
+def _date(text: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with a --help that teaches the layout and the exit codes."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="folder holding inbox/, reports/ and warehouse.duckdb (default: .)")
+    common.add_argument("--config", type=Path, default=None, metavar="PATH",
+                        help="recon.toml to use (default: DIR/recon.toml, else the packaged default)")
+    common.add_argument("--debug", action="store_true", help="re-raise unexpected errors with their traceback")
+    common.add_argument("--quiet", action="store_true", help="print only the summary, no progress")
+
+    parser = argparse.ArgumentParser(
+        prog="recon",
+        description="Reconcile payment-channel statements against the ledger and the bank, one business date at a time.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", parents=[common], help="reconcile one business date",
+                         description="Reconcile one business date and write its report.", epilog=EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD",
+                     help="business date (default: yesterday in the merchant's time zone)")
+    backfill = sub.add_parser("backfill", parents=[common], help="reconcile a range of dates, in order",
+                              description="Reconcile every date from --from to --to inclusive, oldest first.")
+    backfill.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
+    backfill.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
+    verify = sub.add_parser("verify", parents=[common], help="rerun a date and compare with its recorded run",
+                            description="Rerun a date into a temporary folder, without touching the warehouse, "
+                                        "and compare every output's sha256 with the recorded run. Exit 0 when "
+                                        "identical, 1 when not.")
+    verify.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
+    trace = sub.add_parser("trace", parents=[common], help="show every row carrying an id, on every date",
+                           description="Find a channel transaction id, order number, ledger entry id or bank "
+                                       "reference in every recorded outcome, with its file and line.")
+    trace.add_argument("identifier")
+    sub.add_parser("serve", parents=[common], help="register the daily 06:00 deployment (needs `prefect server start`)",
+                   description="Serve the daily deployment: every day at 06:00 merchant time, reconcile yesterday. "
+                               "Scheduling needs a running Prefect server (`prefect server start`, then set "
+                               "PREFECT_API_URL=http://127.0.0.1:4200/api).")
+    sample = sub.add_parser("sample", parents=[common], help="generate sample days into --data-dir",
+                            description="Write seeded sample days (inbox + answer key) into --data-dir.")
+    sample.add_argument("--start", type=_date, default=date(2026, 3, 2), metavar="YYYY-MM-DD")
+    sample.add_argument("--days", type=int, default=7)
+    sample.add_argument("--seed", type=int, default=20260302)
+    sample.add_argument("--rows", type=int, default=200, help="rows per channel per day")
+    return parser
+
+
+def _progress(quiet: bool) -> None:
+    logger = logging.getLogger("recon")
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+def _print_summary(result: object) -> None:
+    report = result.report  # type: ignore[attr-defined]
+    print(report.headline)
+    for note in report.notes:
+        print(f"  note: {note}")
+    print(f"  {'channel':<10} {'status':<34} {'rows':>7} {'ledger':>7} {'matched':>8} {'discrep.':>8} {'quarant.':>8} {'match %':>7}")
+    for c in report.channels:
+        print(f"  {c.channel:<10} {c.status:<34} {c.rows:>7} {c.ledger_rows:>7} {c.matched:>8} "
+              f"{c.discrepancies:>8} {c.quarantined:>8} {c.match_rate_pct:>7}")
+    counts = ", ".join(f"{name} {n}" for name, n in report.outcome_counts if n)
+    print(f"  outcomes: {counts}")
+    print(f"  report: {result.reports_dir}  (run {report.run_id}, exit {report.exit_code})")  # type: ignore[attr-defined]
+
+
+def _run_date(business_date: date, data_dir: Path, rules: object, **kwargs: object) -> object:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.reconcile import reconcile_day
+
+    inbox = data_dir / "inbox" / business_date.isoformat()
+    if not inbox.is_dir():
+        raise CannotRun(f"no inbox for {business_date}: {inbox} does not exist")
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return reconcile_day(business_date, data_dir, rules, **kwargs)
+
+
+def _yesterday(timezone: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(timezone)).date() - timedelta(days=1)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run one parsed command; return its exit code."""
+    from flows.config import load_rules
+    from transforms.rules import RulesError
+
+    data_dir: Path = args.data_dir
+    _quiet_prefect(data_dir)
+    _progress(args.quiet)
+    if args.command == "sample":
+        from sample_data.generate import generate
+
+        days = generate(data_dir, start=args.start, days=args.days, seed=args.seed, rows_per_channel=args.rows)
+        print(f"wrote {len(days)} sample days into {data_dir / 'inbox'} (answer key in {data_dir / 'answers'})")
+        return EXIT_OK
+    try:
+        rules, origin = load_rules(data_dir, args.config)
+    except FileNotFoundError as exc:
+        raise CannotRun(f"config not found: {exc.filename}") from None
+    except RulesError as exc:
+        raise CannotRun("bad recon.toml:\n  " + "\n  ".join(exc.problems)) from None
+    logging.getLogger("recon").info("rules: %s", origin)
+
+    if args.command == "run":
+        result = _run_date(args.date or _yesterday(rules.timezone), data_dir, rules)
+        _print_summary(result)
+        return result.report.exit_code  # type: ignore[attr-defined]
+    if args.command == "backfill":
+        if args.end < args.start:
+            raise CannotRun("--to is before --from")
+        worst = EXIT_OK
+        day = args.start
+        total = (args.end - args.start).days + 1
+        for n in range(total):
+            day = args.start + timedelta(days=n)
+            print(f"[{n + 1}/{total}] {day}")
+            result = _run_date(day, data_dir, rules)
+            _print_summary(result)
+            worst = max(worst, result.report.exit_code)  # type: ignore[attr-defined]
+        return worst
+    if args.command == "verify":
+        return _verify(args.date, data_dir, rules)
+    if args.command == "trace":
+        return _trace(args.identifier, data_dir)
+    if args.command == "serve":
+        from flows.schedule import serve_daily
+
+        serve_daily(data_dir, args.config, rules.timezone)
+        return EXIT_OK
+    raise CannotRun(f"unknown command {args.command}")
+
+
+def _verify(business_date: date, data_dir: Path, rules: object) -> int:
+    from flows.warehouse import Warehouse
+
+    with Warehouse(data_dir / "warehouse.duckdb") as warehouse:
+        recorded = warehouse.last_run(business_date)
+    if recorded is None:
+        raise CannotRun(f"no recorded run for {business_date}: run it first")
+    with tempfile.TemporaryDirectory(prefix="recon-verify-") as tmp:
+        result = _run_date(business_date, data_dir, rules, reports_dir=Path(tmp), record=False)
+    expected: dict[str, str] = recorded["outputs"]  # type: ignore[assignment]
+    actual: dict[str, str] = result.outputs  # type: ignore[attr-defined]
+    same = True
+    for name in sorted(set(expected) | set(actual)):
+        ok = expected.get(name) == actual.get(name)
+        same &= ok
+        print(f"  {'same' if ok else 'DIFFERENT':<9} {name}  recorded {str(expected.get(name))[:16]}  rerun {str(actual.get(name))[:16]}")
+    print(f"verify {business_date}: {'identical to run ' + str(recorded['run_id']) if same else 'OUTPUTS DIFFER'}")
+    return EXIT_OK if same else EXIT_ERROR
+
+
+def _trace(identifier: str, data_dir: Path) -> int:
+    from flows.warehouse import Warehouse
+
+    with Warehouse(data_dir / "warehouse.duckdb") as warehouse:
+        rows = warehouse.trace(identifier)
+    if rows.is_empty():
+        print(f"{identifier}: not found in any recorded run")
+        return EXIT_OK
+    for r in rows.iter_rows(named=True):
+        where = f"{r['source_file']}:{r['source_line']}"
+        other = f" <-> {r['counterpart_file']}:{r['counterpart_line']}" if r["counterpart_file"] else ""
+        print(f"{r['recon_date']} {r['source']:<7} {where}{other}  {r['kind'] or ''} "
+              f"{r['amount_minor']} {r['currency'] or ''}  {r['outcome']}  {r['detail'] or ''}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``recon`` console script; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the problem or the help
+        return EXIT_OK if exc.code == 0 else EXIT_CANNOT_RUN
+    try:
+        return dispatch(args)
+    except CannotRun as exc:
+        print(f"recon: cannot run: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except Exception as exc:
+        from flows.reconcile import NoLedger
+
+        if isinstance(exc, NoLedger):
+            print(f"recon: cannot run: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        if args.debug:
+            raise
+        import traceback
+
+        traceback.print_exc()
+        print(f"recon: unexpected error: {exc!r} (rerun with --debug to re-raise)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The DuckDB warehouse: the only module that opens ``<data-dir>/warehouse.duckdb`` (STYLE point 10).
+
+Tables carry a layer prefix; `recon_date` is the business date of the run that wrote the row. A run of date D replaces D's rows in one
+transaction (a rerun never appends twice); history is read *as of D−1*, so rerunning an old date
+never depends on later dates. Values always go through ``?`` parameters; table names come from the
+constants below, never from input.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+#: Tables replaced per business date, in load order. Names are code constants (never input).
+DAY_TABLES = (
+    "raw_input_file",
+    "canonical_channel_txn",
+    "canonical_ledger_entry",
+    "canonical_bank_txn",
+    "outcome_row",
+    "settlement_line",
+    "quarantine_entry",
+)
+
+RUN_TABLE_SQL = """
+create table if not exists run_log (
+    run_id varchar, business_date date, started_at timestamptz, finished_at timestamptz,
+    exit_code integer, code_version varchar, rules_hash varchar, outputs_json varchar
+)
+"""
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse statement failed; the message names the step and the business date."""
+
+
+class Warehouse:
+    """A connection to the warehouse file, locked down: no external access, no extension loading."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.con = duckdb.connect(str(path))
+        for setting in (
+            "SET autoinstall_known_extensions=false",
+            "SET autoload_known_extensions=false",
+            "SET enable_external_access=false",
+        ):
+            self.con.execute(setting)
+        self.con.execute(RUN_TABLE_SQL)
+
+    def close(self) -> None:
+        """Close the connection (the file lock is released)."""
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, step: str, business_date: date, sql: str, params: list[object] | None = None) -> None:
+        try:
+            self.con.execute(sql, params or [])
+        except duckdb.Error as exc:
+            raise WarehouseError(f"warehouse step {step!r} for {business_date}: {exc}") from exc
+
+    def replace_day(self, business_date: date, run_id: str, frames: dict[str, pl.DataFrame]) -> None:
+        """Replace every row of ``business_date`` in the day tables by ``frames``, atomically.
+
+        Args:
+            business_date: D.
+            run_id: the run that produced the rows.
+            frames: table name (one of DAY_TABLES) → rows; each gets ``business_date`` and ``run_id``.
+        """
+        unknown = set(frames) - set(DAY_TABLES)
+        if unknown:
+            raise ValueError(f"not warehouse tables: {sorted(unknown)}")
+        self._run("begin", business_date, "begin transaction")
+        try:
+            for table in DAY_TABLES:
+                frame = frames.get(table)
+                if frame is None:
+                    continue
+                self.con.register("incoming", frame)
+                self._run(
+                    f"create {table}", business_date,
+                    f"create table if not exists {table} as "  # noqa: S608 - identifier from DAY_TABLES
+                    "select ?::date as recon_date, ?::varchar as run_id, * from incoming limit 0",
+                    [business_date, run_id],
+                )
+                self._run(f"delete {table}", business_date,
+                          f"delete from {table} where recon_date = ?", [business_date])  # noqa: S608
+                self._run(
+                    f"load {table}", business_date,
+                    f"insert into {table} by name "  # noqa: S608
+                    "select ?::date as recon_date, ?::varchar as run_id, * from incoming",
+                    [business_date, run_id],
+                )
+                self.con.unregister("incoming")
+            self._run("commit", business_date, "commit")
+        except Exception:
+            self.con.execute("rollback")
+            raise
+
+    def _has_table(self, table: str) -> bool:
+        rows = self.con.execute(
+            "select count(*) from information_schema.tables where table_name = ?", [table]
+        ).fetchall()
+        return bool(rows[0][0])
+
+    def settlement_history(self, business_date: date) -> pl.DataFrame | None:
+        """Settlement lines recorded by runs of dates before D, for their own date (state as of D−1)."""
+        if not self._has_table("settlement_line"):
+            return None
+        return self.con.execute(
+            "select * exclude (recon_date, run_id) from settlement_line "
+            "where recon_date < ? and settlement_date = recon_date "
+            "order by settlement_date, channel, merchant_account, currency",
+            [business_date],
+        ).pl()
+
+    def record_run(
+        self,
+        *,
+        run_id: str,
+        business_date: date,
+        started_at: datetime,
+        finished_at: datetime,
+        exit_code: int,
+        code_version: str,
+        rules_hash: str,
+        outputs: dict[str, str],
+    ) -> None:
+        """Append one run to ``run_log`` (wall-clock times live here, never in the report files)."""
+        self._run(
+            "record run", business_date,
+            "insert into run_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, business_date, started_at, finished_at, exit_code, code_version, rules_hash,
+             json.dumps(outputs, sort_keys=True)],
+        )
+
+    def last_run(self, business_date: date) -> dict[str, object] | None:
+        """The most recent recorded run of ``business_date``, or None."""
+        rows = self.con.execute(
+            "select run_id, exit_code, outputs_json from run_log where business_date = ? "
+            "order by finished_at desc limit 1",
+            [business_date],
+        ).fetchall()
+        if not rows:
+            return None
+        run_id, exit_code, outputs_json = rows[0]
+        return {"run_id": run_id, "exit_code": exit_code, "outputs": json.loads(outputs_json)}
+
+    def trace(self, identifier: str) -> pl.DataFrame:
+        """Every outcome row, on any date, whose channel id, order number, entry id or bank ref is ``identifier``."""
+        if not self._has_table("outcome_row"):
+            return pl.DataFrame()
+        return self.con.execute(
+            "select recon_date, source, source_file, source_line, channel, entry_id, channel_txn_id, "
+            "order_no, kind, amount_minor, currency, outcome, detail, counterpart_file, counterpart_line "
+            "from outcome_row where ? in (channel_txn_id, order_no, entry_id) "
+            "order by recon_date, source, source_file, source_line",
+            [identifier],
+        ).pl()
