@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from prefect import flow, task
@@ -206,13 +207,34 @@ def reconcile_day(
         reports_dir: where to publish (default ``<data-dir>/reports/<D>``; ``recon verify`` uses a temp dir).
         record: False to leave the warehouse untouched (``recon verify``).
     """
+    return run_day(business_date, data_dir, rules, reports_dir=reports_dir, record=record, orchestrated=True)
+
+
+def run_day(
+    business_date: date,
+    data_dir: Path,
+    rules: Rules,
+    *,
+    reports_dir: Path | None = None,
+    record: bool = True,
+    orchestrated: bool = False,
+) -> RunResult:
+    """The runbook of one date, stage by stage.
+
+    Inside the flow each stage is a Prefect task run; with ``orchestrated=False`` the same stages run
+    as plain functions (tests, benchmarks), with the same results.
+    """
+
+    def stage(step: Any, *args: Any) -> Any:
+        return step(*args) if orchestrated else step.fn(*args)
+
     started_at = datetime.now(UTC)
     version = code_version()
-    inputs = discover(inbox_dir(data_dir, business_date))
-    parsed = parse(inputs, business_date, rules)
-    if not any(p.role == "ledger" for p in parsed) and not any(i.source_file.startswith("ledger/") for i in inputs):
+    inputs = stage(discover, inbox_dir(data_dir, business_date))
+    parsed = stage(parse, inputs, business_date, rules)
+    if not any(p.role == "ledger" for p in parsed):
         raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")
-    day = validate(parsed, inputs, rules)
+    day = stage(validate, parsed, inputs, rules)
     run_id = run_id_for(inputs, rules, version)
     files = describe_inputs(inputs, parsed)
     with Warehouse(data_dir / "warehouse.duckdb") as warehouse:
@@ -220,25 +242,31 @@ def reconcile_day(
         if history is None:
             history = pl.DataFrame(schema=SETTLEMENT_SCHEMA)
         if record:
-            load(warehouse, business_date, run_id, day, files)
-        outcomes = match_and_classify(day, business_date, rules)
-        bank_outcomes, settlement = settle(day, history, business_date, rules)
+            stage(load, warehouse, business_date, run_id, day, files)
+        outcomes = stage(match_and_classify, day, business_date, rules)
+        bank_outcomes, settlement = stage(settle, day, history, business_date, rules)
         report = build_report(
             business_date=business_date, run_id=run_id, code_version=version, rules_hash=rules.digest(),
             outcomes=pl.concat([outcomes, bank_outcomes]), settlement=settlement, quarantine=day.quarantine,
             unavailable=day.unavailable, notes=day.notes, inputs=files, expected=rules.expected,
         )
         target = reports_dir or data_dir / "reports" / business_date.isoformat()
-        outputs = publish(report, target)
+        outputs = stage(publish, report, target)
         if record:
-            warehouse.replace_day(
-                business_date, run_id,
-                {"outcome_row": report.outcomes, "settlement_line": report.settlement,
-                 "quarantine_entry": report.quarantine},
-            )
-            warehouse.record_run(
-                run_id=run_id, business_date=business_date, started_at=started_at,
-                finished_at=datetime.now(UTC), exit_code=report.exit_code, code_version=version,
-                rules_hash=rules.digest(), outputs=outputs,
-            )
+            stage(record_run, warehouse, report, outputs, started_at)
     return RunResult(report=report, reports_dir=target, outputs=outputs)
+
+
+@task(cache_policy=NO_CACHE)
+def record_run(warehouse: Warehouse, report: Report, outputs: dict[str, str], started_at: datetime) -> None:
+    """Keep the day's outcomes, settlement and quarantine, and log the run with its output hashes."""
+    warehouse.replace_day(
+        report.business_date, report.run_id,
+        {"outcome_row": report.outcomes, "settlement_line": report.settlement,
+         "quarantine_entry": report.quarantine},
+    )
+    warehouse.record_run(
+        run_id=report.run_id, business_date=report.business_date, started_at=started_at,
+        finished_at=datetime.now(UTC), exit_code=report.exit_code, code_version=report.code_version,
+        rules_hash=report.rules_hash, outputs=outputs,
+    )

@@ -107,6 +107,10 @@ class Warehouse:
             self.con.execute("rollback")
             raise
 
+    def _frame(self, sql: str, params: list[object]) -> pl.DataFrame:
+        """Run a query with bound parameters and return its rows as a Polars frame (fully fetched)."""
+        return self.con.sql(sql, params=params).pl()
+
     def _has_table(self, table: str) -> bool:
         rows = self.con.execute(
             "select count(*) from information_schema.tables where table_name = ?", [table]
@@ -117,12 +121,12 @@ class Warehouse:
         """Settlement lines recorded by runs of dates before D, for their own date (state as of D−1)."""
         if not self._has_table("settlement_line"):
             return None
-        return self.con.execute(
+        return self._frame(
             "select * exclude (recon_date, run_id) from settlement_line "
             "where recon_date < ? and settlement_date = recon_date "
             "order by settlement_date, channel, merchant_account, currency",
             [business_date],
-        ).pl()
+        )
 
     def record_run(
         self,
@@ -160,10 +164,10 @@ class Warehouse:
         """Every outcome row, on any date, whose channel id, order number, entry id or bank ref is ``identifier``."""
         if not self._has_table("outcome_row"):
             return pl.DataFrame()
-        return self.con.execute(
+        return self._frame(
             "select recon_date, source, source_file, source_line, channel, entry_id, channel_txn_id, "
             "order_no, kind, amount_minor, currency, outcome, detail, counterpart_file, counterpart_line "
             "from outcome_row where ? in (channel_txn_id, order_no, entry_id) "
             "order by recon_date, source, source_file, source_line",
             [identifier],
-        ).pl()
+        )
