@@ -33,12 +33,13 @@ def recognise(data: bytes) -> str | None:
     prefix = data[:SNIFF_BYTES]
     if prefix.startswith(b"PAR1"):
         return "ledger_parquet"
-    utf8 = _sniff_decode(prefix.removeprefix(b"\xef\xbb\xbf"), "utf-8")
+    cut = len(data) > SNIFF_BYTES
+    utf8 = _sniff_decode(prefix.removeprefix(b"\xef\xbb\xbf"), "utf-8", cut=cut)
     if utf8 is not None:
         found = _recognise_utf8(utf8)
         if found:
             return found
-    gbk = _sniff_decode(prefix, "gb18030")
+    gbk = _sniff_decode(prefix, "gb18030", cut=cut)
     if gbk is not None:
         first = _first_line(gbk).strip()
         alipay = {
@@ -86,12 +87,12 @@ def _xml_root_namespace(text: str) -> str:
     return declared.group(2) if declared else ""
 
 
-def _sniff_decode(prefix: bytes, encoding: str) -> str | None:
-    """Decode a prefix strictly, forgiving only an incomplete character cut off at its very end."""
+def _sniff_decode(prefix: bytes, encoding: str, *, cut: bool) -> str | None:
+    """Decode a prefix strictly, forgiving only an incomplete character where the prefix was ``cut``."""
     try:
         return prefix.decode(encoding)
     except UnicodeDecodeError as exc:
-        if exc.end == len(prefix) and len(prefix) - exc.start < 4 and len(prefix) == SNIFF_BYTES:
+        if cut and exc.end == len(prefix) and len(prefix) - exc.start < 4:
             return prefix[: exc.start].decode(encoding, errors="strict")
         return None
 

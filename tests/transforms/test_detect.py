@@ -80,3 +80,14 @@ def test_prefix_cut_inside_a_multibyte_character() -> None:
     gbk = "#支付宝业务明细查询\r\n".encode("gb18030") + ("商" * SNIFF_BYTES).encode("gb18030")
     assert recognise(b"x" + gbk[1:]) is None
     assert recognise(gbk[:1] + gbk[1 : SNIFF_BYTES - 1] + gbk[SNIFF_BYTES:]) == "alipay_trade"
+
+
+def test_a_bom_file_cut_inside_a_character_at_the_sniff_limit_is_still_recognised():
+    # Regression: the BOM shortened the prefix, so a character cut at byte 4096 was not forgiven.
+    from transforms.detect import SNIFF_BYTES
+
+    header = "交易时间,公众账号ID,商户号,特约商户号\r\n".encode()
+    filler = "知" * SNIFF_BYTES  # 3 bytes each: the 4096-byte cut falls inside a character
+    data = b"\xef\xbb\xbf" + header + filler.encode()
+    assert len(data) > SNIFF_BYTES
+    assert recognise(data) == "wechatpay_trade"
