@@ -1,0 +1,1 @@
+"""Seeded sample data for recon: the generator, its renderers, and the committed sample week."""

@@ -1,0 +1,579 @@
+"""Byte-exact renderers for the generated sample files.
+
+Every renderer takes plain planned rows (see :mod:`sample_data.generate`) and returns the file bytes
+together with the 1-based physical line (or Parquet row) of every data row it wrote, so the answer key
+points at exactly what a text editor shows. Money is integer fen throughout; nothing here uses float.
+
+Layouts follow ``formats/FORMATS.md`` and the public sample files:
+
+* WeChat Pay trade bill (ALL): UTF-8 with BOM, CRLF, a backtick before every field of every detail
+  line and of the summary values line, header lines without backticks.
+* Alipay 业务明细 / 业务明细(汇总): GBK, CRLF, ``#`` preamble and footer lines, a TAB appended to the
+  text fields; the download zip stores member names as GBK bytes without the UTF-8 flag.
+* camt.053.001.02: UTF-8, LF, one ``Stmt`` with OPBD/CLBD/CLAV balances and ``TxsSummry``.
+* Ledger export: UTF-8 CSV with LF and a header row, or Parquet with every column a string.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+WECHAT_HEADER = (
+    "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+    "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,"
+    "商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+)
+WECHAT_SUMMARY_HEADER = (
+    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+)
+
+ALIPAY_HEADER = (
+    "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,"
+    "订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,"
+    "券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注"
+)
+ALIPAY_SUMMARY_HEADER = (
+    "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,商家优惠（元）,"
+    "卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）"
+)
+
+LEDGER_COLUMNS = (
+    "entry_id",
+    "order_no",
+    "payment_id",
+    "channel",
+    "channel_txn_id",
+    "kind",
+    "amount",
+    "currency",
+    "status",
+    "booked_at",
+)
+
+
+def yuan(fen: int) -> str:
+    """Format integer fen as a yuan string with exactly 2 decimals (``-1.50``, ``0.00``).
+
+    Args:
+        fen: Signed amount in fen.
+
+    Returns:
+        The decimal text, with a minus sign only when the amount is negative.
+    """
+    sign = "-" if fen < 0 else ""
+    a = -fen if fen < 0 else fen
+    return f"{sign}{a // 100}.{a % 100:02d}"
+
+
+def yuan5(fen: int) -> str:
+    """Format integer fen with 5 decimals, the WeChat 手续费 style (``0.64000``, ``-0.36000``).
+
+    Args:
+        fen: Signed amount in fen.
+
+    Returns:
+        The decimal text with three trailing zeros after the fen digits.
+    """
+    return yuan(fen) + "000"
+
+
+def net_of(rows: Sequence[Any]) -> int:
+    """Net settlement in fen of written channel rows: payments less refunds less fees (signed sum).
+
+    Args:
+        rows: Channel rows as written (duplicated lines included).
+
+    Returns:
+        Σ(payment amount − fee) − Σ(refund amount − returned fee).
+    """
+    total = 0
+    for r in rows:
+        if r.kind == "payment":
+            total += r.amount - r.fee
+        else:
+            total -= r.amount - r.fee
+    return total
+
+
+# --------------------------------------------------------------------------------------------- WeChat
+
+
+def render_wechat(
+    rows: Sequence[Any], *, appid: str, mchid: str, count_offset: int = 0
+) -> tuple[bytes, list[int]]:
+    """Render a WeChat Pay trade bill (bill_type=ALL).
+
+    Args:
+        rows: Planned channel rows in file order.
+        appid: 公众账号ID written on every line.
+        mchid: 商户号 written on every line.
+        count_offset: Added to 总交易单数 (non-zero only for a deliberately rejected file).
+
+    Returns:
+        The file bytes and, per row, its 1-based physical line.
+    """
+    out = [WECHAT_HEADER]
+    lines: list[int] = []
+    s_settle = s_refund = s_fee = s_order = 0
+    for r in rows:
+        if r.kind == "payment":
+            settle, order_total, refund, fee = r.amount, r.amount + r.discount, 0, r.fee
+            fields = (
+                r.time_text,
+                appid,
+                mchid,
+                "0",
+                "",
+                r.pay_txn_id,
+                r.order_no,
+                r.buyer,
+                r.trade_type,
+                "SUCCESS",
+                r.bank,
+                "CNY",
+                yuan(settle),
+                yuan(r.discount),
+                "0",
+                "0",
+                "0.00",
+                "0.00",
+                "",
+                "",
+                r.product,
+                "",
+                yuan5(fee),
+                r.rate_text,
+                yuan(order_total),
+                "0.00",
+                "",
+            )
+        else:
+            settle, order_total, refund, fee = 0, 0, r.amount, -r.fee
+            fields = (
+                r.time_text,
+                appid,
+                mchid,
+                "0",
+                "",
+                r.pay_txn_id,
+                r.order_no,
+                r.buyer,
+                r.trade_type,
+                "REFUND",
+                r.bank,
+                "CNY",
+                "0.00",
+                "0.00",
+                r.refund_id,
+                r.merchant_refund_no,
+                yuan(refund),
+                "0.00",
+                "ORIGINAL",
+                r.refund_status,
+                r.product,
+                "",
+                yuan5(fee),
+                r.rate_text,
+                "0.00",
+                yuan(refund),
+                "",
+            )
+        s_settle += settle
+        s_refund += refund
+        s_fee += fee
+        s_order += order_total
+        out.append("`" + ",`".join(fields))
+        lines.append(len(out))
+    out.append(WECHAT_SUMMARY_HEADER)
+    summary = (
+        str(len(rows) + count_offset),
+        yuan(s_settle),
+        yuan(s_refund),
+        "0.00",
+        yuan5(s_fee),
+        yuan(s_order),
+        yuan(s_refund),
+    )
+    out.append("`" + ",`".join(summary))
+    text = "\ufeff" + "\r\n".join(out) + "\r\n"
+    return text.encode("utf-8"), lines
+
+
+# --------------------------------------------------------------------------------------------- Alipay
+
+
+def _cn_datetime(dt: datetime) -> str:
+    return f"{dt.year}年{dt.month:02d}月{dt.day:02d}日 {dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+
+
+def _alipay_preamble(title: str, marker: str, account: str, day: date, next_day: date) -> list[str]:
+    start = datetime(day.year, day.month, day.day)
+    end = datetime(next_day.year, next_day.month, next_day.day)
+    return [
+        f"#{title}",
+        f"#账号：[{account}]",
+        f"#起始日期：[{_cn_datetime(start)}]   终止日期：[{_cn_datetime(end)}]",
+        "#" + "-" * 41 + marker + "-" * 40,
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AlipayTotals:
+    """Totals of an Alipay detail file, computed from the rows written."""
+
+    n_pay: int
+    n_ref: int
+    pay_received: int
+    pay_discount: int
+    ref_received: int
+    order_total: int
+    fee_total: int
+
+    @property
+    def net(self) -> int:
+        """实收净额: 商家实收 (signed) + 服务费 (signed)."""
+        return self.pay_received + self.ref_received + self.fee_total
+
+
+def render_alipay_detail(
+    rows: Sequence[Any],
+    *,
+    account: str,
+    day: date,
+    next_day: date,
+    export: datetime,
+    pay_count_offset: int = 0,
+) -> tuple[bytes, list[int], AlipayTotals]:
+    """Render an Alipay 业务明细 (trade detail) CSV in GBK.
+
+    Args:
+        rows: Planned channel rows in file order.
+        account: The Alipay account (PID + ``0156``).
+        day: Business date of the bill.
+        next_day: The day after (end of the query window).
+        export: Export time written in the footer.
+        pay_count_offset: Added to the 交易合计 count (non-zero only for a deliberately rejected file).
+
+    Returns:
+        The file bytes, per row its 1-based physical line, and the totals of the rows written.
+    """
+    out = _alipay_preamble("支付宝业务明细查询", "业务明细列表", account, day, next_day)
+    out.append(ALIPAY_HEADER)
+    lines: list[int] = []
+    n_pay = n_ref = pay_recv = pay_disc = ref_recv = order_total = fee_total = 0
+    for r in rows:
+        if r.kind == "payment":
+            n_pay += 1
+            pay_recv += r.amount
+            pay_disc += r.discount
+            order = r.amount + r.discount
+            order_total += order
+            fee_total -= r.fee
+            coupon = f"满{order // 100}减{r.discount // 100}" if r.discount else ""
+            line = (
+                f"{r.pay_txn_id}\t,{r.order_no}\t,交易\t,{r.product},{r.created_text},{r.time_text},"
+                f"\t,\t,\t,\t,{r.buyer}\t,{yuan(order)},{yuan(r.amount)},0.00,0.00,0.00,{yuan(r.discount)},"
+                f"0.00,{coupon},0.00\t,0.00,\t,{yuan(-r.fee)},0.00,"
+            )
+        else:
+            n_ref += 1
+            ref_recv -= r.amount
+            order_total -= r.amount
+            fee_total += r.fee
+            line = (
+                f"{r.pay_txn_id}\t,{r.order_no}\t,退款\t,{r.product},{r.created_text},{r.time_text},"
+                f"\t,\t,\t,\t,{r.buyer}\t,{yuan(-r.amount)},{yuan(-r.amount)},0.00,0.00,0.00,0.00,"
+                f"0.00,,0.00\t,0.00,{r.refund_id}\t,{yuan(r.fee)},0.00,"
+            )
+        out.append(line)
+        lines.append(len(out))
+    out.append("#" + "-" * 41 + "业务明细列表结束" + "-" * 36)
+    out.append(
+        f"#交易合计：{n_pay + pay_count_offset}笔，商家实收共{yuan(pay_recv)}元，商家优惠共{yuan(pay_disc)}元"
+    )
+    out.append(f"#退款合计：{n_ref}笔，商家实收退款共{yuan(ref_recv)}元，商家优惠退款共0.00元")
+    out.append(f"#导出时间：[{_cn_datetime(export)}]")
+    text = "\r\n".join(out) + "\r\n"
+    totals = AlipayTotals(n_pay, n_ref, pay_recv, pay_disc, ref_recv, order_total, fee_total)
+    return text.encode("gbk"), lines, totals
+
+
+def render_alipay_summary(
+    totals: AlipayTotals, *, account: str, day: date, next_day: date, export: datetime
+) -> bytes:
+    """Render the Alipay 业务明细(汇总) CSV in GBK (one store line and the 合计 line).
+
+    Args:
+        totals: Totals of the detail file's rows.
+        account: The Alipay account.
+        day: Business date.
+        next_day: The day after.
+        export: Export time written in the footer.
+
+    Returns:
+        The file bytes.
+    """
+    out = _alipay_preamble("支付宝业务汇总查询", "业务汇总列表", account, day, next_day)
+    out.append(ALIPAY_SUMMARY_HEADER)
+    values = (
+        f"{totals.n_pay},{totals.n_ref},{yuan(totals.order_total)},"
+        f"{yuan(totals.pay_received + totals.ref_received)},0.00,{yuan(totals.pay_discount)},0.00,"
+        f"{yuan(totals.fee_total)},0.00,{yuan(totals.net)}"
+    )
+    out.append(",," + values)
+    out.append("合计,," + values)
+    out.append("#" + "-" * 40 + "业务汇总列表结束" + "-" * 37)
+    out.append(f"#导出时间：[{_cn_datetime(export)}]")
+    return ("\r\n".join(out) + "\r\n").encode("gbk")
+
+
+class _GbkZipInfo(zipfile.ZipInfo):
+    """A ZipInfo whose name is stored as GBK bytes without the UTF-8 flag (bit 11)."""
+
+    __slots__ = ("gbk_name",)
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # zipfile's own hook: name bytes and flags
+        return self.gbk_name, self.flag_bits & ~0x800
+
+
+def render_zip(members: Sequence[tuple[str, bytes]], *, stamp: datetime) -> bytes:
+    """Pack members into a deterministic zip, names in GBK bytes, no UTF-8 flag, fixed timestamps.
+
+    Args:
+        members: (name, content) in archive order.
+        stamp: The modification time stored for every member.
+
+    Returns:
+        The archive bytes.
+    """
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            info = _GbkZipInfo(name, date_time=stamp.timetuple()[:6])
+            info.gbk_name = name.encode("gbk")
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.create_version = 20
+            info.extract_version = 20
+            info.external_attr = 0x20
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- ledger
+
+
+def _csv_field(v: str) -> str:
+    if "," in v or '"' in v or "\n" in v:
+        return '"' + v.replace('"', '""') + '"'
+    return v
+
+
+def ledger_values(r: Any) -> tuple[str, ...]:
+    """The ten ledger export values of a planned ledger row, as strings in column order.
+
+    Args:
+        r: A planned ledger row.
+
+    Returns:
+        The values in :data:`LEDGER_COLUMNS` order.
+    """
+    return (
+        r.entry_id,
+        r.order_no,
+        r.payment_id,
+        r.channel,
+        r.channel_txn_id,
+        r.kind,
+        r.amount,
+        r.currency,
+        r.status,
+        r.booked_at,
+    )
+
+
+def render_ledger_csv(rows: Sequence[Any]) -> tuple[bytes, list[int]]:
+    """Render the ledger export CSV (UTF-8, LF, header row).
+
+    Args:
+        rows: Planned ledger rows in file order (a duplicated entry appears twice).
+
+    Returns:
+        The file bytes and, per row, its 1-based physical line.
+    """
+    out = [",".join(LEDGER_COLUMNS)]
+    lines = []
+    for r in rows:
+        out.append(",".join(_csv_field(v) for v in ledger_values(r)))
+        lines.append(len(out))
+    return ("\n".join(out) + "\n").encode("utf-8"), lines
+
+
+def render_ledger_parquet(rows: Sequence[Any]) -> tuple[bytes, list[int]]:
+    """Render the ledger export as Parquet, every column a string.
+
+    Args:
+        rows: Planned ledger rows in file order.
+
+    Returns:
+        The file bytes and, per row, its 1-based row number.
+    """
+    cols: list[list[str]] = [[] for _ in LEDGER_COLUMNS]
+    for r in rows:
+        for i, v in enumerate(ledger_values(r)):
+            cols[i].append(v)
+    table = pa.table({name: pa.array(cols[i], type=pa.string()) for i, name in enumerate(LEDGER_COLUMNS)})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="snappy")
+    return buf.getvalue(), list(range(1, len(rows) + 1))
+
+
+# --------------------------------------------------------------------------------------------- camt.053
+
+
+@dataclass(frozen=True, slots=True)
+class BankEntry:
+    """One planned camt.053 entry (amount in fen, always positive; direction in ``credit``)."""
+
+    ref: str
+    amount: int
+    credit: bool
+    value_date: date
+    domain: str
+    family: str
+    sub_family: str
+    end_to_end: str
+    party: str  # debtor name of a credit / creditor name of a debit; empty for none
+    text: str
+    scenario: str
+    outcome: str
+
+
+def _bal(code: str, fen: int, day: date, ccy: str) -> list[str]:
+    ind = "CRDT" if fen >= 0 else "DBIT"
+    return [
+        "      <Bal>",
+        f"        <Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>",
+        f'        <Amt Ccy="{ccy}">{yuan(abs(fen))}</Amt>',
+        f"        <CdtDbtInd>{ind}</CdtDbtInd>",
+        f"        <Dt><Dt>{day.isoformat()}</Dt></Dt>",
+        "      </Bal>",
+    ]
+
+
+def render_camt053(
+    entries: Sequence[BankEntry],
+    *,
+    day: date,
+    prev_day: date,
+    account: str,
+    owner: str,
+    bic: str,
+    seq_nb: int,
+    opening: int,
+    count_offset: int = 0,
+    ccy: str = "CNY",
+) -> tuple[bytes, list[int], int]:
+    """Render a camt.053.001.02 statement booked on ``day`` for one account.
+
+    Args:
+        entries: The entries in statement order.
+        day: Booking date of the statement.
+        prev_day: Date of the opening balance.
+        account: Account number (``Acct/Id/Othr/Id``).
+        owner: Account owner name.
+        bic: Servicer BIC.
+        seq_nb: ElctrncSeqNb.
+        opening: Opening booked balance in fen (signed).
+        count_offset: Added to TtlNtries/NbOfNtries (non-zero only for a deliberately rejected file).
+        ccy: Account currency.
+
+    Returns:
+        The file bytes, per entry the physical line of its ``<Ntry>`` start tag, and the closing
+        booked balance in fen.
+    """
+    ymd = day.strftime("%Y%m%d")
+    created = f"{day.isoformat()}T22:15:40+08:00"
+    credits = [e.amount for e in entries if e.credit]
+    debits = [e.amount for e in entries if not e.credit]
+    net = sum(credits) - sum(debits)
+    closing = opening + net
+    closing_avail = closing - sum(e.amount for e in entries if e.credit and e.value_date > day)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+        "  <BkToCstmrStmt>",
+        "    <GrpHdr>",
+        f"      <MsgId>SMPLBK-053-{ymd}-{seq_nb:04d}</MsgId>",
+        f"      <CreDtTm>{created}</CreDtTm>",
+        "      <MsgPgntn><PgNb>1</PgNb><LastPgInd>true</LastPgInd></MsgPgntn>",
+        "    </GrpHdr>",
+        "    <Stmt>",
+        f"      <Id>STMT-{account}-{ymd}</Id>",
+        f"      <ElctrncSeqNb>{seq_nb}</ElctrncSeqNb>",
+        f"      <CreDtTm>{created}</CreDtTm>",
+        f"      <FrToDt><FrDtTm>{day.isoformat()}T00:00:00+08:00</FrDtTm>"
+        f"<ToDtTm>{day.isoformat()}T23:59:59+08:00</ToDtTm></FrToDt>",
+        "      <Acct>",
+        f"        <Id><Othr><Id>{account}</Id></Othr></Id>",
+        f"        <Ccy>{ccy}</Ccy>",
+        f"        <Ownr><Nm>{escape(owner)}</Nm></Ownr>",
+        f"        <Svcr><FinInstnId><BIC>{bic}</BIC></FinInstnId></Svcr>",
+        "      </Acct>",
+    ]
+    out += _bal("OPBD", opening, prev_day, ccy)
+    out += _bal("CLBD", closing, day, ccy)
+    out += _bal("CLAV", closing_avail, day, ccy)
+    n = len(entries) + count_offset
+    out += [
+        "      <TxsSummry>",
+        f"        <TtlNtries><NbOfNtries>{n}</NbOfNtries><Sum>{yuan(sum(credits) + sum(debits))}</Sum>"
+        f"<TtlNetNtryAmt>{yuan(abs(net))}</TtlNetNtryAmt>"
+        f"<CdtDbtInd>{'CRDT' if net >= 0 else 'DBIT'}</CdtDbtInd></TtlNtries>",
+        f"        <TtlCdtNtries><NbOfNtries>{len(credits)}</NbOfNtries><Sum>{yuan(sum(credits))}</Sum></TtlCdtNtries>",
+        f"        <TtlDbtNtries><NbOfNtries>{len(debits)}</NbOfNtries><Sum>{yuan(sum(debits))}</Sum></TtlDbtNtries>",
+        "      </TxsSummry>",
+    ]
+    lines: list[int] = []
+    for i, e in enumerate(entries, start=1):
+        amt = f'<Amt Ccy="{ccy}">{yuan(e.amount)}</Amt>'
+        out.append("      <Ntry>")
+        lines.append(len(out))
+        out += [
+            f"        <NtryRef>{i}</NtryRef>",
+            f"        {amt}",
+            f"        <CdtDbtInd>{'CRDT' if e.credit else 'DBIT'}</CdtDbtInd>",
+            "        <RvslInd>false</RvslInd>",
+            "        <Sts>BOOK</Sts>",
+            f"        <BookgDt><Dt>{day.isoformat()}</Dt></BookgDt>",
+            f"        <ValDt><Dt>{e.value_date.isoformat()}</Dt></ValDt>",
+            f"        <AcctSvcrRef>{e.ref}</AcctSvcrRef>",
+            f"        <BkTxCd><Domn><Cd>{e.domain}</Cd><Fmly><Cd>{e.family}</Cd>"
+            f"<SubFmlyCd>{e.sub_family}</SubFmlyCd></Fmly></Domn></BkTxCd>",
+            "        <NtryDtls>",
+            "          <TxDtls>",
+            f"            <Refs><AcctSvcrRef>{e.ref}</AcctSvcrRef><EndToEndId>{escape(e.end_to_end)}</EndToEndId></Refs>",
+            f"            <AmtDtls><TxAmt>{amt}</TxAmt></AmtDtls>",
+        ]
+        if e.party:
+            role = "Dbtr" if e.credit else "Cdtr"
+            out.append(f"            <RltdPties><{role}><Nm>{escape(e.party)}</Nm></{role}></RltdPties>")
+        out += [
+            f"            <RmtInf><Ustrd>{escape(e.text)}</Ustrd></RmtInf>",
+            "          </TxDtls>",
+            "        </NtryDtls>",
+            f"        <AddtlNtryInf>{escape(e.text)}</AddtlNtryInf>",
+            "      </Ntry>",
+        ]
+    out += ["    </Stmt>", "  </BkToCstmrStmt>", "</Document>"]
+    return ("\n".join(out) + "\n").encode("utf-8"), lines, closing
