@@ -11,13 +11,9 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-#: Minor-unit exponent per ISO 4217 currency we may meet; unknown currencies are rejected.
-CURRENCY_EXPONENT: dict[str, int] = {
-    "CNY": 2, "USD": 2, "EUR": 2, "HKD": 2, "GBP": 2, "SGD": 2, "AUD": 2, "CAD": 2,
-    "CHF": 2, "MOP": 2, "TWD": 2, "THB": 2, "MYR": 2, "NZD": 2,
-    "JPY": 0, "KRW": 0, "VND": 0,
-    "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3,
-}
+from schemas.currency import CURRENCY_EXPONENT
+
+__all__ = ["CURRENCY_EXPONENT", "AmountError", "parse_decimal_text", "round_half_up", "contracted_fee_minor"]
 
 
 class AmountError(ValueError):
@@ -56,7 +52,7 @@ def parse_decimal_text(
             when there are more decimals than allowed (never rounded), ``SIGN_VIOLATION`` for a minus
             sign in an unsigned column.
     """
-    match = _DECIMAL.match(text)
+    match = _DECIMAL.fullmatch(text)  # fullmatch: '$' alone would accept a trailing newline
     if match is None:
         raise AmountError("BAD_AMOUNT", f"{text!r} is not a plain decimal amount")
     sign, whole, frac = match.group(1), match.group(2), match.group(3) or ""

@@ -89,19 +89,28 @@ def parse_rules(text: str) -> Rules:
     timezone = raw.get("timezone", "Asia/Shanghai")
     try:
         ZoneInfo(str(timezone))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" names a tz directory
         problems.append(f"timezone {timezone!r} is not an IANA time zone")
     expected = raw.get("expected", ["wechatpay", "alipay", "bank"])
     if not isinstance(expected, list) or any(e not in EXPECTABLE for e in expected):
         problems.append(f"expected must list channels among {EXPECTABLE}, got {expected!r}")
         expected = []
+    elif len(set(expected)) != len(expected):
+        problems.append(f"expected names a channel twice: {expected!r}")
     cutoff = raw.get("cutoff_minutes", 30)
     if not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 0 <= cutoff <= 1440:
         problems.append(f"cutoff_minutes must be an integer 0..1440, got {cutoff!r}")
         cutoff = 30
 
     channels: dict[str, ChannelRules] = {}
-    for name, table in (raw.get("channels") or {}).items():
+    tables = raw.get("channels") or {}
+    if not isinstance(tables, dict):
+        problems.append("channels must be a table of [channels.<name>] tables")
+        tables = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            problems.append(f"channels.{name} must be a table ([channels.{name}])")
+            continue
         if name not in CHANNELS:
             problems.append(f"channels.{name}: unknown channel (known: {', '.join(CHANNELS)})")
             continue

@@ -55,9 +55,9 @@ def split_lines(text: str) -> list[str]:
     last line. The result's index + 1 is the physical line number.
     """
     lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    last = lines.pop()  # the text after the final LF: not terminated, so its CR (if any) is a lone CR
+    stripped = [line[:-1] if line.endswith("\r") else line for line in lines]
+    return [*stripped, last] if last else stripped
 
 
 def bad_characters(value: str) -> str | None:

@@ -496,24 +496,24 @@ def _count_lines(data: bytes) -> int:
 
 
 def _line_counts(data: bytes, root: _Node) -> LineCounts:
-    """Lines inside ``Ntry`` elements are data, whitespace-only lines blank, the rest header."""
+    """One data line per entry (its ``<Ntry>`` line); whitespace-only lines blank; the rest is XML structure.
+
+    An entry's record is its ``<Ntry>`` start-tag line (DESIGN §9), so data lines = entries and
+    ``physical = data + header + blank`` holds with the other lines of every element counted as header.
+    """
     physical = _count_lines(data)
-    data_lines: set[int] = set()
+    entry_lines: set[int] = set()
     stack = [root]
     while stack:
         node = stack.pop()
         if node.name == "Ntry":
-            data_lines.update(range(node.line, max(node.end_line, node.line) + 1))
+            entry_lines.add(node.line)
             continue
         stack.extend(node.children)
     lines = data.split(b"\n")
-    blank = sum(
-        1
-        for number in range(1, physical + 1)
-        if number not in data_lines and lines[number - 1].strip() == b""
-    )
+    blank = sum(1 for number in range(1, physical + 1) if lines[number - 1].strip() == b"")
     return LineCounts(
-        physical=physical, data=len(data_lines), header=physical - len(data_lines) - blank, blank=blank
+        physical=physical, data=len(entry_lines), header=physical - len(entry_lines) - blank, blank=blank
     )
 
 

@@ -1,0 +1,190 @@
+"""Worked examples of transforms/money.py: text becomes integer minor units exactly, or a reason code.
+
+The accepted / rejected tables follow BAD_INPUTS §2.4 and §3.2 (R05–R10); the fee examples follow
+DESIGN §9 Fees. The property test checks the Polars fee expression of classify.py against the scalar
+``contracted_fee_minor`` (STYLE point 14).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.classify import contracted_fee_expr
+from transforms.money import AmountError, contracted_fee_minor, parse_decimal_text, round_half_up
+from transforms.rules import ChannelRules, Rules
+
+# text       | scale | exact | expected units    (units of 10**-scale)
+ACCEPTED = [
+    ("1234.5", 2, False, 123450),  # 1234.50 yuan = 123450 fen (one decimal padded to two)
+    ("1234.50", 2, True, 123450),  # the same, written at the format's exact scale
+    ("0.05940", 5, True, 5940),  # WeChat fee, 5 decimals: 0.05940 × 10**5 (R07: ACCEPT)
+    ("-1.56000", 5, True, -156000),  # −1.56 × 10**5
+    ("0", 2, False, 0),  # the ledger may write fewer decimals than the exponent
+    ("7", 2, False, 700),  # 7 yuan = 700 fen
+    ("0.01", 2, True, 1),  # one fen
+    ("999999999999999.99", 2, True, 99999999999999999),  # 15 integer digits, the regex's maximum
+]
+
+
+@pytest.mark.parametrize(("text", "scale", "exact", "expected"), ACCEPTED)
+def test_parse_decimal_text_accepts_plain_ascii_decimals(text: str, scale: int, exact: bool, expected: int) -> None:
+    got = parse_decimal_text(text, scale=scale, exact_scale=exact)
+    assert got == expected
+    assert type(got) is int  # never a float, never a Decimal
+
+
+# text          | why it is not a plain decimal (BAD_INPUTS §2.4: Decimal() would accept several of these)
+BAD_AMOUNTS = [
+    ("1,234.50", "thousands separator (R05)"),
+    ("¥1,234.50", "currency sign (R06)"),
+    ("1234.50元", "currency suffix (R06)"),
+    ("１２３.４５", "full-width digits: Decimal reads 123.45"),
+    ("٣.٥", "Arabic-Indic digits: Decimal reads 3.5"),
+    ("1_000.00", "underscore separator: Decimal and int() accept it"),
+    ("NaN", "not a number (R09)"),
+    ("Infinity", "infinity (R09)"),
+    ("1e3", "exponent"),
+    (" 12.50", "leading space"),
+    ("12.50\t", "trailing tab (Alipay pads with tabs; stripping is the adapter's job)"),
+    ("", "empty (R09)"),
+    ("-", "a lone minus (R09)"),
+    ("−12.50", "U+2212 MINUS SIGN, not an ASCII hyphen"),
+    ("(12.50)", "accounting negative"),
+    ("+12.50", "explicit plus sign"),
+    ("12.", "a point with no decimals"),
+    (".50", "no integer part"),
+    ("007.00", "leading zeros"),
+    ("-007.00", "leading zeros, negative"),
+    ("1234567890123456.00", "16 integer digits: over the 15-digit cap"),
+]
+
+
+@pytest.mark.parametrize(("text", "why"), BAD_AMOUNTS)
+def test_parse_decimal_text_rejects_anything_else_as_bad_amount(text: str, why: str) -> None:
+    with pytest.raises(AmountError) as info:
+        parse_decimal_text(text, scale=2, exact_scale=False)
+    assert info.value.reason_code == "BAD_AMOUNT", why
+
+
+def test_parse_decimal_text_rejects_a_trailing_newline() -> None:
+    with pytest.raises(AmountError) as info:
+        parse_decimal_text("12.50\n", scale=2, exact_scale=False)
+    assert info.value.reason_code == "BAD_AMOUNT"
+
+
+def test_too_many_decimals_is_scale_exceeded_never_rounded() -> None:
+    # R07: 12.345 in a scale-2 column; DuckDB would give 12.35 and Polars 12.34. We give neither.
+    for exact in (True, False):
+        with pytest.raises(AmountError) as info:
+            parse_decimal_text("12.345", scale=2, exact_scale=exact)
+        assert info.value.reason_code == "SCALE_EXCEEDED"
+    # L13: a float leaked into the ledger export.
+    with pytest.raises(AmountError) as info:
+        parse_decimal_text("12.300000000000001", scale=2, exact_scale=False)
+    assert info.value.reason_code == "SCALE_EXCEEDED"
+
+
+def test_exact_scale_requires_exactly_scale_decimals() -> None:
+    # WeChat and Alipay always write two decimals: '12.5' there means the format changed.
+    for text in ("12.5", "12"):
+        with pytest.raises(AmountError) as info:
+            parse_decimal_text(text, scale=2, exact_scale=True)
+        assert info.value.reason_code == "BAD_AMOUNT"
+    # The ledger allows at most the exponent: '12.5' is 1250 fen there.
+    assert parse_decimal_text("12.5", scale=2, exact_scale=False) == 1250
+
+
+def test_minus_sign_in_an_unsigned_column_is_a_sign_violation() -> None:
+    with pytest.raises(AmountError) as info:
+        parse_decimal_text("-12.50", scale=2, exact_scale=True, allow_negative=False)
+    assert info.value.reason_code == "SIGN_VIOLATION"
+    # Without the sign the same column is fine.
+    assert parse_decimal_text("12.50", scale=2, exact_scale=True, allow_negative=False) == 1250
+
+
+def test_shape_is_checked_before_scale_and_sign() -> None:
+    # A text that is not a decimal at all is BAD_AMOUNT even if it also has a sign or many decimals.
+    with pytest.raises(AmountError) as info:
+        parse_decimal_text("-1,234.567", scale=2, exact_scale=True, allow_negative=False)
+    assert info.value.reason_code == "BAD_AMOUNT"
+
+
+# units | from | to | expected    (half away from zero)
+ROUNDING = [
+    (4500, 5, 2, 5),  # 0.04500 → 0.05 (the DESIGN §9 fee of 7.50 at 0.60 %)
+    (-4500, 5, 2, -5),  # −0.04500 → −0.05: away from zero, not towards +∞
+    (4499, 5, 2, 4),  # 0.04499 → 0.04
+    (-4499, 5, 2, -4),
+    (5940, 5, 2, 6),  # 0.05940 → 0.06 (WeChat fee_exact to fee_minor)
+    (-5940, 5, 2, -6),
+    (0, 5, 2, 0),
+    (499, 3, 0, 0),  # 0.499 → 0
+    (500, 3, 0, 1),  # 0.500 → 1
+    (-500, 3, 0, -1),
+    (1250, 2, 5, 1250000),  # widening multiplies: 12.50 → 12.50000
+    (1250, 2, 2, 1250),
+]
+
+
+@pytest.mark.parametrize(("units", "from_scale", "to_scale", "expected"), ROUNDING)
+def test_round_half_up(units: int, from_scale: int, to_scale: int, expected: int) -> None:
+    got = round_half_up(units, from_scale, to_scale)
+    assert got == expected
+    assert type(got) is int
+
+
+# amount | bps  | rounding | expected   (signed towards the merchant: a payment pays, a refund gets back)
+FEES = [
+    (750, "60", "half_up", -5),  # 750 × 60 / 10000 = 4.5 fen → 5 (DESIGN §9: 7.50 × 0.60 % = 0.045 → 0.05)
+    (-750, "60", "half_up", 5),  # the refund of it returns 0.05
+    (10000, "60", "half_up", -60),  # 100.00 × 0.60 % = 0.60 exactly
+    (749, "60", "half_up", -4),  # 4.494 → 4
+    (10000, "38.5", "half_up", -39),  # 10000 × 38.5 / 10000 = 38.5 → 39
+    (-10000, "38.5", "half_up", 39),
+    (10000, "38.4", "half_up", -38),  # 38.4 → 38
+    (750, "60", "down", -4),  # 4.5 truncated → 4
+    (-750, "60", "down", 4),
+    (750, "60", "up", -5),  # 4.5 → 5
+    (10000, "60", "up", -60),  # exact: no extra fen
+    (101, "60", "up", -1),  # 0.606 → 1
+    (-101, "60", "up", 1),
+    (0, "60", "half_up", 0),  # nothing, no fee
+    (750, "0", "half_up", 0),
+]
+
+
+@pytest.mark.parametrize(("amount", "bps", "rounding", "expected"), FEES)
+def test_contracted_fee_minor(amount: int, bps: str, rounding: str, expected: int) -> None:
+    got = contracted_fee_minor(amount, Decimal(bps), rounding)
+    assert got == expected
+    assert type(got) is int
+
+
+def test_contracted_fee_minor_default_is_half_up_and_unknown_rounding_is_refused() -> None:
+    assert contracted_fee_minor(750, Decimal(60)) == -5
+    with pytest.raises(ValueError, match="bankers"):
+        contracted_fee_minor(750, Decimal(60), "bankers")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amounts=st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=1, max_size=20),
+    tenths_of_bps=st.integers(min_value=0, max_value=5000),  # 0.0 … 500.0 bps, one decimal
+    rounding=st.sampled_from(["half_up", "down", "up"]),
+)
+def test_fee_expression_agrees_with_the_scalar_reference(
+    amounts: list[int], tenths_of_bps: int, rounding: str
+) -> None:
+    bps = Decimal(tenths_of_bps) / 10  # e.g. 385 → Decimal('38.5')
+    rules = Rules(channels={"wechatpay": ChannelRules(fee_bps=bps, fee_rounding=rounding)})
+    frame = pl.DataFrame(
+        {"channel": ["wechatpay"] * len(amounts), "amount_minor": amounts}, schema={"channel": pl.String, "amount_minor": pl.Int64}
+    )
+    got = frame.select(fee=contracted_fee_expr(pl.col("amount_minor"), rules))["fee"]
+    assert got.dtype == pl.Int64
+    assert got.to_list() == [contracted_fee_minor(a, bps, rounding) for a in amounts]
