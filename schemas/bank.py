@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from transforms.money import CURRENCY_EXPONENT
+from schemas.currency import CURRENCY_EXPONENT
 
 #: ``Amt`` text: always positive, the sign is in ``CdtDbtInd``.
 CAMT_AMOUNT = r"^[0-9]+(\.[0-9]+)?$"

@@ -11,7 +11,7 @@ import pandera.polars as pa
 import polars as pl
 
 from schemas.canonical import CHANNELS, LEDGER_KINDS, LEDGER_STATUSES
-from transforms.money import CURRENCY_EXPONENT
+from schemas.currency import CURRENCY_EXPONENT
 
 #: A positive plain decimal in major units: no sign, no separators, no exponent.
 LEDGER_AMOUNT = r"^[0-9]+(\.[0-9]+)?$"

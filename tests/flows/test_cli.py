@@ -1,0 +1,48 @@
+"""The CLI in-process through main(argv): arguments and configuration problems exit 2 before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.cli import EXIT_CANNOT_RUN, EXIT_OK, main
+
+
+def test_help_teaches_exit_codes_and_layout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--help"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "exit codes:" in out and "inbox/<YYYY-MM-DD>" in out and "--data-dir" in out
+
+
+@pytest.mark.parametrize("bad_date", ["2026-02-30", "20260302", "../../etc", "2026-3-2"])
+def test_a_bad_date_cannot_run(bad_date: str, tmp_path: Path) -> None:
+    assert main(["run", "--date", bad_date, "--data-dir", str(tmp_path)]) == EXIT_CANNOT_RUN
+
+
+def test_no_inbox_cannot_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--date", "2026-03-02", "--data-dir", str(tmp_path), "--quiet"]) == EXIT_CANNOT_RUN
+    assert "no inbox for 2026-03-02" in capsys.readouterr().err
+
+
+def test_a_bad_config_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "recon.toml").write_text(
+        'timezone = "Mars/Olympus"\ncutoff_minutes = -5\n[channels.wechatpay]\nfee_bps = 0.6\n', encoding="utf-8"
+    )
+    assert main(["run", "--date", "2026-03-02", "--data-dir", str(tmp_path), "--quiet"]) == EXIT_CANNOT_RUN
+    err = capsys.readouterr().err
+    assert "Mars/Olympus" in err and "cutoff_minutes" in err and "fee_bps" in err
+
+
+def test_a_missing_config_file_cannot_run(tmp_path: Path) -> None:
+    argv = ["run", "--date", "2026-03-02", "--data-dir", str(tmp_path), "--config", str(tmp_path / "nope.toml")]
+    assert main(argv) == EXIT_CANNOT_RUN
+
+
+def test_backfill_range_must_be_ordered(tmp_path: Path) -> None:
+    argv = ["backfill", "--from", "2026-03-05", "--to", "2026-03-02", "--data-dir", str(tmp_path), "--quiet"]
+    assert main(argv) == EXIT_CANNOT_RUN
+
+
+def test_verify_without_a_recorded_run_cannot_run(tmp_path: Path) -> None:
+    assert main(["verify", "--date", "2026-03-02", "--data-dir", str(tmp_path), "--quiet"]) == EXIT_CANNOT_RUN

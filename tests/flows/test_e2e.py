@@ -1,0 +1,88 @@
+"""End to end through Prefect and the CLI, sharing one Prefect harness (start-up paid once)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from flows.cli import EXIT_INCOMPLETE, EXIT_OK, main
+from tests.conftest import SAMPLE_DATA
+
+pytestmark = pytest.mark.e2e
+DAYS = ("2026-03-02", "2026-03-03")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
+    root = tmp_path_factory.mktemp("e2e")
+    for day in DAYS:
+        shutil.copytree(SAMPLE_DATA / "inbox" / day, root / "inbox" / day)
+    argv = ["backfill", "--from", DAYS[0], "--to", DAYS[1], "--data-dir", str(root), "--quiet"]
+    # The sample ledger holds deliberately broken rows (quarantined), hence "incomplete".
+    assert main(argv) == EXIT_INCOMPLETE
+    return root
+
+
+def test_run_writes_the_report_set(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--date", DAYS[1], "--data-dir", str(data_dir), "--quiet"]) == EXIT_INCOMPLETE
+    out = capsys.readouterr().out
+    assert "wechatpay" in out and "alipay" in out and "match %" in out
+    names = sorted(p.name for p in (data_dir / "reports" / DAYS[1]).iterdir())
+    assert names == sorted(
+        ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "settlement.parquet", "quarantine.parquet",
+         f"recon_{DAYS[1]}.xlsx"]
+    )
+
+
+def test_the_workbook_has_its_sheets_numeric_amounts_and_text_ids(data_dir: Path) -> None:
+    path = data_dir / "reports" / DAYS[1] / f"recon_{DAYS[1]}.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Summary", "Discrepancies", "Settlement", "Open items", "Quarantine", "Run"]
+    sheet = book["Discrepancies"]
+    header = [c.value for c in sheet[1]]
+    amount_col = header.index("amount") + 1
+    id_col = header.index("channel_txn_id") + 1
+    amounts = [sheet.cell(row=r, column=amount_col).value for r in range(2, 40)]
+    ids = [sheet.cell(row=r, column=id_col).value for r in range(2, 40)]
+    assert all(isinstance(a, (int, float)) for a in amounts if a is not None) and any(amounts)
+    assert all(isinstance(i, str) for i in ids if i is not None) and any(ids)
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    with zipfile.ZipFile(path) as archive:
+        sheets = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    formulas = [f for sheet_xml in sheets for f in re.findall(r"<f>(.*?)</f>", sheet_xml)]
+    assert formulas and all(f.startswith(("SUM(", "SUMIF(")) for f in formulas)  # only the totals we write
+
+
+def test_verify_reruns_a_date_and_finds_identical_outputs(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--date", DAYS[0], "--data-dir", str(data_dir), "--quiet"]) == EXIT_OK
+    assert "identical to run" in capsys.readouterr().out
+
+
+def test_verify_notices_a_changed_report(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(data_dir, copy)
+    ledger = next((copy / "inbox" / DAYS[0] / "ledger").iterdir())
+    ledger.write_bytes(ledger.read_bytes().replace(b"succeeded", b"failed", 1))
+    assert main(["verify", "--date", DAYS[0], "--data-dir", str(copy), "--quiet"]) == 1
+    assert "OUTPUTS DIFFER" in capsys.readouterr().out
+
+
+def test_trace_follows_an_id_to_its_file_lines(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import polars as pl
+
+    outcomes = pl.read_parquet(data_dir / "reports" / DAYS[1] / "outcomes.parquet")
+    matched = outcomes.filter((pl.col("outcome") == "matched") & (pl.col("source") == "channel")).row(0, named=True)
+    assert main(["trace", matched["channel_txn_id"], "--data-dir", str(data_dir), "--quiet"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"{matched['source_file']}:{matched['source_line']}" in out and "<-> ledger/" in out
+
+
+def test_no_ledger_cannot_run(data_dir: Path, tmp_path: Path) -> None:
+    shutil.copytree(data_dir / "inbox" / DAYS[0], tmp_path / "inbox" / DAYS[0])
+    shutil.rmtree(tmp_path / "inbox" / DAYS[0] / "ledger")
+    assert main(["run", "--date", DAYS[0], "--data-dir", str(tmp_path), "--quiet"]) == 2

@@ -1,0 +1,82 @@
+"""The typed report: headline, exit code, per-channel summary and the discrepancy filter."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from schemas.outputs import Discrepancy, Outcome
+from tests.helpers import table
+from transforms.classify import OUTCOME_SCHEMA
+from transforms.parsed import empty_quarantine, quarantine_frame
+from transforms.report import _rate_pct, build_report
+from transforms.settle import SETTLEMENT_SCHEMA
+
+D = date(2026, 3, 2)
+
+
+def outcomes(text: str) -> pl.DataFrame:
+    rows = []
+    for cells in table(text):
+        row: dict[str, object] = dict.fromkeys(OUTCOME_SCHEMA)
+        row |= {k: (v or None) for k, v in cells.items()}
+        row["source_line"] = int(cells["source_line"])
+        row["amount_minor"] = int(cells.get("amount_minor") or 0)
+        rows.append(row)
+    return pl.DataFrame(rows, schema=OUTCOME_SCHEMA)
+
+
+OUTCOMES = outcomes(
+    """
+    source |source_file|source_line|channel  |outcome          |reason_code
+    ledger |l.csv      |3          |wechatpay|matched          |CROSS_DATE
+    channel|w.csv      |2          |wechatpay|matched          |
+    ledger |l.csv      |2          |wechatpay|matched          |
+    channel|w.csv      |3          |wechatpay|missing_in_ledger|MISSING_IN_LEDGER
+    ledger |l.csv      |4          |alipay   |void             |
+    bank   |b.xml      |10         |         |unexplained      |UNEXPLAINED
+    """
+)
+
+
+def report(quarantine: pl.DataFrame | None = None, unavailable: dict[str, str] | None = None):
+    return build_report(
+        business_date=D, run_id="r", code_version="v", rules_hash="h", outcomes=OUTCOMES,
+        settlement=pl.DataFrame(schema=SETTLEMENT_SCHEMA), quarantine=quarantine if quarantine is not None else empty_quarantine(),
+        unavailable=unavailable or {}, notes=(), inputs=(), expected=("wechatpay", "alipay", "bank"),
+    )
+
+
+def test_clean_run_exits_0_and_sorts_rows_channel_ledger_bank() -> None:
+    r = report()
+    assert r.exit_code == 0 and r.headline.startswith("Reconciled 2026-03-02")
+    assert r.outcomes.select("source", "source_line").rows() == [
+        ("channel", 2), ("channel", 3), ("ledger", 2), ("ledger", 3), ("ledger", 4), ("bank", 10)
+    ]
+    Outcome.validate(r.outcomes, lazy=True)
+
+
+def test_discrepancies_are_the_unsettled_rows_plus_exception_codes() -> None:
+    r = report()
+    Discrepancy.validate(r.discrepancies, lazy=True)
+    # missing_in_ledger and unexplained need a person; the matched CROSS_DATE row too; void does not.
+    assert r.discrepancies.select("source", "source_line").rows() == [("channel", 3), ("ledger", 3), ("bank", 10)]
+
+
+def test_channel_summary_counts_both_sides() -> None:
+    wechat = next(c for c in report().channels if c.channel == "wechatpay")
+    # 3 matched rows of 4 (channel 2 + ledger 2): 75.0 %
+    assert (wechat.rows, wechat.ledger_rows, wechat.matched, wechat.match_rate_pct) == (2, 2, 3, "75.0")
+
+
+def test_missing_statement_or_quarantine_means_provisional_exit_3() -> None:
+    missing = report(unavailable={"alipay": "statement missing"})
+    assert missing.exit_code == 3 and missing.headline == "PROVISIONAL 2026-03-02: alipay: statement missing"
+    entry = {"source_file": "l.csv", "source_line": 9, "column": "amount", "value": "¥1", "reason_code": "BAD_AMOUNT",
+             "reason": "amount: '¥1' is not a plain decimal amount"}
+    assert report(quarantine=quarantine_frame([entry])).exit_code == 3
+
+
+def test_rate_is_text_rounded_half_up_in_integers() -> None:
+    assert (_rate_pct(2, 3), _rate_pct(1, 8), _rate_pct(0, 0), _rate_pct(5, 5)) == ("66.7", "12.5", "0.0", "100.0")
