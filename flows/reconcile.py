@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -226,7 +227,10 @@ def run_day(
     """
 
     def stage(step: Any, *args: Any) -> Any:
-        return step(*args) if orchestrated else step.fn(*args)
+        began = time.perf_counter()
+        result = step(*args) if orchestrated else step.fn(*args)
+        log.info("%s done in %.2f s", step.name, time.perf_counter() - began)
+        return result
 
     started_at = datetime.now(UTC)
     version = code_version()
