@@ -10,6 +10,7 @@ from datetime import date
 
 import polars as pl
 
+from schemas.canonical import CHANNELS
 from schemas.outputs import OUTCOMES, SETTLED_OUTCOMES
 from transforms.classify import EXCEPTION_CODES
 
@@ -128,7 +129,8 @@ def build_report(
 
     channels = []
     names = [c for c in expected if c != "bank"]
-    names += sorted({c for c in outcomes["channel"].drop_nulls().unique() if c not in names and c != "bank"})
+    # Channels found in the data too, but only real ones: a quarantined row may carry any text there.
+    names += sorted({c for c in outcomes["channel"].drop_nulls().unique() if c in CHANNELS and c not in names})
     for name in [*names, "bank"]:
         if name == "bank":
             mine = outcomes.filter(pl.col("source") == "bank")

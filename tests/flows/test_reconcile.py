@@ -1,0 +1,81 @@
+"""The runbook without Prefect (run_day(orchestrated=False)): deliveries, reruns and the warehouse."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.config import load_rules
+from flows.reconcile import NoLedger, run_day
+from tests.conftest import SAMPLE_DATA
+
+DAY = date(2026, 3, 2)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    shutil.copytree(SAMPLE_DATA / "inbox" / DAY.isoformat(), tmp_path / "inbox" / DAY.isoformat())
+    return tmp_path
+
+
+def run(data_dir: Path):
+    rules, _ = load_rules(data_dir, None)
+    return run_day(DAY, data_dir, rules)
+
+
+def test_the_same_file_delivered_twice_is_read_once(data_dir: Path) -> None:
+    first = run(data_dir)
+    bill = next((data_dir / "inbox" / DAY.isoformat() / "wechatpay").iterdir())
+    shutil.copy(bill, bill.with_name("resent_" + bill.name))
+    second = run(data_dir)
+    assert second.report.outcomes.height == first.report.outcomes.height
+    assert any("duplicate delivery" in note for note in second.report.notes)
+    manifest = json.loads((second.reports_dir / "manifest.json").read_text(encoding="utf-8"))
+    statuses = {i["source_file"]: i["status"] for i in manifest["inputs"]}
+    # Inputs are read in sorted order, so "resent_…" is read and the original is the duplicate.
+    assert statuses[f"wechatpay/{bill.name}"] == f"duplicate delivery of wechatpay/resent_{bill.name}"
+    assert statuses[f"wechatpay/resent_{bill.name}"] == "read"
+
+
+def test_a_rerun_replaces_the_date_in_the_warehouse_never_appends(data_dir: Path) -> None:
+    first = run(data_dir)
+    run(data_dir)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        outcome_rows = con.execute("select count(*) from outcome_row where recon_date = ?", [DAY]).fetchall()[0][0]
+        channel_rows = con.execute("select count(*) from canonical_channel_txn where recon_date = ?", [DAY]).fetchall()[0][0]
+        runs = con.execute("select count(distinct run_id), count(*) from run_log").fetchall()[0]
+    assert outcome_rows == first.report.outcomes.height
+    assert channel_rows == 400  # 200 WeChat + 200 Alipay statement rows, once
+    assert runs == (1, 2)  # the same inputs give the same run id; both runs are logged
+
+
+def test_a_missing_statement_makes_the_report_provisional(data_dir: Path) -> None:
+    shutil.rmtree(data_dir / "inbox" / DAY.isoformat() / "alipay")
+    result = run(data_dir)
+    assert result.report.exit_code == 3
+    assert result.report.headline == f"PROVISIONAL {DAY}: alipay: statement missing"
+    alipay_ledger = result.report.outcomes.filter(
+        (result.report.outcomes["source"] == "ledger") & (result.report.outcomes["channel"] == "alipay")
+    )
+    assert set(alipay_ledger["outcome"]) <= {"in_transit", "duplicate", "quarantined"}
+    assert (alipay_ledger["outcome"] == "in_transit").sum() > 100
+
+
+def test_a_garbled_statement_is_rejected_loudly(data_dir: Path) -> None:
+    bill = next((data_dir / "inbox" / DAY.isoformat() / "wechatpay").iterdir())
+    bill.write_bytes(b"this is not a bill\n")
+    result = run(data_dir)
+    assert result.report.exit_code == 3
+    assert "wechatpay: statement rejected (UNKNOWN_FORMAT)" in result.report.headline
+    assert result.report.quarantine.filter(result.report.quarantine["reason_code"] == "UNKNOWN_FORMAT").height == 1
+
+
+def test_no_ledger_export_stops_the_run(data_dir: Path) -> None:
+    shutil.rmtree(data_dir / "inbox" / DAY.isoformat() / "ledger")
+    with pytest.raises(NoLedger):
+        run(data_dir)
