@@ -14,6 +14,7 @@ import polars as pl
 
 from schemas.outputs import Outcome
 from transforms.match import find_duplicates, run_cascade
+from transforms.money import money_text_expr
 from transforms.rules import Rules
 
 OUTCOME_COLUMNS = list(Outcome.to_schema().columns)
@@ -108,7 +109,8 @@ def _judge_pairs(pairs: pl.DataFrame, c: pl.DataFrame, led: pl.DataFrame, rules:
         ),
         "amount_mismatch": (
             (pl.col("amount_minor") - pl.col("l_amount")).abs() > tolerance,
-            pl.format("amount_mismatch: channel {} vs ledger {} (minor units)", "amount_minor", "l_amount"),
+            pl.format("amount_mismatch: channel {} vs ledger {}", _money("amount_minor", "currency"),
+                      _money("l_amount", "l_currency")),
         ),
         "status_mismatch": (
             pl.col("status").is_in(DONE) != (pl.col("l_status") == "succeeded"),
@@ -116,7 +118,8 @@ def _judge_pairs(pairs: pl.DataFrame, c: pl.DataFrame, led: pl.DataFrame, rules:
         ),
         "fee_mismatch": (
             pl.col("fee_minor") != pl.col("expected_fee_minor"),
-            pl.format("fee_mismatch: charged {} vs contracted {} (minor units)", "fee_minor", "expected_fee_minor"),
+            pl.format("fee_mismatch: charged {} vs contracted {}", _money("fee_minor", "currency"),
+                      _money("expected_fee_minor", "currency")),
         ),
         "matched_fallback": (
             pl.col("match_rule") != "channel_txn_id",
@@ -134,13 +137,18 @@ def _judge_pairs(pairs: pl.DataFrame, c: pl.DataFrame, led: pl.DataFrame, rules:
     )
 
 
+def _money(amount: str, currency: str) -> pl.Expr:
+    return money_text_expr(pl.col(amount), pl.col(currency))
+
+
 def _reason_code(outcome: pl.Expr) -> pl.Expr:
     return pl.when(outcome.is_in(["matched", "void"])).then(pl.lit(None, pl.String)).otherwise(outcome.str.to_uppercase())
 
 
 def _channel_outcomes(c: pl.DataFrame, dups: pl.DataFrame, judged: pl.DataFrame) -> pl.DataFrame:
     fee_note = pl.when(pl.col("fee_minor") != pl.col("expected_fee_minor")).then(
-        pl.format("fee_mismatch: charged {} vs contracted {} (minor units)", "fee_minor", "expected_fee_minor")
+        pl.format("fee_mismatch: charged {} vs contracted {}", _money("fee_minor", "currency"),
+                  _money("expected_fee_minor", "currency"))
     )
     frame = (
         c.join(dups.rename({"detail": "dup_detail"}), on="cid", how="left")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+import polars as pl
+
 from schemas.currency import CURRENCY_EXPONENT
 
 __all__ = ["CURRENCY_EXPONENT", "AmountError", "parse_decimal_text", "round_half_up", "contracted_fee_minor"]
@@ -112,3 +114,19 @@ def contracted_fee_minor(amount_minor: int, rate_bps: Decimal, rounding: str = "
     else:
         raise ValueError(f"unknown fee rounding {rounding!r}")
     return -magnitude if amount_minor > 0 else magnitude
+
+
+def money_text_expr(amount: pl.Expr, currency: pl.Expr) -> pl.Expr:
+    """Polars expression: signed minor units as exact major-unit text with the currency, for words.
+
+    ``(-225, 'CNY')`` → ``'-2.25 CNY'``; ``(1500, 'JPY')`` → ``'1500 JPY'``. Integer arithmetic only:
+    this is for the ``detail`` sentences a person reads; numbers stay ``*_minor`` integers elsewhere.
+    """
+    exponent = currency.replace_strict(CURRENCY_EXPONENT, default=2, return_dtype=pl.Int64)
+    scale = pl.lit(10, pl.Int64).pow(exponent)
+    magnitude = amount.abs()
+    whole = (magnitude // scale).cast(pl.String)
+    frac = (magnitude % scale).cast(pl.String).str.zfill(exponent.cast(pl.Int64))
+    sign = pl.when(amount < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    number = pl.when(exponent == 0).then(whole).otherwise(pl.concat_str([whole, pl.lit("."), frac]))
+    return pl.concat_str([sign, number, pl.lit(" "), currency])

@@ -13,6 +13,7 @@ import polars as pl
 
 from schemas.outputs import SettlementLine
 from transforms.classify import OUTCOME_SCHEMA
+from transforms.money import money_text_expr
 from transforms.rules import Rules
 
 SETTLEMENT_SCHEMA = {name: col.dtype.type for name, col in SettlementLine.to_schema().columns.items()}
@@ -136,8 +137,9 @@ def reconcile_payouts(
         .then(pl.format("{} payout for {}: that date is not reconciled yet", "payout_channel", "payout_date"))
         .when(pl.col("outcome") == "matched")
         .then(pl.format("{} payout for {} equals its net settlement", "payout_channel", "payout_date"))
-        .otherwise(pl.format("{} payout for {}: received {} vs net settlement {} (minor units)",
-                             "payout_channel", "payout_date", "amount_minor", "net_minor"))
+        .otherwise(pl.format("{} payout for {}: received {} vs net settlement {}", "payout_channel", "payout_date",
+                             money_text_expr(pl.col("amount_minor"), pl.col("currency")),
+                             money_text_expr(pl.col("net_minor"), pl.col("currency"))))
     )
     outcomes = judged.select(
         source=pl.lit("bank"),

@@ -188,3 +188,13 @@ def test_fee_expression_agrees_with_the_scalar_reference(
     got = frame.select(fee=contracted_fee_expr(pl.col("amount_minor"), rules))["fee"]
     assert got.dtype == pl.Int64
     assert got.to_list() == [contracted_fee_minor(a, bps, rounding) for a in amounts]
+
+
+def test_money_text_is_exact_major_units_with_the_currency() -> None:
+    import polars as pl
+
+    from transforms.money import money_text_expr
+
+    frame = pl.DataFrame({"a": [-225, 1500, 5, -1, 0, 123456789], "c": ["CNY", "JPY", "CNY", "KWD", "USD", "CNY"]})
+    text = frame.select(money_text_expr(pl.col("a"), pl.col("c")).alias("t"))["t"].to_list()
+    assert text == ["-2.25 CNY", "1500 JPY", "0.05 CNY", "-0.001 KWD", "0.00 USD", "1234567.89 CNY"]
