@@ -29,6 +29,26 @@ EXCEPTION_CODES = ("CROSS_DATE", "DUPLICATE_ID", "DUPLICATE_PAYMENT", "ORPHAN_RE
 DONE = ("succeeded", "processing")
 
 
+def as_outcomes(frame: pl.DataFrame, source: str, **columns: pl.Expr) -> pl.DataFrame:
+    """Select exactly the Outcome columns, in order and typed.
+
+    Each column comes from ``columns`` where given, else from the frame's column of that name, else
+    is null. ``source`` is ``channel``, ``ledger`` or ``bank``.
+    """
+    exprs = []
+    for name, dtype in OUTCOME_SCHEMA.items():
+        if name == "source":
+            expr = pl.lit(source)
+        elif name in columns:
+            expr = columns[name]
+        elif name in frame.columns:
+            expr = pl.col(name)
+        else:
+            expr = pl.lit(None)
+        exprs.append(expr.cast(dtype).alias(name))
+    return frame.select(exprs)
+
+
 def contracted_fee_expr(amount: pl.Expr, rules: Rules) -> pl.Expr:
     """The contracted fee of each row, signed towards the merchant, in exact integer arithmetic.
 
@@ -174,26 +194,7 @@ def _channel_outcomes(c: pl.DataFrame, dups: pl.DataFrame, judged: pl.DataFrame)
         )
         .sort("cid")
     )
-    return frame.select(
-        source=pl.lit("channel"),
-        source_file="source_file",
-        source_line="source_line",
-        channel="channel",
-        entry_id=pl.lit(None, pl.String),
-        channel_txn_id="channel_txn_id",
-        order_no="order_no",
-        kind="kind",
-        amount_minor="amount_minor",
-        fee_minor="fee_minor",
-        expected_fee_minor="expected_fee_minor",
-        currency="currency",
-        outcome="outcome",
-        reason_code="reason_code",
-        detail="detail",
-        match_rule="match_rule",
-        counterpart_file="counterpart_file",
-        counterpart_line="counterpart_line",
-    )
+    return as_outcomes(frame, "channel")
 
 
 def _ledger_outcomes(
@@ -259,26 +260,7 @@ def _ledger_outcomes(
         )
         .sort("lid")
     )
-    return frame.select(
-        source=pl.lit("ledger"),
-        source_file="source_file",
-        source_line="source_line",
-        channel="channel",
-        entry_id="entry_id",
-        channel_txn_id="channel_txn_id",
-        order_no="order_no",
-        kind="kind",
-        amount_minor="amount_minor",
-        fee_minor=pl.lit(None, pl.Int64),
-        expected_fee_minor=pl.lit(None, pl.Int64),
-        currency="currency",
-        outcome="outcome",
-        reason_code="reason_code",
-        detail="detail",
-        match_rule="match_rule",
-        counterpart_file="counterpart_file",
-        counterpart_line="counterpart_line",
-    )
+    return as_outcomes(frame, "ledger")
 
 
 def quarantined_outcomes(rejected: pl.DataFrame, quarantine: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -299,25 +281,8 @@ def quarantined_outcomes(rejected: pl.DataFrame, quarantine: pl.DataFrame, sourc
     )
     return (
         rejected.join(reasons, on=["source_file", "source_line"], how="left")
-        .select(
-            source=pl.lit(source),
-            source_file="source_file",
-            source_line="source_line",
-            channel="channel",
-            entry_id=pl.lit(None, pl.String),
-            channel_txn_id="channel_txn_id",
-            order_no="order_no",
-            kind="kind",
-            amount_minor="amount_minor",
-            fee_minor=pl.lit(None, pl.Int64),
-            expected_fee_minor=pl.lit(None, pl.Int64),
-            currency="currency",
-            outcome=pl.lit("quarantined"),
+        .pipe(
+            as_outcomes, source, outcome=pl.lit("quarantined"),
             reason_code=pl.col("reason_code").fill_null("QUARANTINED"),
-            detail="detail",
-            match_rule=pl.lit(None, pl.String),
-            counterpart_file=pl.lit(None, pl.String),
-            counterpart_line=pl.lit(None, pl.Int64),
         )
-        .cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]
     )

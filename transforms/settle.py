@@ -12,7 +12,7 @@ from datetime import date, datetime
 import polars as pl
 
 from schemas.outputs import SettlementLine
-from transforms.classify import OUTCOME_SCHEMA
+from transforms.classify import as_outcomes
 from transforms.money import money_text_expr
 from transforms.rules import Rules
 
@@ -141,26 +141,15 @@ def reconcile_payouts(
                              money_text_expr(pl.col("amount_minor"), pl.col("currency")),
                              money_text_expr(pl.col("net_minor"), pl.col("currency"))))
     )
-    outcomes = judged.select(
-        source=pl.lit("bank"),
-        source_file="source_file",
-        source_line="source_line",
-        channel="payout_channel",
-        entry_id=pl.lit(None, pl.String),
-        channel_txn_id="bank_ref",
-        order_no=pl.lit(None, pl.String),
-        kind=pl.when(pl.col("payout_channel").is_not_null()).then(pl.lit("payout")),
-        amount_minor="amount_minor",
-        fee_minor=pl.lit(None, pl.Int64),
-        expected_fee_minor=pl.lit(None, pl.Int64),
-        currency="currency",
-        outcome="outcome",
+    recognised = pl.col("payout_channel").is_not_null()
+    outcomes = as_outcomes(
+        judged, "bank",
+        channel=pl.col("payout_channel"),
+        channel_txn_id=pl.col("bank_ref"),
+        kind=pl.when(recognised).then(pl.lit("payout")),
         reason_code=pl.when(pl.col("outcome") != "matched").then(pl.col("outcome").str.to_uppercase()),
-        detail="detail",
-        match_rule=pl.when(pl.col("payout_channel").is_not_null()).then(pl.lit("payout_reference")),
-        counterpart_file=pl.lit(None, pl.String),
-        counterpart_line=pl.lit(None, pl.Int64),
-    ).cast(OUTCOME_SCHEMA)  # type: ignore[arg-type]
+        match_rule=pl.when(recognised).then(pl.lit("payout_reference")),
+    )
     payout_lines = (
         judged.filter(pl.col("payout_channel").is_not_null())
         .select(
