@@ -118,7 +118,9 @@ def match_and_classify(day: Day, business_date: date, rules: Rules) -> pl.DataFr
 def settle(day: Day, history: pl.DataFrame, business_date: date, rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Settle the day per channel and recognise the payouts on the bank statement."""
     own = settle_channel_day(day.channel, business_date)
-    bank_outcomes, payouts = reconcile_payouts(day.bank, history, rules, business_date)
+    bank_outcomes, payouts = reconcile_payouts(
+        day.bank, history, rules, business_date, bank_available="bank" not in day.unavailable
+    )
     return bank_outcomes, pl.concat([own, payouts])
 
 

@@ -7,7 +7,7 @@ recognised by its channel's reference pattern in recon.toml, never by amount alo
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -86,7 +86,7 @@ def recognise_payouts(bank: pl.DataFrame, rules: Rules) -> pl.DataFrame:
 
 
 def reconcile_payouts(
-    bank: pl.DataFrame, history: pl.DataFrame, rules: Rules, business_date: date
+    bank: pl.DataFrame, history: pl.DataFrame, rules: Rules, business_date: date, *, bank_available: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Give each bank row its outcome and a settlement line for each payout it carries.
 
@@ -96,12 +96,15 @@ def reconcile_payouts(
             the warehouse's state as of D−1.
         rules: payout reference patterns.
         business_date: D.
+        bank_available: False when D's bank statement is missing or rejected: then no payout can be
+            declared missing.
 
     Returns:
         ``(outcomes, payout_lines)``: Outcome rows for every bank row (``matched`` /
         ``amount_mismatch`` when the paid date's net settlement is known, ``in_transit`` when that
         date is not reconciled yet, ``unexplained`` when no pattern recognises the row), and
-        SettlementLine rows for the payouts received.
+        SettlementLine rows for the payouts received, plus a ``missing`` line for each settlement of
+        D−1 (due T+1 on this statement) that no credit pays.
     """
     tagged = recognise_payouts(bank, rules).with_row_index("bid")
     known = history.filter(pl.col("settlement_date") < business_date).select(
@@ -172,4 +175,19 @@ def reconcile_payouts(
         )
         .cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
     )
-    return outcomes, payout_lines
+    if not bank_available:
+        return outcomes, payout_lines
+    due = history.filter(pl.col("settlement_date") == business_date - timedelta(days=1))
+    missing = (
+        due.join(payout_lines, on=["settlement_date", "channel", "currency"], how="anti")
+        .with_columns(
+            payout_received_minor=pl.lit(None, pl.Int64),
+            payout_diff_minor=pl.lit(None, pl.Int64),
+            payout_status=pl.lit("missing"),
+            bank_source_file=pl.lit(None, pl.String),
+            bank_source_line=pl.lit(None, pl.Int64),
+        )
+        .select(list(SETTLEMENT_SCHEMA))
+        .cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
+    )
+    return outcomes, pl.concat([payout_lines, missing])

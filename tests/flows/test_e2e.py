@@ -28,11 +28,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) ->
     return root
 
 
-def test_run_writes_the_report_set(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_twice_writes_the_same_report_set_byte_for_byte(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reports = data_dir / "reports" / DAYS[1]
+    before = {p.name: p.read_bytes() for p in reports.iterdir()}  # written by the backfill
     assert main(["run", "--date", DAYS[1], "--data-dir", str(data_dir), "--quiet"]) == EXIT_INCOMPLETE
     out = capsys.readouterr().out
     assert "wechatpay" in out and "alipay" in out and "match %" in out
-    names = sorted(p.name for p in (data_dir / "reports" / DAYS[1]).iterdir())
+    after = {p.name: p.read_bytes() for p in reports.iterdir()}
+    assert [name for name in before if before[name] != after[name]] == []
+    names = sorted(after)
     assert names == sorted(
         ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "settlement.parquet", "quarantine.parquet",
          f"recon_{DAYS[1]}.xlsx"]

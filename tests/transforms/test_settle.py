@@ -64,3 +64,16 @@ def test_a_later_date_in_history_is_never_used():
     outcomes, _ = reconcile_payouts(bank, history, RULES, D)
     assert outcomes["outcome"].to_list() == ["in_transit"]
     assert isinstance(outcomes, pl.DataFrame)
+
+
+def test_a_payout_due_today_that_no_credit_pays_is_missing():
+    # D-1's WeChat settlement (net 99.40) is due T+1 on D's statement; the statement has no such credit.
+    history = settle_channel_day(channel_frame("channel_txn_id|amount_minor|fee_minor\nW1|10000|-60"), date(2026, 3, 1))
+    bank = bank_frame("amount_minor|reference\n-5000|SUPPLIER PAYMENT")
+    _, lines = reconcile_payouts(bank, history, RULES, D)
+    assert lines.select("settlement_date", "channel", "payout_expected_minor", "payout_status").rows() == [
+        (date(2026, 3, 1), "wechatpay", 9940, "missing")
+    ]
+    # Without D's bank statement nothing can be declared missing.
+    _, lines = reconcile_payouts(bank, history, RULES, D, bank_available=False)
+    assert lines.is_empty()
