@@ -93,3 +93,10 @@ def test_the_answer_key_check_can_fail(tmp_path: Path) -> None:
     tampered = key.with_columns(outcome=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("void")).otherwise("outcome"))
     assert diff(tampered, result.report.outcomes).height == 1
     assert diff(key, result.report.outcomes).height == 0
+
+
+@pytest.mark.slow
+def test_a_big_generated_day_matches_its_answer_key(tmp_path: Path) -> None:
+    start = date(2026, 6, 1)
+    generate(tmp_path, start=start, days=2, seed=7, rows_per_channel=20_000, missing=[("alipay", start)])
+    run_days(tmp_path, tmp_path, start, 2)
