@@ -21,7 +21,8 @@ The 汇总 file is a reference: it produces no rows, only control totals from it
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -31,22 +32,36 @@ from schemas.alipay import (
     ALIPAY_AMOUNT_COLUMNS,
     ALIPAY_SUMMARY_COLUMNS,
     ALIPAY_TRADE_COLUMNS,
-    TIMESTAMP_FORMAT,
     AlipayTradeRaw,
 )
 from schemas.canonical import ChannelTxn, empty_frame
+from transforms.adapters.common import (
+    Findings,
+    canonical_rows,
+    columns_by_name,
+    control_total_error,
+    frame_schema,
+    local_timestamp,
+    mapped_column,
+    parse_units,
+    raw_frame,
+    read_header,
+    rejected_file,
+    rejected_row,
+    sum_units,
+    truncated_last_line,
+    units_to_decimal,
+)
 from transforms.money import AmountError, parse_decimal_text
 from transforms.parsed import (
-    REJECTED_SCHEMA,
     ControlTotal,
     FileRejected,
     LineCounts,
     ParsedFile,
     empty_quarantine,
-    quarantine_frame,
+    empty_rejected,
 )
 from transforms.text import bad_characters, decode_text, split_lines
-from transforms.validate import split_valid
 
 CHANNEL = "alipay"
 DETAIL_FORMAT = "alipay_trade"
@@ -93,9 +108,13 @@ _SUMMARY_TOTALS: tuple[tuple[str, str, int], ...] = (
     ("实收净额", "实收净额（元）", 2),
 )
 
-_CANONICAL_SCHEMA: dict[str, pl.DataType] = {
-    name: column.dtype.type for name, column in ChannelTxn.to_schema().columns.items()
-}
+_CANONICAL_SCHEMA: dict[str, pl.DataType] = frame_schema(ChannelTxn)
+_AMOUNT_SCALES: dict[str, int] = dict.fromkeys(ALIPAY_AMOUNT_COLUMNS, 2)
+_WIDTH = len(ALIPAY_TRADE_COLUMNS)
+_HEADER_MISMATCH = (
+    "not the expected header: {expected!r} expected where the file has {found!r} "
+    "(wrong encoding or another bill type?)"
+)
 
 
 # -- recognition ----------------------------------------------------------------------------------
@@ -172,26 +191,7 @@ def _read_preamble(lines: list[str], title: str, marker: str) -> tuple[str, date
 def _read_header(line: str, expected: tuple[str, ...], line_no: int) -> dict[str, int]:
     """Map column name → position; same columns in another order are read by name (F28)."""
     names = [name.strip(" \t") for name in line.split(",")]
-    if tuple(names) != expected:
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise FileRejected("DUP_COLUMN", f"header repeats column(s) {', '.join(duplicates)}", line_no)
-        missing = [name for name in expected if name not in names]
-        extra = [name for name in names if name not in expected]
-        if missing and extra or len(missing) == len(expected):
-            raise FileRejected(
-                "HEADER_MISMATCH",
-                f"not the expected header: {missing[0]!r} expected where the file has "
-                f"{(extra or [line[:40]])[0]!r} (wrong encoding or another bill type?)",
-                line_no,
-            )
-        if missing:
-            raise FileRejected("MISSING_COLUMN", f"header lacks column(s) {', '.join(missing)}", line_no)
-        if extra:
-            raise FileRejected(
-                "UNEXPECTED_COLUMN", f"header has unknown column(s) {', '.join(extra)}", line_no
-            )
-    return {name: index for index, name in enumerate(names)}
+    return read_header(names, expected, line_no=line_no, line=line, mismatch=_HEADER_MISMATCH)
 
 
 def _fields(line: str) -> list[str]:
@@ -199,22 +199,14 @@ def _fields(line: str) -> list[str]:
 
 
 def _yuan(units: int | None, scale: int = 2) -> Decimal | None:
-    return None if units is None else Decimal(units).scaleb(-scale)
+    return units_to_decimal(units, scale)
 
 
 def _empty_file(
     source_file: str, fmt: str, role: str, error: FileRejected, lines: LineCounts | None = None
 ) -> ParsedFile:
-    return ParsedFile(
-        source_file=source_file,
-        format=fmt,
-        role=role,
-        channel=CHANNEL,
-        rows=empty_frame(ChannelTxn),
-        rejected=pl.DataFrame(schema=REJECTED_SCHEMA),
-        quarantine=empty_quarantine(),
-        file_error=error,
-        lines=lines or LineCounts(),
+    return rejected_file(
+        source_file, error, file_format=fmt, role=role, channel=CHANNEL, model=ChannelTxn, lines=lines
     )
 
 
@@ -248,7 +240,11 @@ def parse_alipay_trade_detail(data: bytes, source_file: str, *, business_date: d
 
 
 class _DetailParser:
-    """One pass over the decoded lines of one 业务明细 file."""
+    """One pass over the decoded lines of one 业务明细 file.
+
+    A line with the right field count and no bad character is split in one go; any other line takes
+    the path that says what is wrong with it.
+    """
 
     def __init__(
         self,
@@ -265,10 +261,12 @@ class _DetailParser:
         self.positions = positions
         self.account = account
         self.statement_date = statement_date
-        self.quarantine: list[dict[str, object]] = []
-        self.rejected: dict[int, dict[str, object]] = {}
-        self.raw_rows: list[dict[str, object]] = []
-        # Control sums per 业务类型 over every data line whose values could be read (None: not verifiable).
+        self.findings = Findings(source_file, _best_effort)
+        # Lines that reached the raw model: their fields in file order, and their line numbers.
+        self.good_fields: list[list[str]] = []
+        self.good_lines: list[int] = []
+        # Control sums per 业务类型 over every data line whose values could be read (None: not verifiable);
+        # the lines that reach the raw model are added in bulk after the pass.
         self.counts: dict[str, int | None] = {"交易": 0, "退款": 0}
         self.sums: dict[tuple[str, str], int | None] = {
             (kind, column): 0 for kind in ("交易", "退款") for column in (_RECEIVED, _DISCOUNT)
@@ -277,14 +275,10 @@ class _DetailParser:
         self.errors: list[FileRejected] = []
 
     def problem(self, line_no: int, column: str | None, value: str | None, code: str, reason: str) -> None:
-        self.quarantine.append(
-            {"source_file": self.source_file, "source_line": line_no, "column": column, "value": value,
-             "reason_code": code, "reason": reason}
-        )  # fmt: skip
+        self.findings.problem(line_no, column, value, code, reason)
 
-    def reject(self, line_no: int, values: dict[str, object]) -> None:
-        if line_no not in self.rejected:
-            self.rejected[line_no] = _best_effort(self.source_file, line_no, values)
+    def reject(self, line_no: int, values: Mapping[str, object]) -> None:
+        self.findings.reject(line_no, values)
 
     def run(self) -> ParsedFile:
         if self.statement_date != self.business_date:
@@ -303,29 +297,28 @@ class _DetailParser:
         )  # fmt: skip
         for index in range(first, end_at if end_at is not None else len(self.lines)):
             self.read_detail(index + 1, self.lines[index])
+        values = columns_by_name(self.good_fields, self.positions)
+        units = {column: parse_units(values[column], 2) for column in (_RECEIVED, _DISCOUNT, _FEE, _ORDER)}
+        self.add_good_lines_to_totals(values, units)
         controls: tuple[ControlTotal, ...] = ()
         if end_at is None:
             self.errors.append(self.missing_footer())
         else:
             controls = self.read_footer(end_at)
-        rows = self.canonical_rows()
-        mismatches = [c for c in controls if not c.ok]
-        if mismatches:
-            self.errors.append(
-                FileRejected(
-                    "CONTROL_TOTAL_MISMATCH",
-                    "; ".join(f"{c.name}: footer says {c.footer}, rows give {c.parsed}" for c in mismatches),
-                    (end_at or 0) + 2,
-                )
-            )
+        rows = self.canonical_rows(values, units)
+        mismatch = control_total_error(
+            controls, line=(end_at or 0) + 2, template="{name}: footer says {footer}, rows give {parsed}"
+        )
+        if mismatch is not None:
+            self.errors.append(mismatch)
         return ParsedFile(
             source_file=self.source_file,
             format=DETAIL_FORMAT,
             role="channel",
             channel=CHANNEL,
             rows=rows,
-            rejected=pl.DataFrame([self.rejected[k] for k in sorted(self.rejected)], schema=REJECTED_SCHEMA),
-            quarantine=quarantine_frame(self.quarantine).sort("source_line", maintain_order=True),
+            rejected=self.findings.rejected_frame(),
+            quarantine=self.findings.quarantine(),
             controls=controls,
             file_error=self.errors[0] if self.errors else None,
             lines=LineCounts(
@@ -345,8 +338,12 @@ class _DetailParser:
             self.blank += 1
             return
         self.data_lines += 1
+        if line.count(",") == _WIDTH - 1 and bad_characters(line) is None:
+            self.good_fields.append(_fields(line))
+            self.good_lines.append(line_no)
+            return
         fields = _fields(line)
-        width = len(ALIPAY_TRADE_COLUMNS)
+        width = _WIDTH
         if len(fields) != width:
             values = {name: fields[i] for name, i in self.positions.items() if i < len(fields)}
             self.add_to_totals(values if len(fields) < width else {})
@@ -357,16 +354,30 @@ class _DetailParser:
             return
         values = {name: fields[i] for name, i in self.positions.items()}
         self.add_to_totals(values)
-        broken = False
         for name, value in values.items():
             bad = bad_characters(value)
             if bad:
-                broken = True
                 self.problem(line_no, name, value, "BAD_CHAR", f"{name}: {bad}")
-        if broken:
-            self.reject(line_no, values)
+        self.reject(line_no, values)
+
+    def add_good_lines_to_totals(
+        self, values: Mapping[str, Sequence[str]], units: Mapping[str, Mapping[str, int]]
+    ) -> None:
+        """Add the lines that reached the raw model to the control sums (as ``add_to_totals`` would)."""
+        kinds = values["业务类型"]
+        if any(kind not in self.counts for kind in set(kinds)):
+            self.counts = dict.fromkeys(self.counts)
+            self.sums = dict.fromkeys(self.sums)
             return
-        self.raw_rows.append({**values, "source_file": self.source_file, "source_line": line_no})
+        for kind in self.counts:
+            mine = [index for index, value in enumerate(kinds) if value == kind]
+            count = self.counts[kind]
+            self.counts[kind] = None if count is None else count + len(mine)
+            for column in (_RECEIVED, _DISCOUNT):
+                texts = values[column]
+                total = sum_units((texts[index] for index in mine), units[column])
+                current = self.sums[(kind, column)]
+                self.sums[(kind, column)] = None if current is None or total is None else current + total
 
     def add_to_totals(self, values: dict[str, str]) -> None:
         """Add a line to its 业务类型's control sums; what cannot be read makes the sum unverifiable."""
@@ -389,18 +400,9 @@ class _DetailParser:
                 self.sums[(kind, column)] = current + units
 
     def missing_footer(self) -> FileRejected:
-        last = next(
-            (i for i in range(len(self.lines) - 1, _PREAMBLE_LINES, -1) if self.lines[i].strip()), None
-        )
-        if last is not None:
-            count = len(self.lines[last].split(","))
-            if count < len(ALIPAY_TRADE_COLUMNS):
-                return FileRejected(
-                    "TRUNCATED",
-                    f"no footer; the last line {last + 1} has {count} of {len(ALIPAY_TRADE_COLUMNS)} "
-                    "fields (file cut short?)",
-                    last + 1,
-                )
+        truncated = truncated_last_line(self.lines, _PREAMBLE_LINES + 1, _WIDTH, "footer")
+        if truncated is not None:
+            return truncated
         return FileRejected(
             "FOOTER_MISSING", f"no '{_DETAIL_MARKER}{_END}' marker after the detail lines", len(self.lines)
         )
@@ -452,93 +454,81 @@ class _DetailParser:
             ]  # type: ignore[arg-type]
         return tuple(controls)
 
-    def canonical_rows(self) -> pl.DataFrame:
-        raw = pl.DataFrame(
-            self.raw_rows,
-            schema={**dict.fromkeys(ALIPAY_TRADE_COLUMNS, pl.String()), "source_file": pl.String(),
-                    "source_line": pl.Int64()},
-        )  # fmt: skip
-        good, problems = split_valid(raw, AlipayTradeRaw, reason_codes=_RAW_REASON_CODES)
-        self.quarantine.extend(_refine_amount_reason(entry) for entry in problems.iter_rows(named=True))
-        by_line = {row["source_line"]: row for row in raw.iter_rows(named=True)}
-        for line_no in problems["source_line"].unique().to_list():
-            self.reject(line_no, by_line[line_no])
-        records = []
-        for row in good.iter_rows(named=True):
-            record = self.to_canonical(row)
-            if record is None:
-                self.reject(row["source_line"], row)
-            else:
-                records.append(record)
-        valid, schema_problems = split_valid(pl.DataFrame(records, schema=_CANONICAL_SCHEMA), ChannelTxn)
-        self.quarantine.extend(schema_problems.iter_rows(named=True))
-        for line_no in schema_problems["source_line"].unique().to_list():
-            self.reject(line_no, by_line[line_no])
-        return valid
+    def canonical_rows(
+        self, values: Mapping[str, Sequence[str]], units: Mapping[str, Mapping[str, int]]
+    ) -> pl.DataFrame:
+        return canonical_rows(
+            self.findings,
+            raw_frame(ALIPAY_TRADE_COLUMNS, values, self.good_lines, self.source_file),
+            AlipayTradeRaw,
+            ChannelTxn,
+            lambda good: self.to_canonical(good, units),
+            reason_codes=_RAW_REASON_CODES,
+            amount_scales=_AMOUNT_SCALES,
+        )
 
-    def to_canonical(self, row: dict[str, str]) -> dict[str, object] | None:
-        """Map one raw-valid line to a ``ChannelTxn`` record, or quarantine it and return None."""
-        line_no = int(row["source_line"])
-        business_type = row["业务类型"]
+    def to_canonical(self, good: pl.DataFrame, units: Mapping[str, Mapping[str, int]]) -> pl.DataFrame:
+        """Map the raw-valid lines to ``ChannelTxn`` rows; quarantine the lines that break the sign table."""
+        column = good.get_column
+        received_units = units[_RECEIVED]
+        keep: list[bool] = []
+        for line_no, business_type, received_text, refund_id in zip(
+            column("source_line").to_list(),
+            column("业务类型").to_list(),
+            column(_RECEIVED).to_list(),
+            column(_REFUND_ID).to_list(),
+            strict=True,
+        ):
+            received = received_units[received_text]
+            ok = True
+            if business_type == "交易" and received < 0 or business_type == "退款" and received > 0:
+                ok = False
+                expected = "negative" if business_type == "退款" else "positive"
+                self.problem(
+                    line_no, _RECEIVED, received_text, "SIGN_VIOLATION",
+                    f"{_RECEIVED} {received_text} on a {business_type} line (Alipay writes it {expected})",
+                )  # fmt: skip
+            if business_type == "退款" and not refund_id:
+                ok = False
+                self.problem(line_no, _REFUND_ID, "", "REQUIRED_EMPTY", f"a 退款 line needs its {_REFUND_ID}")
+            keep.append(ok)
+        kept = good.filter(pl.Series(keep, dtype=pl.Boolean()))
 
-        def fen(column: str) -> int:
-            return parse_decimal_text(row[column], scale=2, exact_scale=True)
-
-        received = fen(_RECEIVED)
-        ok = True
-        if business_type == "交易" and received < 0 or business_type == "退款" and received > 0:
-            ok = False
-            expected = "negative" if business_type == "退款" else "positive"
-            self.problem(
-                line_no, _RECEIVED, row[_RECEIVED], "SIGN_VIOLATION",
-                f"{_RECEIVED} {row[_RECEIVED]} on a {business_type} line (Alipay writes it {expected})",
-            )  # fmt: skip
-        if business_type == "退款" and not row[_REFUND_ID]:
-            ok = False
-            self.problem(line_no, _REFUND_ID, "", "REQUIRED_EMPTY", f"a 退款 line needs its {_REFUND_ID}")
-        if not ok:
-            return None
-        refund = business_type == "退款"
-        fee = fen(_FEE)
-        occurred = datetime.strptime(row["完成时间"], TIMESTAMP_FORMAT).replace(tzinfo=BILL_TIME_ZONE)
-        return {
-            "channel": CHANNEL,
-            "merchant_account": self.account,
-            "channel_txn_id": row[_REFUND_ID] if refund else row["支付宝交易号"],
-            "order_no": row["商户订单号"],
-            "original_txn_id": row["支付宝交易号"] if refund else None,
-            "kind": _KINDS[business_type],
-            "amount_minor": received,
-            "fee_minor": fee,
-            "fee_exact": Decimal(fee).scaleb(-2).quantize(Decimal("0.00001")),
-            "order_amount_minor": fen(_ORDER),
-            "discount_minor": fen(_DISCOUNT),
-            "currency": CURRENCY,
-            "settle_amount_minor": received,
-            "settle_currency": CURRENCY,
-            "fx_rate": None,
-            "occurred_at": occurred.astimezone(UTC),
-            "settle_date": self.business_date,
-            "status": "succeeded",
-            "status_detail": None,
-            "source_file": self.source_file,
-            "source_line": line_no,
+        exact = {text: Decimal(fee).scaleb(-2).quantize(Decimal("0.00001")) for text, fee in units[_FEE].items()}
+        times = {text: local_timestamp(text, BILL_TIME_ZONE) for text in set(kept.get_column("完成时间").to_list())}
+        kept = kept.with_columns(
+            *(mapped_column(kept, name, units[name], pl.Int64()) for name in (_RECEIVED, _DISCOUNT, _FEE, _ORDER)),
+            mapped_column(kept, _FEE, exact, _CANONICAL_SCHEMA["fee_exact"]).alias("fee_exact"),
+            mapped_column(kept, "完成时间", times, _CANONICAL_SCHEMA["occurred_at"]).alias("occurred_at"),
+        )
+        refund = pl.col("业务类型") == "退款"
+        exprs = {
+            "channel": pl.lit(CHANNEL),
+            "merchant_account": pl.lit(self.account, pl.String()),
+            "channel_txn_id": pl.when(refund).then(pl.col(_REFUND_ID)).otherwise(pl.col("支付宝交易号")),
+            "order_no": pl.col("商户订单号"),
+            "original_txn_id": pl.when(refund).then(pl.col("支付宝交易号")).otherwise(pl.lit(None, pl.String())),
+            "kind": pl.col("业务类型").replace_strict(_KINDS, return_dtype=pl.String()),
+            "amount_minor": pl.col(_RECEIVED),
+            "fee_minor": pl.col(_FEE),
+            "fee_exact": pl.col("fee_exact"),
+            "order_amount_minor": pl.col(_ORDER),
+            "discount_minor": pl.col(_DISCOUNT),
+            "currency": pl.lit(CURRENCY),
+            "settle_amount_minor": pl.col(_RECEIVED),
+            "settle_currency": pl.lit(CURRENCY),
+            "fx_rate": pl.lit(None, _CANONICAL_SCHEMA["fx_rate"]),
+            "occurred_at": pl.col("occurred_at"),
+            "settle_date": pl.lit(self.business_date, pl.Date()),
+            "status": pl.lit("succeeded"),
+            "status_detail": pl.lit(None, pl.String()),
+            "source_file": pl.col("source_file"),
+            "source_line": pl.col("source_line"),
         }
+        return kept.select(**exprs).cast(_CANONICAL_SCHEMA)  # type: ignore[arg-type]
 
 
-def _refine_amount_reason(entry: dict[str, object]) -> dict[str, object]:
-    """Give a failed amount field the money parser's own code (BAD_AMOUNT / SCALE_EXCEEDED) and words."""
-    column, value = entry["column"], entry["value"]
-    if column not in ALIPAY_AMOUNT_COLUMNS or not isinstance(value, str):
-        return entry
-    try:
-        parse_decimal_text(value, scale=2, exact_scale=True)
-    except AmountError as exc:
-        return {**entry, "reason_code": exc.reason_code, "reason": f"{column}: {exc}"}
-    return entry
-
-
-def _best_effort(source_file: str, line_no: int, values: dict[str, object]) -> dict[str, object]:
+def _best_effort(source_file: str, line_no: int, values: Mapping[str, object]) -> dict[str, object]:
     """Whatever can be read of a quarantined line, for its ``rejected`` row (nulls elsewhere)."""
     kind = _KINDS.get(str(values.get("业务类型", "")))
     try:
@@ -546,16 +536,16 @@ def _best_effort(source_file: str, line_no: int, values: dict[str, object]) -> d
     except AmountError:
         amount = None
     txn_id = values.get(_REFUND_ID) if kind == "refund" else values.get("支付宝交易号")
-    return {
-        "source_file": source_file,
-        "source_line": line_no,
-        "channel": CHANNEL,
-        "channel_txn_id": txn_id or None,
-        "order_no": values.get("商户订单号") or None,
-        "kind": kind,
-        "amount_minor": amount,
-        "currency": CURRENCY,
-    }
+    return rejected_row(
+        source_file,
+        line_no,
+        channel=CHANNEL,
+        channel_txn_id=str(txn_id) if txn_id else None,
+        order_no=str(values["商户订单号"]) if values.get("商户订单号") else None,
+        kind=kind,
+        amount_minor=amount,
+        currency=CURRENCY,
+    )
 
 
 # -- 业务明细(汇总) ---------------------------------------------------------------------------------
@@ -628,24 +618,18 @@ def parse_alipay_trade_summary(data: bytes, source_file: str, *, business_date: 
             ControlTotal(name, _yuan(total[name], scale), _yuan(store_sums[name], scale))  # type: ignore[arg-type]
             for name, _, scale in _SUMMARY_TOTALS
         )
-        mismatches = [c for c in controls if not c.ok]
-        if mismatches:
-            errors.append(
-                FileRejected(
-                    "CONTROL_TOTAL_MISMATCH",
-                    "; ".join(
-                        f"{c.name}: 合计 says {c.footer}, store lines give {c.parsed}" for c in mismatches
-                    ),
-                    total_line,
-                )
-            )
+        mismatch = control_total_error(
+            controls, line=total_line, template="{name}: 合计 says {footer}, store lines give {parsed}"
+        )
+        if mismatch is not None:
+            errors.append(mismatch)
     return ParsedFile(
         source_file=source_file,
         format=SUMMARY_FORMAT,
         role="reference",
         channel=CHANNEL,
         rows=empty_frame(ChannelTxn),
-        rejected=pl.DataFrame(schema=REJECTED_SCHEMA),
+        rejected=empty_rejected(),
         quarantine=empty_quarantine(),
         controls=controls,
         file_error=errors[0] if errors else None,

@@ -21,18 +21,16 @@ from defusedxml import DefusedXmlException
 from defusedxml.expatreader import DefusedExpatParser
 
 from schemas.bank import CAMT_AMOUNT, ISO_DATE, RawCamtEntry
-from schemas.canonical import BankTxn, empty_frame
-from transforms.money import CURRENCY_EXPONENT, AmountError, parse_decimal_text
-from transforms.parsed import (
-    REJECTED_SCHEMA,
-    ControlTotal,
-    FileRejected,
-    LineCounts,
-    ParsedFile,
-    empty_quarantine,
-    empty_rejected,
-    quarantine_frame,
+from schemas.canonical import BankTxn
+from transforms.adapters.common import (
+    control_total_error,
+    quarantine_entry,
+    rejected_file,
+    rejected_frame,
+    rejected_row,
 )
+from transforms.money import CURRENCY_EXPONENT, AmountError, parse_decimal_text
+from transforms.parsed import ControlTotal, FileRejected, LineCounts, ParsedFile, quarantine_frame
 from transforms.text import MAX_FILE_BYTES, bad_characters
 from transforms.validate import split_valid
 
@@ -204,11 +202,11 @@ def parse_camt053(data: bytes, source_file: str) -> ParsedFile:
             if not control.ok:
                 mismatch_lines.append((control, line))
 
-    file_error = None
-    if mismatch_lines:
-        control, line = mismatch_lines[0]
-        shown = "; ".join(f"{c.name}: footer {c.footer}, parsed {c.parsed}" for c, _ in mismatch_lines)
-        file_error = FileRejected("CONTROL_TOTAL_MISMATCH", shown, line=line)
+    file_error = control_total_error(
+        (control for control, _ in mismatch_lines),
+        line=mismatch_lines[0][1] if mismatch_lines else None,
+        template="{name}: footer {footer}, parsed {parsed}",
+    )
 
     statement_date = None
     if len(statement_dates) == 1 and _DATE.match(next(iter(statement_dates))):
@@ -420,27 +418,16 @@ def _finish(
     rejected_by_line: dict[int, dict[str, object]] = {}
     for entry in entries:
         signed = None if entry.amount_minor is None or entry.sign == 0 else entry.sign * entry.amount_minor
-        rejected_by_line[entry.line] = {
-            "source_file": source_file,
-            "source_line": entry.line,
-            "channel": "bank",
-            "channel_txn_id": entry.raw["bank_ref"],
-            "order_no": None,
-            "kind": None,
-            "amount_minor": signed,
-            "currency": entry.raw["currency"] or None,
-        }
+        rejected_by_line[entry.line] = rejected_row(
+            source_file,
+            entry.line,
+            channel="bank",
+            channel_txn_id=entry.raw["bank_ref"],
+            amount_minor=signed,
+            currency=entry.raw["currency"] or None,
+        )
         for column, value, code, reason in entry.problems:
-            problems.append(
-                {
-                    "source_file": source_file,
-                    "source_line": entry.line,
-                    "column": column,
-                    "value": value,
-                    "reason_code": code,
-                    "reason": reason,
-                }
-            )
+            problems.append(quarantine_entry(source_file, entry.line, column, value, code, reason))
         if entry.problems:
             continue
         raw = entry.raw
@@ -470,9 +457,7 @@ def _finish(
         rows, schema_problems = split_valid(rows, BankTxn)
         quarantines.append(schema_problems)
     quarantine = pl.concat(quarantines, how="vertical").sort("source_line", maintain_order=True)
-    bad_lines = sorted(set(quarantine["source_line"].to_list()))
-    rejected_rows = [rejected_by_line[line] for line in bad_lines if line in rejected_by_line]
-    rejected = pl.DataFrame(rejected_rows, schema=REJECTED_SCHEMA) if rejected_rows else empty_rejected()
+    rejected = rejected_frame(rejected_by_line, quarantine["source_line"].to_list())
     return ParsedFile(
         source_file=source_file,
         format="camt053",
@@ -519,14 +504,6 @@ def _line_counts(data: bytes, root: _Node) -> LineCounts:
 
 def _rejected_file(source_file: str, error: FileRejected, counts: LineCounts) -> ParsedFile:
     """A ParsedFile for a document that could not be read at all."""
-    return ParsedFile(
-        source_file=source_file,
-        format="camt053",
-        role="bank",
-        channel="bank",
-        rows=empty_frame(BankTxn),
-        rejected=empty_rejected(),
-        quarantine=empty_quarantine(),
-        file_error=error,
-        lines=counts,
+    return rejected_file(
+        source_file, error, file_format="camt053", role="bank", channel="bank", model=BankTxn, lines=counts
     )

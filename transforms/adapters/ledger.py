@@ -19,18 +19,11 @@ from typing import Any
 
 import polars as pl
 
-from schemas.canonical import CHANNELS, LEDGER_KINDS, LEDGER_STATUSES, LedgerEntry, empty_frame
+from schemas.canonical import CHANNELS, LEDGER_KINDS, LEDGER_STATUSES, LedgerEntry
 from schemas.ledger import ISO_WITH_OFFSET, LEDGER_AMOUNT, RawLedgerRow
+from transforms.adapters.common import quarantine_entry, rejected_file, rejected_frame, rejected_row
 from transforms.money import CURRENCY_EXPONENT, AmountError, parse_decimal_text
-from transforms.parsed import (
-    REJECTED_SCHEMA,
-    FileRejected,
-    LineCounts,
-    ParsedFile,
-    empty_quarantine,
-    empty_rejected,
-    quarantine_frame,
-)
+from transforms.parsed import FileRejected, LineCounts, ParsedFile, quarantine_frame
 from transforms.text import bad_characters, decode_text, split_lines
 from transforms.validate import split_valid
 
@@ -93,9 +86,12 @@ _RAW_SCHEMA: dict[str, pl.DataType] = {
 class _Collected:
     """What the row checks produced for one file."""
 
-    good: list[dict[str, object]] = field(default_factory=list)
-    raw: list[dict[str, object]] = field(default_factory=list)
+    #: Rows that passed the row checks, as tuples in ``_CANONICAL_SCHEMA`` / ``_RAW_SCHEMA`` order.
+    good: list[tuple[object, ...]] = field(default_factory=list)
+    raw: list[tuple[object, ...]] = field(default_factory=list)
     rejected: dict[int, dict[str, object]] = field(default_factory=dict)
+    #: What a good row's rejected row would be made of, should validation reject it after all.
+    passed: dict[int, tuple[dict[str, str], int | None]] = field(default_factory=dict)
     problems: list[dict[str, object]] = field(default_factory=list)
 
     def problem(
@@ -103,15 +99,17 @@ class _Collected:
     ) -> None:
         """Record one quarantine entry."""
         self.problems.append(
-            {
-                "source_file": source_file,
-                "source_line": line,
-                "column": column,
-                "value": value[:_MAX_VALUE_CHARS],
-                "reason_code": code,
-                "reason": reason,
-            }
+            quarantine_entry(source_file, line, column, value[:_MAX_VALUE_CHARS], code, reason)
         )
+
+    def rejected_row(self, source_file: str, line: int) -> dict[str, object] | None:
+        """The rejected row of ``line``: recorded by the row checks, or made now for a row that passed them."""
+        if line in self.rejected:
+            return self.rejected[line]
+        if line in self.passed:
+            values, amount_minor = self.passed[line]
+            return _rejected_row(source_file, line, values, amount_minor)
+        return None
 
 
 def parse_ledger_csv(data: bytes, source_file: str, *, tz: str = "Asia/Shanghai") -> ParsedFile:
@@ -150,7 +148,7 @@ def parse_ledger_csv(data: bytes, source_file: str, *, tz: str = "Asia/Shanghai"
     blank = 0
     data_lines = 0
     for start, (end, fields, error) in records:
-        raw_text = "\n".join(lines[start - 1 : end])
+        raw_text = lines[start - 1] if end == start else "\n".join(lines[start - 1 : end])
         if error is None and end == start and raw_text.strip() == "":
             blank += 1
             continue
@@ -322,16 +320,23 @@ def _check_record(collected: _Collected, source_file: str, line: int, values: di
     def problem(column: str, code: str, reason: str) -> None:
         collected.problem(source_file, line, column, values[column], code, reason)
 
-    for column in LEDGER_COLUMNS:
-        found = bad_characters(values[column])
-        if found:
-            problem(column, "BAD_CHAR", f"{column}: {found}")
-    for column in REQUIRED_COLUMNS:
-        if values[column].strip() == "":
-            problem(column, "REQUIRED_EMPTY", f"{column} is required")
-    for column, allowed in _ENUMS.items():
-        if values[column].strip() != "" and values[column] not in allowed:
-            problem(column, "UNKNOWN_ENUM", f"{column} {values[column]!r} is not one of {'|'.join(allowed)}")
+    if bad_characters(",".join(values.values())) is not None:  # one look per row; then find the column
+        for column in LEDGER_COLUMNS:
+            found = bad_characters(values[column])
+            if found:
+                problem(column, "BAD_CHAR", f"{column}: {found}")
+    if not (
+        values["channel"] in CHANNELS and values["kind"] in LEDGER_KINDS and values["status"] in LEDGER_STATUSES
+        and values["entry_id"].strip() and values["amount"].strip() and values["currency"].strip()
+        and values["booked_at"].strip()
+    ):  # fmt: skip
+        # Some required or enum column is off (enum values are never blank): say which.
+        for column in REQUIRED_COLUMNS:
+            if values[column].strip() == "":
+                problem(column, "REQUIRED_EMPTY", f"{column} is required")
+        for column, allowed in _ENUMS.items():
+            if values[column].strip() != "" and values[column] not in allowed:
+                problem(column, "UNKNOWN_ENUM", f"{column} {values[column]!r} is not one of {'|'.join(allowed)}")
     currency = values["currency"]
     if currency.strip() != "" and currency not in CURRENCY_EXPONENT:
         problem("currency", "BAD_CURRENCY", f"currency {currency!r} is not a known ISO 4217 code")
@@ -345,36 +350,16 @@ def _check_record(collected: _Collected, source_file: str, line: int, values: di
         collected.rejected[line] = _rejected_row(source_file, line, values, signed)
         return
 
-    def optional(column: str) -> str | None:
-        return values[column] or None
-
+    order_no, payment_id, txn_id = values["order_no"] or None, values["payment_id"] or None, values["channel_txn_id"] or None
+    entry_id, channel, status = values["entry_id"], values["channel"], values["status"]
     collected.good.append(
-        {
-            "entry_id": values["entry_id"],
-            "order_no": optional("order_no"),
-            "payment_id": optional("payment_id"),
-            "channel": values["channel"],
-            "channel_txn_id": optional("channel_txn_id"),
-            "kind": kind,
-            "amount_minor": signed,
-            "currency": currency,
-            "status": values["status"],
-            "booked_at": booked_at,
-            "source_file": source_file,
-            "source_line": line,
-        }
+        (entry_id, order_no, payment_id, channel, txn_id, kind, signed, currency, status, booked_at, source_file, line)
     )
     collected.raw.append(
-        {
-            **{
-                name: (optional(name) if name in OPTIONAL_COLUMNS else values[name])
-                for name in LEDGER_COLUMNS
-            },
-            "source_file": source_file,
-            "source_line": line,
-        }
-    )
-    collected.rejected[line] = _rejected_row(source_file, line, values, signed)
+        (entry_id, order_no, payment_id, channel, txn_id, kind, values["amount"], currency, status,
+         values["booked_at"], source_file, line)
+    )  # fmt: skip
+    collected.passed[line] = (values, signed)
 
 
 def _amount_minor(text: str, currency: str, report: _Report) -> int | None:
@@ -418,16 +403,16 @@ def _rejected_row(
     source_file: str, line: int, values: dict[str, str], amount_minor: int | None = None
 ) -> dict[str, object]:
     """Best-effort ``REJECTED_SCHEMA`` row of a quarantined line."""
-    return {
-        "source_file": source_file,
-        "source_line": line,
-        "channel": values.get("channel") or None,
-        "channel_txn_id": values.get("channel_txn_id") or None,
-        "order_no": values.get("order_no") or None,
-        "kind": values.get("kind") or None,
-        "amount_minor": amount_minor,
-        "currency": values.get("currency") or None,
-    }
+    return rejected_row(
+        source_file,
+        line,
+        channel=values.get("channel") or None,
+        channel_txn_id=values.get("channel_txn_id") or None,
+        order_no=values.get("order_no") or None,
+        kind=values.get("kind") or None,
+        amount_minor=amount_minor,
+        currency=values.get("currency") or None,
+    )
 
 
 def _finish(
@@ -440,8 +425,8 @@ def _finish(
 ) -> ParsedFile:
     """Validate the good rows (raw model, then canonical model) and assemble the ParsedFile."""
     quarantines = [quarantine_frame(collected.problems)]
-    candidates = pl.DataFrame(collected.good, schema=_CANONICAL_SCHEMA)
-    raw = pl.DataFrame(collected.raw, schema=_RAW_SCHEMA)
+    candidates = pl.DataFrame(collected.good, schema=_CANONICAL_SCHEMA, orient="row")
+    raw = pl.DataFrame(collected.raw, schema=_RAW_SCHEMA, orient="row")
     if raw.height:
         _, raw_problems = split_valid(raw, RawLedgerRow, default_reason_code="FORMAT_VIOLATION")
         quarantines.append(raw_problems)
@@ -457,8 +442,8 @@ def _finish(
         quarantines.append(schema_problems)
     quarantine = pl.concat(quarantines, how="vertical")
     bad_lines = set(quarantine["source_line"].to_list())
-    rejected_rows = [collected.rejected[line] for line in sorted(bad_lines) if line in collected.rejected]
-    rejected = pl.DataFrame(rejected_rows, schema=REJECTED_SCHEMA) if rejected_rows else empty_rejected()
+    by_line = {line: row for line in bad_lines if (row := collected.rejected_row(source_file, line)) is not None}
+    rejected = rejected_frame(by_line)
     return ParsedFile(
         source_file=source_file,
         format=file_format,
@@ -476,14 +461,7 @@ def _rejected_file(
     source_file: str, file_format: str, error: FileRejected, counts: LineCounts | None = None
 ) -> ParsedFile:
     """A ParsedFile for a file rejected before any row could be read."""
-    return ParsedFile(
-        source_file=source_file,
-        format=file_format,
-        role="ledger",
-        channel="ledger",
-        rows=empty_frame(LedgerEntry),
-        rejected=empty_rejected(),
-        quarantine=empty_quarantine(),
-        file_error=error,
-        lines=counts or LineCounts(),
-    )
+    return rejected_file(
+        source_file, error, file_format=file_format, role="ledger", channel="ledger", model=LedgerEntry,
+        lines=counts,
+    )  # fmt: skip

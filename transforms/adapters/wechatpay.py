@@ -18,32 +18,39 @@ Canonical rows (``schemas.canonical.ChannelTxn``), money in fen, positive = towa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from schemas.canonical import ChannelTxn, empty_frame
+from schemas.canonical import ChannelTxn
 from schemas.wechatpay import (
-    TIMESTAMP_FORMAT,
     WECHATPAY_TRADE_COLUMNS,
     WECHATPAY_TRADE_SUMMARY_COLUMNS,
     WeChatPayTradeRaw,
 )
-from transforms.money import CURRENCY_EXPONENT, AmountError, parse_decimal_text, round_half_up
-from transforms.parsed import (
-    REJECTED_SCHEMA,
-    ControlTotal,
-    FileRejected,
-    LineCounts,
-    ParsedFile,
-    empty_quarantine,
-    quarantine_frame,
+from transforms.adapters.common import (
+    Findings,
+    canonical_rows,
+    columns_by_name,
+    control_total_error,
+    frame_schema,
+    local_timestamp,
+    mapped_column,
+    parse_units,
+    raw_frame,
+    read_header,
+    rejected_file,
+    rejected_row,
+    sum_units,
+    truncated_last_line,
+    units_to_decimal,
 )
+from transforms.money import CURRENCY_EXPONENT, AmountError, parse_decimal_text, round_half_up
+from transforms.parsed import ControlTotal, FileRejected, LineCounts, ParsedFile
 from transforms.text import bad_characters, decode_text, split_lines
-from transforms.validate import split_valid
 
 FORMAT = "wechatpay_trade"
 ROLE = "channel"
@@ -59,6 +66,9 @@ _BOM = "\ufeff"
 _SUMMARY_PREFIX = WECHATPAY_TRADE_SUMMARY_COLUMNS[0]
 _AMOUNT_COLUMNS = ("应结订单金额", "代金券金额", "退款金额", "充值券退款金额", "订单金额", "申请退款金额")
 _FEE_COLUMN = "手续费"
+#: Exact decimals of every money column (the refinement of BAD_AMOUNT and the unit tables).
+_AMOUNT_SCALES: dict[str, int] = {**dict.fromkeys(_AMOUNT_COLUMNS, 2), _FEE_COLUMN: 5}
+_WIDTH = len(WECHATPAY_TRADE_HEADER)
 
 #: (summary column, detail column it sums, scale); 总交易单数 counts the detail lines.
 _TOTALS: tuple[tuple[str, str | None, int], ...] = (
@@ -82,9 +92,11 @@ _RAW_REASON_CODES: dict[str, str] = {
     **{column: "BAD_AMOUNT" for column in (*_AMOUNT_COLUMNS, _FEE_COLUMN)},
 }
 
-_CANONICAL_SCHEMA: dict[str, pl.DataType] = {
-    name: column.dtype.type for name, column in ChannelTxn.to_schema().columns.items()
-}
+_CANONICAL_SCHEMA: dict[str, pl.DataType] = frame_schema(ChannelTxn)
+_HEADER_MISMATCH = (
+    "not the WeChat Pay trade bill header: expected {expected!r} where the file has {found!r} "
+    "(wrong encoding or another bill type?)"
+)
 
 
 def looks_like_wechatpay_trade(data: bytes) -> bool:
@@ -157,41 +169,16 @@ def looks_like_header(line: str) -> bool:
 
 
 def _read_header(line: str) -> dict[str, int]:
-    names = line.split(",")
-    if tuple(names) == WECHATPAY_TRADE_HEADER:
-        return {name: index for index, name in enumerate(names)}
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise FileRejected("DUP_COLUMN", f"header repeats column(s) {', '.join(duplicates)}", line=1)
-    missing = [name for name in WECHATPAY_TRADE_HEADER if name not in names]
-    extra = [name for name in names if name not in WECHATPAY_TRADE_HEADER]
-    if missing and extra or len(missing) == len(WECHATPAY_TRADE_HEADER):
-        raise FileRejected(
-            "HEADER_MISMATCH",
-            f"not the WeChat Pay trade bill header: expected {missing[0]!r} where the file has "
-            f"{extra[0] if extra else line[:40]!r} (wrong encoding or another bill type?)",
-            line=1,
-        )
-    if missing:
-        raise FileRejected("MISSING_COLUMN", f"header lacks column(s) {', '.join(missing)}", line=1)
-    if extra:
-        raise FileRejected("UNEXPECTED_COLUMN", f"header has unknown column(s) {', '.join(extra)}", line=1)
-    # Same columns in another order: read by name (BAD_INPUTS F28).
-    return {name: index for index, name in enumerate(names)}
+    return read_header(
+        line.split(","), WECHATPAY_TRADE_HEADER, line_no=1, line=line, mismatch=_HEADER_MISMATCH
+    )
 
 
 def _rejected_file(source_file: str, error: FileRejected, *, physical: int = 0) -> ParsedFile:
-    return ParsedFile(
-        source_file=source_file,
-        format=FORMAT,
-        role=ROLE,
-        channel=CHANNEL,
-        rows=empty_frame(ChannelTxn),
-        rejected=pl.DataFrame(schema=REJECTED_SCHEMA),
-        quarantine=empty_quarantine(),
-        file_error=error,
+    return rejected_file(
+        source_file, error, file_format=FORMAT, role=ROLE, channel=CHANNEL, model=ChannelTxn,
         lines=LineCounts(physical=physical),
-    )
+    )  # fmt: skip
 
 
 def _strip_backtick(field: str) -> tuple[str, str | None]:
@@ -204,7 +191,11 @@ def _strip_backtick(field: str) -> tuple[str, str | None]:
 
 
 class _Parser:
-    """One pass over the decoded lines of one bill (state kept here, not in module globals)."""
+    """One pass over the decoded lines of one bill (state kept here, not in module globals).
+
+    A detail line with exactly one backtick before each field, the right field count and no bad
+    character is split in one go; any other line takes the field-by-field path that says what is wrong.
+    """
 
     def __init__(
         self, source_file: str, business_date: date, lines: list[str], positions: dict[str, int]
@@ -213,33 +204,23 @@ class _Parser:
         self.business_date = business_date
         self.lines = lines
         self.positions = positions
-        self.quarantine: list[dict[str, object]] = []
-        self.rejected: dict[int, dict[str, object]] = {}
-        self.raw_rows: list[dict[str, object]] = []
+        self.findings = Findings(source_file, _best_effort)
+        # Lines that reached the raw model: their fields in file order, and their line numbers.
+        self.good_fields: list[list[str]] = []
+        self.good_lines: list[int] = []
+        # Control sums of the lines that did not reach it (None: not verifiable).
         self.sums: dict[str, int | None] = {column: 0 for _, column, _ in _TOTALS if column}
         self.data_lines = 0
         self.blank = 0
         self.footer_lines = 0
         self.errors: list[FileRejected] = []
 
-    # -- problems -------------------------------------------------------------------------------
-
     def problem(self, line_no: int, column: str | None, value: str | None, code: str, reason: str) -> None:
-        self.quarantine.append(
-            {
-                "source_file": self.source_file,
-                "source_line": line_no,
-                "column": column,
-                "value": value,
-                "reason_code": code,
-                "reason": reason,
-            }
-        )
+        self.findings.problem(line_no, column, value, code, reason)
 
-    def reject(self, line_no: int, values: dict[str, str]) -> None:
+    def reject(self, line_no: int, values: Mapping[str, object]) -> None:
         """Record the best-effort ``rejected`` row of a quarantined line (once per line)."""
-        if line_no not in self.rejected:
-            self.rejected[line_no] = _best_effort(self.source_file, line_no, values)
+        self.findings.reject(line_no, values)
 
     # -- the pass -------------------------------------------------------------------------------
 
@@ -250,23 +231,23 @@ class _Parser:
         detail_end = summary_at if summary_at is not None else len(self.lines)
         for index in range(1, detail_end):
             self.read_detail(index + 1, self.lines[index])
+        values = columns_by_name(self.good_fields, self.positions)
+        units = {column: parse_units(values[column], scale) for column, scale in _AMOUNT_SCALES.items()}
+        for column in self.sums:
+            good_sum = sum_units(values[column], units[column])
+            current = self.sums[column]
+            self.sums[column] = None if current is None or good_sum is None else current + good_sum
         controls: tuple[ControlTotal, ...] = ()
         if summary_at is None:
             self.errors.append(self.missing_footer())
         else:
             controls = self.read_summary(summary_at)
-        rows = self.canonical_rows()
-        mismatches = [c for c in controls if not c.ok]
-        if mismatches:
-            self.errors.append(
-                FileRejected(
-                    "CONTROL_TOTAL_MISMATCH",
-                    "; ".join(f"{c.name}: summary says {c.footer}, rows give {c.parsed}" for c in mismatches),
-                    line=(summary_at or 0) + 2,
-                )
-            )
-        quarantine = quarantine_frame(self.quarantine).sort("source_line", maintain_order=True)
-        rejected = pl.DataFrame([self.rejected[key] for key in sorted(self.rejected)], schema=REJECTED_SCHEMA)
+        rows = self.canonical_rows(values, units)
+        mismatch = control_total_error(
+            controls, line=(summary_at or 0) + 2, template="{name}: summary says {footer}, rows give {parsed}"
+        )
+        if mismatch is not None:
+            self.errors.append(mismatch)
         accounts = rows["merchant_account"].drop_nulls().unique().to_list()
         return ParsedFile(
             source_file=self.source_file,
@@ -274,8 +255,8 @@ class _Parser:
             role=ROLE,
             channel=CHANNEL,
             rows=rows,
-            rejected=rejected,
-            quarantine=quarantine,
+            rejected=self.findings.rejected_frame(),
+            quarantine=self.findings.quarantine(),
             controls=controls,
             file_error=self.errors[0] if self.errors else None,
             lines=LineCounts(
@@ -293,8 +274,22 @@ class _Parser:
             self.blank += 1
             return
         self.data_lines += 1
+        if (
+            line.startswith("`")
+            and line.count(",") == _WIDTH - 1
+            and line.count(",`") == _WIDTH - 1
+            and "``" not in line
+            and bad_characters(line) is None
+        ):
+            self.good_fields.append(line[1:].split(",`"))
+            self.good_lines.append(line_no)
+            return
+        self.read_odd_line(line_no, line)
+
+    def read_odd_line(self, line_no: int, line: str) -> None:
+        """A detail line that is not plainly well formed: find and record each problem."""
         fields = line.split(",")
-        width = len(WECHATPAY_TRADE_HEADER)
+        width = _WIDTH
         if len(fields) != width:
             values = {
                 name: _strip_backtick(fields[i])[0] for name, i in self.positions.items() if i < len(fields)
@@ -305,7 +300,7 @@ class _Parser:
             )
             self.reject(line_no, values)
             return
-        values: dict[str, str] = {}
+        values = {}
         broken = False
         for name, i in self.positions.items():
             value, problem = _strip_backtick(fields[i])
@@ -317,11 +312,13 @@ class _Parser:
             if bad:
                 broken = True
                 self.problem(line_no, name, value, "BAD_CHAR", f"{name}: {bad}")
-        self.add_to_sums(values)
         if broken:
+            self.add_to_sums(values)
             self.reject(line_no, values)
             return
-        self.raw_rows.append({**values, "source_file": self.source_file, "source_line": line_no})
+        # Well formed after all (a backtick inside a value): its sums are taken with the good lines.
+        self.good_fields.append([_strip_backtick(field)[0] for field in fields])
+        self.good_lines.append(line_no)
 
     def add_to_sums(self, values: dict[str, str]) -> None:
         """Add a line's amounts to the control sums; an unreadable amount makes its sum unverifiable."""
@@ -338,16 +335,9 @@ class _Parser:
                 self.sums[column] = current + units
 
     def missing_footer(self) -> FileRejected:
-        last = next((i for i in range(len(self.lines) - 1, 0, -1) if self.lines[i].strip()), None)
-        if last is not None:
-            count = len(self.lines[last].split(","))
-            if count < len(WECHATPAY_TRADE_HEADER):
-                return FileRejected(
-                    "TRUNCATED",
-                    f"no summary; the last line {last + 1} has {count} of "
-                    f"{len(WECHATPAY_TRADE_HEADER)} fields (file cut short?)",
-                    line=last + 1,
-                )
+        truncated = truncated_last_line(self.lines, 1, _WIDTH, "summary")
+        if truncated is not None:
+            return truncated
         return FileRejected(
             "FOOTER_MISSING", f"no summary line starting with {_SUMMARY_PREFIX!r}", line=len(self.lines)
         )
@@ -403,152 +393,135 @@ class _Parser:
             if column is None:
                 parsed: Decimal | None = Decimal(self.data_lines)
             else:
-                units = self.sums[column]
-                parsed = None if units is None else Decimal(units).scaleb(-scale)
+                parsed = units_to_decimal(self.sums[column], scale)
             controls.append(ControlTotal(name=name, footer=footer, parsed=parsed))
         return tuple(controls)
 
     # -- canonical rows -------------------------------------------------------------------------
 
-    def canonical_rows(self) -> pl.DataFrame:
-        raw = pl.DataFrame(
-            self.raw_rows,
-            schema={**dict.fromkeys(WECHATPAY_TRADE_HEADER, pl.String()), "source_file": pl.String(),
-                    "source_line": pl.Int64()},
-        )  # fmt: skip
-        good, problems = split_valid(raw, WeChatPayTradeRaw, reason_codes=_RAW_REASON_CODES)
-        for entry in problems.iter_rows(named=True):
-            self.quarantine.append(_refine_amount_reason(entry))
-        by_line = {row["source_line"]: row for row in raw.iter_rows(named=True)}
-        for line_no in problems["source_line"].unique().to_list():
-            self.reject(line_no, by_line[line_no])
-        records = []
-        for row in good.iter_rows(named=True):
-            record = self.to_canonical(row)
-            if record is None:
-                self.reject(row["source_line"], row)
-            else:
-                records.append(record)
-        frame = pl.DataFrame(records, schema=_CANONICAL_SCHEMA)
-        valid, schema_problems = split_valid(frame, ChannelTxn)
-        self.quarantine.extend(schema_problems.iter_rows(named=True))
-        for line_no in schema_problems["source_line"].unique().to_list():
-            self.reject(line_no, by_line[line_no])
-        return valid
+    def canonical_rows(
+        self, values: Mapping[str, Sequence[str]], units: Mapping[str, Mapping[str, int]]
+    ) -> pl.DataFrame:
+        return canonical_rows(
+            self.findings,
+            raw_frame(WECHATPAY_TRADE_HEADER, values, self.good_lines, self.source_file),
+            WeChatPayTradeRaw,
+            ChannelTxn,
+            lambda good: self.to_canonical(good, units),
+            reason_codes=_RAW_REASON_CODES,
+            amount_scales=_AMOUNT_SCALES,
+        )
 
-    def to_canonical(self, row: dict[str, str]) -> dict[str, object] | None:
-        """Map one raw-valid line to a ``ChannelTxn`` record, or quarantine it and return None."""
-        line_no = int(row["source_line"])
-        state, refund_state = row["交易状态"], row["退款状态"]
-        currency = row["货币种类"]
-        ok = True
-        if CURRENCY_EXPONENT.get(currency) != 2:
-            ok = False
-            self.problem(
-                line_no, "货币种类", currency, "BAD_CURRENCY",
-                f"货币种类 {currency!r} is not a known currency with 2 decimals (amounts are written in yuan)",
-            )  # fmt: skip
-        if state == "REFUND":
-            if refund_state not in ("SUCCESS", "PROCESSING"):
+    def to_canonical(self, good: pl.DataFrame, units: Mapping[str, Mapping[str, int]]) -> pl.DataFrame:
+        """Map the raw-valid lines to ``ChannelTxn`` rows; quarantine the lines that break the sign table."""
+        column = good.get_column
+        keep: list[bool] = []
+        for line_no, state, refund_state, currency, refund_id, received, refunded in zip(
+            column("source_line").to_list(),
+            column("交易状态").to_list(),
+            column("退款状态").to_list(),
+            column("货币种类").to_list(),
+            column("微信退款单号").to_list(),
+            column("应结订单金额").to_list(),
+            column("退款金额").to_list(),
+            strict=True,
+        ):
+            ok = True
+            if CURRENCY_EXPONENT.get(currency) != 2:
                 ok = False
                 self.problem(
-                    line_no, "退款状态", refund_state, "UNKNOWN_ENUM",
-                    f"退款状态 {refund_state!r} on a refund line (SUCCESS or PROCESSING expected)",
+                    line_no, "货币种类", currency, "BAD_CURRENCY",
+                    f"货币种类 {currency!r} is not a known currency with 2 decimals (amounts are written in yuan)",
                 )  # fmt: skip
-            if row["微信退款单号"] in ("", "0"):
+            if state == "REFUND":
+                if refund_state not in ("SUCCESS", "PROCESSING"):
+                    ok = False
+                    self.problem(
+                        line_no, "退款状态", refund_state, "UNKNOWN_ENUM",
+                        f"退款状态 {refund_state!r} on a refund line (SUCCESS or PROCESSING expected)",
+                    )  # fmt: skip
+                if refund_id in ("", "0"):
+                    ok = False
+                    self.problem(
+                        line_no, "微信退款单号", refund_id, "REQUIRED_EMPTY", "a refund line needs its 微信退款单号"
+                    )
+                sign_column, sign_value = "退款金额", refunded
+            else:
+                sign_column, sign_value = "应结订单金额", received
+            if sign_value.startswith("-"):
                 ok = False
                 self.problem(
-                    line_no,
-                    "微信退款单号",
-                    row["微信退款单号"],
-                    "REQUIRED_EMPTY",
-                    "a refund line needs its 微信退款单号",
-                )
-            sign_column = "退款金额"
-        else:
-            sign_column = "应结订单金额"
-        if row[sign_column].startswith("-"):
-            ok = False
-            self.problem(
-                line_no, sign_column, row[sign_column], "SIGN_VIOLATION",
-                f"{sign_column} is negative on a {state} line (the bill writes it positive)",
-            )  # fmt: skip
-        if not ok:
-            return None
+                    line_no, sign_column, sign_value, "SIGN_VIOLATION",
+                    f"{sign_column} is negative on a {state} line (the bill writes it positive)",
+                )  # fmt: skip
+            keep.append(ok)
+        kept = good.filter(pl.Series(keep, dtype=pl.Boolean()))
 
-        def fen(column: str) -> int:
-            return parse_decimal_text(row[column], scale=2, exact_scale=True)
-
-        fee_units = -parse_decimal_text(row[_FEE_COLUMN], scale=5, exact_scale=True)
-        occurred = datetime.strptime(row["交易时间"], TIMESTAMP_FORMAT).replace(tzinfo=BILL_TIME_ZONE)
-        if state == "REFUND":
-            kind, txn_id, original = "refund", row["微信退款单号"], row["微信订单号"]
-            amount, order_amount, discount = -fen("退款金额"), -fen("申请退款金额"), -fen("充值券退款金额")
-            status = "succeeded" if refund_state == "SUCCESS" else "processing"
-            detail = None if refund_state == "SUCCESS" else f"退款状态 {refund_state}"
-        else:
-            kind, txn_id, original = "payment", row["微信订单号"], None
-            amount, order_amount, discount = fen("应结订单金额"), fen("订单金额"), fen("代金券金额")
-            status = "succeeded" if state == "SUCCESS" else "revoked"
-            detail = None if state == "SUCCESS" else f"交易状态 {state}"
-        return {
-            "channel": CHANNEL,
-            "merchant_account": row["商户号"] or None,
-            "channel_txn_id": txn_id,
-            "order_no": row["商户订单号"],
-            "original_txn_id": original,
-            "kind": kind,
+        fees = {text: -units for text, units in units[_FEE_COLUMN].items()}
+        times = {text: local_timestamp(text, BILL_TIME_ZONE) for text in set(kept.get_column("交易时间").to_list())}
+        kept = kept.with_columns(
+            *(mapped_column(kept, name, units[name], pl.Int64()) for name in _AMOUNT_COLUMNS),
+            mapped_column(kept, _FEE_COLUMN, {t: round_half_up(u, 5, 2) for t, u in fees.items()}, pl.Int64()).alias("fee_minor"),
+            mapped_column(kept, _FEE_COLUMN, {t: Decimal(u).scaleb(-5) for t, u in fees.items()}, _CANONICAL_SCHEMA["fee_exact"]
+                   ).alias("fee_exact"),
+            mapped_column(kept, "交易时间", times, _CANONICAL_SCHEMA["occurred_at"]).alias("occurred_at"),
+        )  # fmt: skip
+        refund = pl.col("交易状态") == "REFUND"
+        amount = pl.when(refund).then(-pl.col("退款金额")).otherwise(pl.col("应结订单金额"))
+        refund_state, state = pl.col("退款状态"), pl.col("交易状态")
+        succeeded, none = pl.lit("succeeded"), pl.lit(None, pl.String())
+        exprs = {
+            "channel": pl.lit(CHANNEL),
+            "merchant_account": pl.when(pl.col("商户号") != "").then(pl.col("商户号")).otherwise(none),
+            "channel_txn_id": pl.when(refund).then(pl.col("微信退款单号")).otherwise(pl.col("微信订单号")),
+            "order_no": pl.col("商户订单号"),
+            "original_txn_id": pl.when(refund).then(pl.col("微信订单号")).otherwise(none),
+            "kind": pl.when(refund).then(pl.lit("refund")).otherwise(pl.lit("payment")),
             "amount_minor": amount,
-            "fee_minor": round_half_up(fee_units, 5, 2),
-            "fee_exact": Decimal(fee_units).scaleb(-5),
-            "order_amount_minor": order_amount,
-            "discount_minor": discount,
-            "currency": currency,
+            "fee_minor": pl.col("fee_minor"),
+            "fee_exact": pl.col("fee_exact"),
+            "order_amount_minor": pl.when(refund).then(-pl.col("申请退款金额")).otherwise(pl.col("订单金额")),
+            "discount_minor": pl.when(refund).then(-pl.col("充值券退款金额")).otherwise(pl.col("代金券金额")),
+            "currency": pl.col("货币种类"),
             "settle_amount_minor": amount,
-            "settle_currency": currency,
-            "fx_rate": None,
-            "occurred_at": occurred.astimezone(UTC),
-            "settle_date": self.business_date,
-            "status": status,
-            "status_detail": detail,
-            "source_file": self.source_file,
-            "source_line": line_no,
+            "settle_currency": pl.col("货币种类"),
+            "fx_rate": pl.lit(None, _CANONICAL_SCHEMA["fx_rate"]),
+            "occurred_at": pl.col("occurred_at"),
+            "settle_date": pl.lit(self.business_date, pl.Date()),
+            "status": pl.when(refund)
+            .then(pl.when(refund_state == "SUCCESS").then(succeeded).otherwise(pl.lit("processing")))
+            .otherwise(pl.when(state == "SUCCESS").then(succeeded).otherwise(pl.lit("revoked"))),
+            "status_detail": pl.when(refund)
+            .then(pl.when(refund_state == "SUCCESS").then(none).otherwise("退款状态 " + refund_state))
+            .otherwise(pl.when(state == "SUCCESS").then(none).otherwise("交易状态 " + state)),
+            "source_file": pl.col("source_file"),
+            "source_line": pl.col("source_line"),
         }
+        frame = kept.select(**exprs)
+        return frame.cast(_CANONICAL_SCHEMA)  # type: ignore[arg-type]
 
 
-def _refine_amount_reason(entry: dict[str, object]) -> dict[str, object]:
-    """Give a failed amount field the money parser's own code (BAD_AMOUNT / SCALE_EXCEEDED) and words."""
-    column, value = entry["column"], entry["value"]
-    if column not in (*_AMOUNT_COLUMNS, _FEE_COLUMN) or not isinstance(value, str):
-        return entry
-    scale = 5 if column == _FEE_COLUMN else 2
-    try:
-        parse_decimal_text(value, scale=scale, exact_scale=True)
-    except AmountError as exc:
-        return {**entry, "reason_code": exc.reason_code, "reason": f"{column}: {exc}"}
-    return entry
-
-
-def _best_effort(source_file: str, line_no: int, values: dict[str, str]) -> dict[str, object]:
+def _best_effort(source_file: str, line_no: int, values: Mapping[str, object]) -> dict[str, object]:
     """Whatever can be read of a quarantined line, for its ``rejected`` row (nulls elsewhere)."""
-    state = values.get("交易状态")
+    text = {name: value for name, value in values.items() if isinstance(value, str)}
+    state = text.get("交易状态")
     kind = {"SUCCESS": "payment", "REVOKED": "payment", "REFUND": "refund"}.get(state or "")
     column, sign = ("退款金额", -1) if kind == "refund" else ("应结订单金额", 1)
     try:
-        amount: int | None = sign * parse_decimal_text(values.get(column, ""), scale=2, exact_scale=True)
+        amount: int | None = sign * parse_decimal_text(text.get(column, ""), scale=2, exact_scale=True)
     except AmountError:
         amount = None
-    txn_id = values.get("微信退款单号") if kind == "refund" else values.get("微信订单号")
-    return {
-        "source_file": source_file,
-        "source_line": line_no,
-        "channel": CHANNEL,
-        "channel_txn_id": _non_empty([txn_id]),
-        "order_no": _non_empty([values.get("商户订单号")]),
-        "kind": kind,
-        "amount_minor": amount,
-        "currency": _non_empty([values.get("货币种类")]),
-    }
+    txn_id = text.get("微信退款单号") if kind == "refund" else text.get("微信订单号")
+    return rejected_row(
+        source_file,
+        line_no,
+        channel=CHANNEL,
+        channel_txn_id=_non_empty([txn_id]),
+        order_no=_non_empty([text.get("商户订单号")]),
+        kind=kind,
+        amount_minor=amount,
+        currency=_non_empty([text.get("货币种类")]),
+    )
 
 
 def _non_empty(values: Iterable[str | None]) -> str | None:
