@@ -132,9 +132,9 @@ def _print_summary(result: object) -> None:
     print(report.headline)
     for note in report.notes:
         print(f"  note: {note}")
-    print(f"  {'channel':<10} {'status':<34} {'rows':>7} {'ledger':>7} {'matched':>8} {'discrep.':>8} {'quarant.':>8} {'match %':>7}")
+    print(f"  {'channel':<10} {'status':<40} {'rows':>7} {'ledger':>7} {'matched':>8} {'discrep.':>8} {'quarant.':>8} {'match %':>7}")
     for c in report.channels:
-        print(f"  {c.channel:<10} {c.status:<34} {c.rows:>7} {c.ledger_rows:>7} {c.matched:>8} "
+        print(f"  {c.channel:<10} {c.status:<40} {c.rows:>7} {c.ledger_rows:>7} {c.matched:>8} "
               f"{c.discrepancies:>8} {c.quarantined:>8} {c.match_rate_pct:>7}")
     counts = ", ".join(f"{name} {n}" for name, n in report.outcome_counts if n)
     print(f"  outcomes: {counts}")

@@ -46,3 +46,10 @@ def test_backfill_range_must_be_ordered(tmp_path: Path) -> None:
 
 def test_verify_without_a_recorded_run_cannot_run(tmp_path: Path) -> None:
     assert main(["verify", "--date", "2026-03-02", "--data-dir", str(tmp_path), "--quiet"]) == EXIT_CANNOT_RUN
+
+
+def test_sample_writes_days_and_their_answer_key(tmp_path: Path) -> None:
+    argv = ["sample", "--data-dir", str(tmp_path), "--start", "2026-04-01", "--days", "2", "--rows", "10", "--quiet"]
+    assert main(argv) == EXIT_OK
+    assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == ["2026-04-01", "2026-04-02"]
+    assert (tmp_path / "answers" / "2026-04-02.csv").read_text(encoding="utf-8").startswith("source,source_file")
