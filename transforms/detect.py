@@ -36,22 +36,28 @@ def recognise(data: bytes) -> str | None:
     cut = len(data) > SNIFF_BYTES
     utf8 = _sniff_decode(prefix.removeprefix(b"\xef\xbb\xbf"), "utf-8", cut=cut)
     if utf8 is not None:
-        found = _recognise_utf8(utf8)
+        found = _recognise_utf8(utf8) or _ALIPAY_TITLES.get(_first_line(utf8).strip())
         if found:
+            # An Alipay bill re-encoded as UTF-8 still goes to its adapter, which rejects it with
+            # HEADER_MISMATCH (BAD_INPUTS F06) instead of leaving it unrecognised.
             return found
     gbk = _sniff_decode(prefix, "gb18030", cut=cut)
     if gbk is not None:
         first = _first_line(gbk).strip()
-        alipay = {
-            "#支付宝业务明细查询": "alipay_trade",
-            "#支付宝业务汇总查询": "alipay_trade_summary",
-            "#支付宝账务明细查询": "alipay_account",
-        }
-        if first in alipay:
-            return alipay[first]
+        if first in _ALIPAY_TITLES:
+            return _ALIPAY_TITLES[first]
+        if first.startswith("交易时间,公众账号ID,商户号"):
+            return "wechatpay_trade"  # a WeChat bill saved as GBK: its adapter says HEADER_MISMATCH
     if _MT940_START.match(prefix.decode("latin-1").lstrip()):
         return "mt940"
     return None
+
+
+_ALIPAY_TITLES = {
+    "#支付宝业务明细查询": "alipay_trade",
+    "#支付宝业务汇总查询": "alipay_trade_summary",
+    "#支付宝账务明细查询": "alipay_account",
+}
 
 
 def _recognise_utf8(text: str) -> str | None:

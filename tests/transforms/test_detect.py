@@ -59,7 +59,6 @@ def test_recognise(data: bytes, expected: str) -> None:
         b"hello world\n",
         ",".join(LEDGER_COLUMNS[:-1]).encode() + b"\n",  # a column short: not the ledger
         b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"/>',
-        "#支付宝业务明细查询\r\n".encode(),  # UTF-8, not GBK as Alipay delivers
         b"PK\x03\x04",
     ],
 )
@@ -91,3 +90,22 @@ def test_a_bom_file_cut_inside_a_character_at_the_sniff_limit_is_still_recognise
     data = b"\xef\xbb\xbf" + header + filler.encode()
     assert len(data) > SNIFF_BYTES
     assert recognise(data) == "wechatpay_trade"
+
+
+def test_a_bill_in_the_wrong_encoding_still_reaches_its_adapter_which_rejects_it():
+    # BAD_INPUTS F06: the adapter's exact header check rejects it as HEADER_MISMATCH.
+    from datetime import date
+
+    from tests.conftest import FIXTURES
+    from transforms.dispatch import parse_input
+    from transforms.rules import Rules
+
+    wechat = (FIXTURES / "formats" / "wechatpay_tradebill_ALL_20260302.csv").read_bytes()
+    alipay = (FIXTURES / "formats" / "alipay_20886413579246800156_20260302_业务明细.csv").read_bytes()
+    as_gbk = wechat.removeprefix(b"\xef\xbb\xbf").decode("utf-8").encode("gb18030")
+    as_utf8 = alipay.decode("gb18030").encode("utf-8")
+    assert recognise(as_gbk) == "wechatpay_trade"
+    assert recognise(as_utf8) == "alipay_trade"
+    for data, name in ((as_gbk, "wechatpay/bill.csv"), (as_utf8, "alipay/detail.csv")):
+        parsed = parse_input(data, name, business_date=date(2026, 3, 2), rules=Rules())
+        assert parsed.file_error is not None and parsed.file_error.reason_code == "HEADER_MISMATCH", parsed.file_error
