@@ -24,18 +24,21 @@ from flows.config import code_version
 from flows.inbox import InboxInput, discover_inputs, inbox_dir
 from flows.warehouse import Warehouse
 from schemas.outputs import Discrepancy, Outcome, QuarantineEntry, SettlementLine
-from transforms.adapters.alipay import cross_check_alipay_summary
 from transforms.classify import classify_outcomes
 from transforms.dispatch import parse_input, unreadable
-from transforms.intake import Day, combine_parsed
+from transforms.intake import Day, combine_parsed, input_notes
 from transforms.parsed import FileRejected, ParsedFile
 from transforms.publish import frame_to_parquet, manifest_json, sha256_hex
-from transforms.report import InputFile, Report, build_report
+from transforms.report import InputFile, Report, build_report, conservation_problems
 from transforms.rules import Rules
 from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settle_channel_day
 from transforms.workbook import render_workbook
 
 log = logging.getLogger("recon")
+
+
+class InvariantBroken(RuntimeError):
+    """A run broke an invariant that must hold before anything is published (a bug, exit code 1)."""
 
 
 class NoLedger(RuntimeError):  # noqa: N818 - an expected stop, reported with exit code 2
@@ -80,15 +83,8 @@ def parse(inputs: list[InboxInput], business_date: date, rules: Rules) -> list[P
 def validate(parsed: list[ParsedFile], inputs: list[InboxInput], rules: Rules) -> Day:
     """Split usable rows from quarantine, find missing or rejected statements, cross-check summaries."""
     day = combine_parsed(parsed, rules.expected)
-    notes = list(day.notes)
-    details = {p.channel: p for p in parsed if p.format == "alipay_trade" and p.file_error is None}
-    for summary in (p for p in parsed if p.format == "alipay_trade_summary"):
-        detail = details.get("alipay")
-        if detail is not None:
-            notes += [f"{summary.source_file}: {problem}" for problem in cross_check_alipay_summary(detail, summary)]
-    notes += [f"{i.source_file}: duplicate delivery of {i.duplicate_of}, read once" for i in inputs if i.duplicate_of]
-    notes += [f"{p.source_file}: recognised as {p.format}, not used by this run" for p in parsed
-              if p.role == "reference" and p.format != "alipay_trade_summary"]
+    duplicates = [(i.source_file, i.duplicate_of) for i in inputs if i.duplicate_of]
+    notes = [*day.notes, *input_notes(parsed, duplicates)]
     log.info("validate: %d channel, %d ledger, %d bank rows; %d quarantined",
              day.channel.height, day.ledger.height, day.bank.height, day.quarantined.height)
     return replace(day, notes=tuple(notes))
@@ -126,7 +122,13 @@ def settle(day: Day, history: pl.DataFrame, business_date: date, rules: Rules) -
 
 @task(cache_policy=NO_CACHE)
 def publish(report: Report, reports_dir: Path) -> dict[str, str]:
-    """Render the workbook, the Parquet files and the manifest; write each atomically, manifest last."""
+    """Render the workbook, the Parquet files and the manifest; write each atomically, manifest last.
+
+    Fails closed (BAD_INPUTS I12): a report that loses or doubles a row is never published.
+    """
+    problems = conservation_problems(report)
+    if problems:
+        raise InvariantBroken("not published, rows would be lost or doubled: " + "; ".join(problems))
     Outcome.validate(report.outcomes, lazy=True)
     Discrepancy.validate(report.discrepancies, lazy=True)
     SettlementLine.validate(report.settlement, lazy=True)
@@ -182,6 +184,7 @@ def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile]) -> tuple
                 status=status, data_rows=lines.data if lines else 0, physical_lines=lines.physical if lines else 0,
                 header_lines=lines.header if lines else 0, preamble_lines=lines.preamble if lines else 0,
                 footer_lines=lines.footer if lines else 0, blank_lines=lines.blank if lines else 0,
+                continuation_lines=lines.continuation if lines else 0,
             )
         )
     return tuple(described)

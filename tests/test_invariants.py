@@ -41,7 +41,9 @@ def test_rows_in_equal_rows_over_outcomes_per_file(result: RunResult) -> None:
         # every data row of every file has exactly one outcome...
         assert per_file.get(f.source_file, 0) == f.data_rows, f.source_file
         # ...and the other physical lines are accounted for by role.
-        assert f.physical_lines == f.data_rows + f.header_lines + f.preamble_lines + f.footer_lines + f.blank_lines
+        assert f.physical_lines == (
+            f.data_rows + f.continuation_lines + f.header_lines + f.preamble_lines + f.footer_lines + f.blank_lines
+        )
     assert result.report.outcomes.select(["source_file", "source_line"]).is_duplicated().sum() == 0
 
 

@@ -123,3 +123,29 @@ def combine_parsed(files: list[ParsedFile], expected: tuple[str, ...]) -> Day:
         unavailable=unavailable,
         notes=tuple(notes),
     )
+
+
+def input_notes(parsed: list[ParsedFile], duplicates: list[tuple[str, str]]) -> list[str]:
+    """Sentences for the report about inputs that change nothing but must be seen.
+
+    Args:
+        parsed: every parsed input.
+        duplicates: ``(source_file, duplicate_of)`` of inputs delivered twice (read once).
+
+    Returns:
+        Alipay 汇总 cross-check problems, duplicate deliveries, recognised files not used by this run.
+    """
+    from transforms.adapters.alipay import cross_check_alipay_summary
+
+    notes = []
+    details = [p for p in parsed if p.format == "alipay_trade" and p.file_error is None]
+    for summary in (p for p in parsed if p.format == "alipay_trade_summary"):
+        for detail in details[:1]:
+            notes += [f"{summary.source_file}: {problem}" for problem in cross_check_alipay_summary(detail, summary)]
+    notes += [f"{name}: duplicate delivery of {original}, read once" for name, original in duplicates]
+    notes += [
+        f"{p.source_file}: recognised as {p.format}, not used by this run"
+        for p in parsed
+        if p.role == "reference" and p.format != "alipay_trade_summary"
+    ]
+    return notes

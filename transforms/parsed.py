@@ -77,7 +77,12 @@ class ControlTotal:
 
 @dataclass(frozen=True)
 class LineCounts:
-    """Physical lines of a decoded file by role: ``physical = data + header + preamble + footer + blank``."""
+    """Physical lines of a decoded file by role.
+
+    ``physical = data + continuation + header + preamble + footer + blank``, where ``data`` counts
+    records (one outcome each) and ``continuation`` the extra lines of records that span several lines
+    (a quoted CSV field with an embedded newline).
+    """
 
     physical: int = 0
     data: int = 0
@@ -85,6 +90,7 @@ class LineCounts:
     preamble: int = 0
     footer: int = 0
     blank: int = 0
+    continuation: int = 0
 
 
 @dataclass(frozen=True)

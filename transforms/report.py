@@ -56,6 +56,7 @@ class InputFile:
     preamble_lines: int
     footer_lines: int
     blank_lines: int
+    continuation_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -185,3 +186,31 @@ def build_report(
         quarantine=quarantine.sort("source_file", "source_line", "column", nulls_last=True, maintain_order=True),
         exit_code=3 if incomplete else 0,
     )
+
+
+def conservation_problems(report: Report) -> list[str]:
+    """Check BAD_INPUTS I1 on the finished report: every data row of every input has exactly one outcome.
+
+    Returns:
+        One sentence per broken rule (empty when the report may be published): a file whose data rows
+        differ from its outcome rows, a line with two outcomes, an outcome for a file that was not read,
+        or a file whose line accounting does not add up to its physical lines.
+    """
+    problems = []
+    per_file = dict(report.outcomes.group_by("source_file").len().iter_rows())
+    read = {f.source_file for f in report.inputs if not f.status.startswith("duplicate delivery")}
+    for f in report.inputs:
+        if f.source_file not in read:
+            continue
+        if per_file.get(f.source_file, 0) != f.data_rows:
+            problems.append(f"{f.source_file}: {f.data_rows} data rows but {per_file.get(f.source_file, 0)} outcomes")
+        accounted = f.data_rows + f.continuation_lines + f.header_lines + f.preamble_lines + f.footer_lines + f.blank_lines
+        if f.physical_lines and accounted != f.physical_lines:
+            problems.append(f"{f.source_file}: {f.physical_lines} physical lines but {accounted} accounted for")
+    for name in sorted(set(per_file) - read):
+        problems.append(f"{name}: outcomes for a file that was not read")
+    twice = report.outcomes.filter(pl.struct("source_file", "source_line").is_duplicated() & pl.col("source_line").is_not_null())
+    if twice.height:
+        first = twice.row(0, named=True)
+        problems.append(f"{twice.height} rows share a line, e.g. {first['source_file']}:{first['source_line']}")
+    return problems

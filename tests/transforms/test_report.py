@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
@@ -80,3 +81,28 @@ def test_missing_statement_or_quarantine_means_provisional_exit_3() -> None:
 
 def test_rate_is_text_rounded_half_up_in_integers() -> None:
     assert (_rate_pct(2, 3), _rate_pct(1, 8), _rate_pct(0, 0), _rate_pct(5, 5)) == ("66.7", "12.5", "0.0", "100.0")
+
+
+def test_conservation_problems_name_lost_doubled_and_unaccounted_rows() -> None:
+    from transforms.report import InputFile, conservation_problems
+
+    def input_file(name: str, data: int, physical: int) -> InputFile:
+        # one header line; physical = data + 1 when the accounting adds up
+        return InputFile(name, "0" * 64, "x", "ledger", "read", data, physical, 1, 0, 0, 0)
+
+    clean = report()  # outcomes: w.csv 2 rows, l.csv 3 rows, b.xml 1 row
+    files = (input_file("w.csv", 2, 3), input_file("l.csv", 3, 4), input_file("b.xml", 1, 2))
+    assert conservation_problems(replace(clean, inputs=files)) == []
+
+    lost = (input_file("w.csv", 3, 4), input_file("l.csv", 3, 5), input_file("b.xml", 1, 2))
+    assert conservation_problems(replace(clean, inputs=lost)) == [
+        "w.csv: 3 data rows but 2 outcomes",
+        "l.csv: 5 physical lines but 4 accounted for",
+    ]
+    doubled = pl.concat([clean.outcomes, clean.outcomes.filter(pl.col("source_file") == "b.xml")])
+    assert conservation_problems(replace(clean, inputs=files, outcomes=doubled)) == [
+        "b.xml: 1 data rows but 2 outcomes",
+        "2 rows share a line, e.g. b.xml:10",
+    ]
+    unread = (input_file("w.csv", 2, 3), input_file("l.csv", 3, 4))
+    assert conservation_problems(replace(clean, inputs=unread)) == ["b.xml: outcomes for a file that was not read"]

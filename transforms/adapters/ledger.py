@@ -146,13 +146,15 @@ def parse_ledger_csv(data: bytes, source_file: str, *, tz: str = "Asia/Shanghai"
     collected = _Collected()
     file_error: FileRejected | None = None
     blank = 0
-    data_lines = 0
+    data_records = 0
+    continuation = 0
     for start, (end, fields, error) in records:
         raw_text = lines[start - 1] if end == start else "\n".join(lines[start - 1 : end])
         if error is None and end == start and raw_text.strip() == "":
             blank += 1
             continue
-        data_lines += end - start + 1
+        data_records += 1
+        continuation += end - start
         if error == "unexpected end of data":
             file_error = FileRejected(
                 "TRUNCATED", f"line {start}: a quoted field is never closed (file cut?)", line=start
@@ -177,7 +179,9 @@ def parse_ledger_csv(data: bytes, source_file: str, *, tz: str = "Asia/Shanghai"
             collected.rejected[start] = _rejected_row(source_file, start, {})
         else:
             _check_record(collected, source_file, start, dict(zip(names, fields, strict=True)))
-    lines_count = LineCounts(physical=len(lines), data=data_lines, header=header_end, blank=blank)
+    lines_count = LineCounts(
+        physical=len(lines), data=data_records, header=header_end, blank=blank, continuation=continuation
+    )
     return _finish(collected, source_file, "ledger_csv", tz, lines_count, file_error)
 
 
