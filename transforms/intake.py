@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
+from transforms.adapters.alipay import cross_check_alipay_summary
 from transforms.classify import quarantined_outcomes
 from transforms.parsed import REJECTED_SCHEMA, ParsedFile, empty_quarantine, quarantine_frame
 
@@ -135,8 +136,6 @@ def input_notes(parsed: list[ParsedFile], duplicates: list[tuple[str, str]]) -> 
     Returns:
         Alipay 汇总 cross-check problems, duplicate deliveries, recognised files not used by this run.
     """
-    from transforms.adapters.alipay import cross_check_alipay_summary
-
     notes = []
     details = [p for p in parsed if p.format == "alipay_trade" and p.file_error is None]
     for summary in (p for p in parsed if p.format == "alipay_trade_summary"):
