@@ -26,7 +26,7 @@ from flows.warehouse import Warehouse
 from schemas.outputs import Discrepancy, Outcome, QuarantineEntry, SettlementLine
 from transforms.classify import classify_outcomes
 from transforms.dispatch import parse_input, unreadable
-from transforms.intake import Day, combine_parsed, input_notes
+from transforms.intake import Day, combine_parsed, input_notes, row_dates
 from transforms.parsed import FileRejected, ParsedFile
 from transforms.publish import frame_to_parquet, manifest_json, sha256_hex
 from transforms.report import InputFile, Report, build_report, conservation_problems
@@ -258,6 +258,7 @@ def run_day(
             business_date=business_date, run_id=run_id, code_version=version, rules_hash=rules.digest(),
             outcomes=pl.concat([outcomes, bank_outcomes]), settlement=settlement, quarantine=day.quarantine,
             unavailable=day.unavailable, notes=day.notes, inputs=files, expected=rules.expected,
+            row_dates=row_dates(day),
         )
         target = reports_dir or data_dir / "reports" / business_date.isoformat()
         outputs = stage(publish, report, target)

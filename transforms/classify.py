@@ -29,7 +29,7 @@ EXCEPTION_CODES = ("CROSS_DATE", "DUPLICATE_ID", "DUPLICATE_PAYMENT", "ORPHAN_RE
 DONE = ("succeeded", "processing")
 
 
-def as_outcomes(frame: pl.DataFrame, source: str, **columns: pl.Expr) -> pl.DataFrame:
+def as_outcomes(frame: pl.DataFrame, /, source: str, **columns: pl.Expr) -> pl.DataFrame:
     """Select exactly the Outcome columns, in order and typed.
 
     Each column comes from ``columns`` where given, else from the frame's column of that name, else
@@ -280,7 +280,7 @@ def quarantined_outcomes(rejected: pl.DataFrame, quarantine: pl.DataFrame, sourc
         )
     )
     return (
-        rejected.join(reasons, on=["source_file", "source_line"], how="left")
+        rejected.join(reasons, on=["source_file", "source_line"], how="left", maintain_order="left")
         .pipe(
             as_outcomes, source, outcome=pl.lit("quarantined"),
             reason_code=pl.col("reason_code").fill_null("QUARANTINED"),

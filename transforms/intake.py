@@ -148,3 +148,17 @@ def input_notes(parsed: list[ParsedFile], duplicates: list[tuple[str, str]]) -> 
         if p.role == "reference" and p.format != "alipay_trade_summary"
     ]
     return notes
+
+
+def row_dates(day: Day) -> pl.DataFrame:
+    """The business date each usable row belongs to: ``source_file, source_line, row_date``.
+
+    Ledger rows: the booking's date in the merchant's time zone; channel rows: their statement's
+    date; bank rows: the booking date. Used for the age in days of a discrepancy.
+    """
+    parts = [
+        day.ledger.select("source_file", "source_line", row_date="business_date"),
+        day.channel.select("source_file", "source_line", row_date="settle_date"),
+        day.bank.select("source_file", "source_line", row_date="booking_date"),
+    ]
+    return pl.concat(parts).unique(["source_file", "source_line"], keep="first", maintain_order=True)

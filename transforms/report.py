@@ -114,16 +114,26 @@ def build_report(
     notes: tuple[str, ...],
     inputs: tuple[InputFile, ...],
     expected: tuple[str, ...],
+    row_dates: pl.DataFrame | None = None,
 ) -> Report:
     """Assemble the typed report: sorted frames, per-channel summary, counts, headline and exit code.
 
     Exit code (STYLE): 3 when an expected statement is missing or rejected, or any row or file was
-    quarantined; else 0 (discrepancies are findings, not failures).
+    quarantined; else 0 (discrepancies are findings, not failures). ``row_dates`` (source_file,
+    source_line, row_date) gives each discrepancy its age in days; rows without a date are 0 days old.
     """
     outcomes = _sort_outcomes(outcomes)
     discrepancies = outcomes.filter(
         ~pl.col("outcome").is_in(SETTLED_OUTCOMES) | pl.col("reason_code").is_in(EXCEPTION_CODES)
-    ).with_columns(age_days=pl.lit(0, pl.Int64))
+    )
+    if row_dates is not None and row_dates.height:
+        discrepancies = discrepancies.join(
+            row_dates, on=["source_file", "source_line"], how="left", maintain_order="left"
+        )
+    else:
+        discrepancies = discrepancies.with_columns(row_date=pl.lit(None, pl.Date))
+    age = (pl.lit(business_date) - pl.col("row_date")).dt.total_days().clip(lower_bound=0).fill_null(0)
+    discrepancies = discrepancies.with_columns(age_days=age.cast(pl.Int64)).drop("row_date")
     open_items = outcomes.filter(pl.col("outcome") == "in_transit")
     counts = dict(outcomes.group_by("outcome").len().iter_rows())
     outcome_counts = tuple((name, int(counts.get(name, 0))) for name in OUTCOMES)

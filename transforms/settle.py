@@ -51,7 +51,7 @@ def settle_channel_day(channel: pl.DataFrame, business_date: date) -> pl.DataFra
         )
         .sort("channel", "merchant_account", "currency", nulls_last=True)
     )
-    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
+    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)
 
 
 def recognise_payouts(bank: pl.DataFrame, rules: Rules) -> pl.DataFrame:
@@ -116,13 +116,14 @@ def reconcile_payouts(
         left_on=["payout_channel", "payout_date", "currency"],
         right_on=["channel", "settlement_date", "currency"],
         how="left",
+        maintain_order="left",
     ).filter(
         pl.col("payout_account").is_null()
         | pl.col("merchant_account").is_null()
         | (pl.col("payout_account") == pl.col("merchant_account"))
     )
     joined = tagged.join(joined.select("bid", *[c for c in known.columns if c not in ("settlement_date", "channel", "currency")]),
-                         on="bid", how="left").unique("bid", keep="first", maintain_order=True)
+                         on="bid", how="left", maintain_order="left").unique("bid", keep="first", maintain_order=True)
     diff = pl.col("amount_minor") - pl.col("net_minor")
     outcome = (
         pl.when(pl.col("payout_channel").is_null())
@@ -173,7 +174,7 @@ def reconcile_payouts(
             bank_source_file="source_file",
             bank_source_line="source_line",
         )
-        .cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
+        .cast(SETTLEMENT_SCHEMA)
     )
     if not bank_available:
         return outcomes, payout_lines
@@ -188,6 +189,6 @@ def reconcile_payouts(
             bank_source_line=pl.lit(None, pl.Int64),
         )
         .select(list(SETTLEMENT_SCHEMA))
-        .cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
+        .cast(SETTLEMENT_SCHEMA)
     )
     return outcomes, pl.concat([payout_lines, missing])

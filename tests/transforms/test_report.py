@@ -106,3 +106,21 @@ def test_conservation_problems_name_lost_doubled_and_unaccounted_rows() -> None:
     ]
     unread = (input_file("w.csv", 2, 3), input_file("l.csv", 3, 4))
     assert conservation_problems(replace(clean, inputs=unread)) == ["b.xml: outcomes for a file that was not read"]
+
+
+def test_a_discrepancy_is_as_old_as_the_day_its_row_belongs_to() -> None:
+    from datetime import timedelta
+
+    dates = pl.DataFrame(
+        {"source_file": ["l.csv", "w.csv"], "source_line": [3, 3], "row_date": [D - timedelta(days=4), D]},
+        schema={"source_file": pl.String, "source_line": pl.Int64, "row_date": pl.Date},
+    )
+    r = build_report(
+        business_date=D, run_id="r", code_version="v", rules_hash="h", outcomes=OUTCOMES,
+        settlement=pl.DataFrame(schema=SETTLEMENT_SCHEMA), quarantine=empty_quarantine(), unavailable={},
+        notes=(), inputs=(), expected=("wechatpay",), row_dates=dates,
+    )
+    # ledger line 3 was booked 4 days before D (CROSS_DATE); the others are today's or undated: 0.
+    assert r.discrepancies.select("source_file", "source_line", "age_days").rows() == [
+        ("w.csv", 3, 0), ("l.csv", 3, 4), ("b.xml", 10, 0)
+    ]
