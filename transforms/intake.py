@@ -113,6 +113,10 @@ def combine_parsed(files: list[ParsedFile], expected: tuple[str, ...]) -> Day:
     combined = {
         source: pl.concat(parts) if parts else empty_frame(models[source]) for source, parts in frames.items()
     }
+    # A channel the ledger booked but no usable statement covers (not expected by recon.toml, or not
+    # delivered) cannot be checked today: its rows are carried forward, not declared missing.
+    for channel in sorted(set(combined["ledger"]["channel"].unique()) - usable - set(unavailable)):
+        unavailable[channel] = rejected_why.get(channel, "statement missing")
     return Day(
         channel=combined["channel"],
         ledger=combined["ledger"],

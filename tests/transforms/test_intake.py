@@ -40,3 +40,18 @@ def test_all_present_and_clean_means_nothing_unavailable() -> None:
     day = combine_parsed([wechat], ("wechatpay",))
     assert day.unavailable == {}
     assert day.quarantined.is_empty() and day.quarantine.is_empty()
+
+
+def test_a_channel_the_ledger_booked_without_any_statement_is_unavailable_too() -> None:
+    from tests.helpers import ledger_frame
+    from transforms.parsed import ParsedFile, empty_quarantine, empty_rejected
+
+    ledger = ParsedFile(
+        source_file="ledger/l.csv", format="ledger_csv", role="ledger", channel="ledger",
+        rows=ledger_frame("channel_txn_id|channel|amount_minor\nS1|stripe|1000"), rejected=empty_rejected(),
+        quarantine=empty_quarantine(),
+    )
+    wechat = parse_wechatpay_trade_bill(WECHAT.read_bytes(), "wechatpay/bill.csv", business_date=D)
+    day = combine_parsed([wechat, ledger], ("wechatpay",))
+    # stripe is not expected by the rules, but its ledger rows cannot be checked without a statement.
+    assert day.unavailable == {"stripe": "statement missing"}
