@@ -41,9 +41,6 @@ def _real_date(data: pa.PolarsData) -> pl.LazyFrame:
     )
 
 
-_AMOUNT = {"str_matches": AMOUNT_2DP}
-
-
 class AlipayTradeRaw(pa.DataFrameModel):
     """One detail line of an Alipay 业务明细 file, all fields as strings (grain: one physical line)."""
 
@@ -58,19 +55,19 @@ class AlipayTradeRaw(pa.DataFrameModel):
     operator: str = pa.Field(alias="操作员")
     terminal: str = pa.Field(alias="终端号")
     counterparty: str = pa.Field(alias="对方账户")
-    order_amount: str = pa.Field(alias="订单金额（元）", **_AMOUNT)
-    merchant_received: str = pa.Field(alias="商家实收（元）", **_AMOUNT)
-    alipay_red_packet: str = pa.Field(alias="支付宝红包（元）", **_AMOUNT)
-    jifenbao: str = pa.Field(alias="集分宝（元）", **_AMOUNT)
-    alipay_discount: str = pa.Field(alias="支付宝优惠（元）", **_AMOUNT)
-    merchant_discount: str = pa.Field(alias="商家优惠（元）", **_AMOUNT)
-    coupon_redeemed: str = pa.Field(alias="券核销金额（元）", **_AMOUNT)
+    order_amount: str = pa.Field(alias="订单金额（元）", str_matches=AMOUNT_2DP)
+    merchant_received: str = pa.Field(alias="商家实收（元）", str_matches=AMOUNT_2DP)
+    alipay_red_packet: str = pa.Field(alias="支付宝红包（元）", str_matches=AMOUNT_2DP)
+    jifenbao: str = pa.Field(alias="集分宝（元）", str_matches=AMOUNT_2DP)
+    alipay_discount: str = pa.Field(alias="支付宝优惠（元）", str_matches=AMOUNT_2DP)
+    merchant_discount: str = pa.Field(alias="商家优惠（元）", str_matches=AMOUNT_2DP)
+    coupon_redeemed: str = pa.Field(alias="券核销金额（元）", str_matches=AMOUNT_2DP)
     coupon_name: str = pa.Field(alias="券名称")
-    merchant_red_packet: str = pa.Field(alias="商家红包消费金额（元）", **_AMOUNT)
-    card_amount: str = pa.Field(alias="卡消费金额（元）", **_AMOUNT)
+    merchant_red_packet: str = pa.Field(alias="商家红包消费金额（元）", str_matches=AMOUNT_2DP)
+    card_amount: str = pa.Field(alias="卡消费金额（元）", str_matches=AMOUNT_2DP)
     refund_request_no: str = pa.Field(alias="退款批次号/请求号")
-    service_fee: str = pa.Field(alias="服务费（元）", **_AMOUNT)
-    profit_share: str = pa.Field(alias="分润（元）", **_AMOUNT)
+    service_fee: str = pa.Field(alias="服务费（元）", str_matches=AMOUNT_2DP)
+    profit_share: str = pa.Field(alias="分润（元）", str_matches=AMOUNT_2DP)
     memo: str = pa.Field(alias="备注")
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)

@@ -54,7 +54,7 @@ class ChannelTxn(pa.DataFrameModel):
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
 
-    @pa.dataframe_check
+    @pa.dataframe_check()
     def payments_in_refunds_out(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Sign table: a payment is never negative, a refund never positive."""
         return data.lazyframe.select(
@@ -94,7 +94,7 @@ class LedgerEntry(pa.DataFrameModel):
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
 
-    @pa.dataframe_check
+    @pa.dataframe_check()
     def sign_follows_kind(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Payments are positive, refunds negative (the export's positive amount signed by kind)."""
         return data.lazyframe.select(

@@ -79,7 +79,7 @@ class SettlementLine(pa.DataFrameModel):
     bank_source_file: str = pa.Field(nullable=True)
     bank_source_line: pl.Int64 = pa.Field(nullable=True)
 
-    @pa.dataframe_check
+    @pa.dataframe_check()
     def net_is_gross_plus_refunds_plus_fees(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Signed amounts add up: net = gross + refunds + fees."""
         return data.lazyframe.select(

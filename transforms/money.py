@@ -68,7 +68,7 @@ def parse_decimal_text(
         raise AmountError("BAD_AMOUNT", f"{text!r} must have exactly {scale} decimals")
     if sign and not allow_negative:
         raise AmountError("SIGN_VIOLATION", f"{text!r} is negative in an unsigned column")
-    units = int(whole) * 10**scale + int(frac.ljust(scale, "0") or "0")
+    units: int = int(whole) * 10**scale + int(frac.ljust(scale, "0") or "0")  # int ** int is Any in typeshed
     return -units if sign else units
 
 
@@ -83,9 +83,11 @@ def round_half_up(units: int, from_scale: int, to_scale: int) -> int:
 
     Example: a WeChat fee of ``0.04500`` (4500 at scale 5) is 5 fen at scale 2.
     """
+    # ``int ** int`` is typed Any (a negative exponent gives a float); both exponents here are >= 0.
     if to_scale >= from_scale:
-        return units * 10 ** (to_scale - from_scale)
-    step = 10 ** (from_scale - to_scale)
+        factor: int = 10 ** (to_scale - from_scale)
+        return units * factor
+    step: int = 10 ** (from_scale - to_scale)
     magnitude = (abs(units) * 2 + step) // (2 * step)
     return magnitude if units >= 0 else -magnitude
 

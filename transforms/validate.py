@@ -52,7 +52,9 @@ def split_valid(
         raise SchemaBug(f"{model.__name__}: column-level failure\n{cases.filter(pl.col('index').is_null())}")
     codes = reason_codes or {}
     indexed = frame.select("source_file", "source_line").with_row_index("index")
-    cases = cases.with_columns(pl.col("index").cast(pl.UInt32)).join(indexed, on="index", how="left")
+    cases = cases.with_columns(pl.col("index").cast(pl.UInt32)).join(
+        indexed, on="index", how="left", maintain_order="left"
+    )
     entries = []
     for case in cases.iter_rows(named=True):
         column = case["column"] if case["schema_context"] == "Column" else case["check"]

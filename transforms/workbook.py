@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import polars as pl
 from openpyxl import Workbook
@@ -199,7 +200,7 @@ def _column_widths(frame: pl.DataFrame, money: set[str]) -> list[float]:
 
 
 def _row_cells(
-    ws: WriteOnlyWorksheet, row: tuple, kinds: Sequence[str], currency_index: int | None
+    ws: WriteOnlyWorksheet, row: tuple[Any, ...], kinds: Sequence[str], currency_index: int | None
 ) -> list[object]:
     currency = row[currency_index] if currency_index is not None else None
     cells: list[object] = []
@@ -255,6 +256,9 @@ def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int) -> None:
     for row in frame.head(shown).iter_rows():
         ws.append(_row_cells(ws, row, kinds, currency_index))
 
+    if currency_index is None:
+        return  # money columns need the currency column, so there are no total rows without it
+    cur = get_column_letter(currency_index + 1)
     first, last = 2, 1 + shown
     currencies = table.total_currencies()
     for currency in currencies:
@@ -263,7 +267,6 @@ def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int) -> None:
         for index, name in enumerate(names[1:], start=2):
             if name in money:
                 col = get_column_letter(index)
-                cur = get_column_letter(currency_index + 1)
                 if len(currencies) == 1:
                     # Rows without a known currency hold text, which SUM skips.
                     formula = f"=SUM({col}{first}:{col}{last})"

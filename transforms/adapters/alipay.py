@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import overload
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -198,6 +199,10 @@ def _fields(line: str) -> list[str]:
     return [field.strip(" \t") for field in line.split(",")]
 
 
+@overload
+def _yuan(units: int, scale: int = 2) -> Decimal: ...
+@overload
+def _yuan(units: int | None, scale: int = 2) -> Decimal | None: ...
 def _yuan(units: int | None, scale: int = 2) -> Decimal | None:
     return units_to_decimal(units, scale)
 
@@ -451,7 +456,7 @@ class _DetailParser:
                 ),
                 ControlTotal(f"{key}合计商家实收", _yuan(received_units), _yuan(self.sums[(key, _RECEIVED)])),
                 ControlTotal(f"{key}合计商家优惠", _yuan(discount_units), _yuan(self.sums[(key, _DISCOUNT)])),
-            ]  # type: ignore[arg-type]
+            ]
         return tuple(controls)
 
     def canonical_rows(
@@ -615,7 +620,7 @@ def parse_alipay_trade_summary(data: bytes, source_file: str, *, business_date: 
         errors.append(FileRejected("FOOTER_MISSING", "no 合计 line", len(lines)))
     else:
         controls = tuple(
-            ControlTotal(name, _yuan(total[name], scale), _yuan(store_sums[name], scale))  # type: ignore[arg-type]
+            ControlTotal(name, _yuan(total[name], scale), _yuan(store_sums[name], scale))
             for name, _, scale in _SUMMARY_TOTALS
         )
         mismatch = control_total_error(
@@ -708,14 +713,15 @@ def cross_check_alipay_summary(detail: ParsedFile, summary: ParsedFile) -> list[
             )
     amounts = [*rows["amount_minor"].to_list(), *rejected["amount_minor"].to_list()]
     received = None if None in amounts else Decimal(sum(amounts)).scaleb(-2)
-    sums = {"商家实收": received}
+    sums: dict[str, Decimal | None] = {"商家实收": received}
     if rejected.height == 0:
+        fees = Decimal(rows["fee_minor"].sum()).scaleb(-2)
         sums |= {
             "订单金额": Decimal(rows["order_amount_minor"].sum()).scaleb(-2),
             "商家优惠": Decimal(rows["discount_minor"].sum()).scaleb(-2),
-            "服务费": Decimal(rows["fee_minor"].sum()).scaleb(-2),
+            "服务费": fees,
         }
-        sums["实收净额"] = None if received is None else received + sums["服务费"]
+        sums["实收净额"] = None if received is None else received + fees
     for name in ("订单金额", "商家实收", "商家优惠", "服务费", "实收净额"):
         parsed = sums.get(name)
         if parsed is None:

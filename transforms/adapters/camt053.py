@@ -124,12 +124,16 @@ class _TreeBuilder(xml.sax.handler.ContentHandler):
         self._locator = locator
 
     def _line(self) -> int:
-        return self._locator.getLineNumber() if self._locator is not None else 0
+        # expat's locator always knows the line; the base ``Locator`` API allows None.
+        line = self._locator.getLineNumber() if self._locator is not None else None
+        return line if line is not None else 0
 
-    def startElementNS(self, name: tuple[str | None, str], qname: str | None, attrs: object) -> None:  # noqa: N802
+    def startElementNS(  # noqa: N802
+        self, name: tuple[str | None, str], qname: str | None, attrs: xml.sax.xmlreader.AttributesNSImpl
+    ) -> None:
         """Open a node at the current line."""
         namespace, local = name
-        values = {key[1]: value for key, value in attrs.items()}  # type: ignore[attr-defined]
+        values = {key[1]: value for key, value in attrs.items()}
         node = _Node(local, namespace or "", values, self._line())
         if self.stack:
             self.stack[-1].children.append(node)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from typing import overload
 
 import pandera.polars as pa
 import polars as pl
@@ -441,6 +442,10 @@ def sum_units(texts: Iterable[str], table: Mapping[str, int]) -> int | None:
     return total
 
 
+@overload
+def units_to_decimal(units: int, scale: int = 2) -> Decimal: ...
+@overload
+def units_to_decimal(units: int | None, scale: int = 2) -> Decimal | None: ...
 def units_to_decimal(units: int | None, scale: int = 2) -> Decimal | None:
     """Integer units of ``10**-scale`` as an exact Decimal (``150`` → ``Decimal('1.50')``); None stays None."""
     return None if units is None else Decimal(units).scaleb(-scale)
