@@ -133,3 +133,27 @@ def test_every_money_column_of_every_schema_is_an_integer_or_decimal() -> None:
                 money[f"{model.__name__}.{name}"] = column.dtype.type
     assert len(money) >= 20
     assert {k: v for k, v in money.items() if not (v == pl.Int64 or isinstance(v, pl.Decimal))} == {}
+
+
+def test_two_processes_with_other_hash_seeds_locales_and_time_zones_write_identical_files(tmp_path: Path) -> None:
+    import hashlib
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, shutil; from pathlib import Path; from datetime import date\n"
+        "from flows.config import load_rules; from flows.reconcile import run_day\n"
+        "src, out = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "shutil.copytree(src / 'inbox' / '2026-03-02', out / 'inbox' / '2026-03-02')\n"
+        "run_day(date(2026, 3, 2), out, load_rules(out, None)[0])\n"
+    )
+    digests = []
+    for n, (seed, tz, lang) in enumerate([("1", "UTC", "C"), ("4242", "America/Los_Angeles", "C.UTF-8")]):
+        out = tmp_path / f"run{n}"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": tz, "LANG": lang, "LC_ALL": lang}
+        subprocess.run([sys.executable, "-c", script, str(SAMPLE_DATA), str(out)], env=env, check=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+        reports = out / "reports" / "2026-03-02"
+        digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(reports.iterdir())})
+    assert len(digests[0]) == 6
+    assert digests[0] == digests[1]
