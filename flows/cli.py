@@ -260,8 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     except Exception as exc:
         from flows.reconcile import NoLedger
+        from flows.warehouse import WarehouseBusy
 
-        if isinstance(exc, NoLedger):
+        if isinstance(exc, NoLedger | WarehouseBusy):
             print(f"recon: cannot run: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
         if args.debug:

@@ -38,13 +38,22 @@ class WarehouseError(RuntimeError):
     """A warehouse statement failed; the message names the step and the business date."""
 
 
+class WarehouseBusy(RuntimeError):  # noqa: N818 - an expected stop, reported with exit code 2
+    """Another process holds the warehouse file (a concurrent run): this one cannot run now."""
+
+
 class Warehouse:
     """A connection to the warehouse file, locked down: no external access, no extension loading."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.con = duckdb.connect(str(path))
+        try:
+            self.con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise WarehouseBusy(f"{path} is in use by another process (another recon run?): {exc}") from None
         for setting in (
             "SET autoinstall_known_extensions=false",
             "SET autoload_known_extensions=false",

@@ -53,3 +53,24 @@ def test_sample_writes_days_and_their_answer_key(tmp_path: Path) -> None:
     assert main(argv) == EXIT_OK
     assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == ["2026-04-01", "2026-04-02"]
     assert (tmp_path / "answers" / "2026-04-02.csv").read_text(encoding="utf-8").startswith("source,source_file")
+
+
+def test_a_warehouse_held_by_another_process_cannot_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "inbox" / "2026-03-02").mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(tmp_path / 'warehouse.duckdb')!r}); "
+         "print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        time.sleep(0.2)
+        assert main(["verify", "--date", "2026-03-02", "--data-dir", str(tmp_path), "--quiet"]) == EXIT_CANNOT_RUN
+        assert "in use by another process" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
