@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from schemas.bill_text import AMOUNT_2DP, TIMESTAMP, real_date
+
 #: The 25 detail columns, verbatim (full-width parentheses) and in the documented order.
 ALIPAY_TRADE_COLUMNS: tuple[str, ...] = (
     "支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称",
@@ -29,16 +31,7 @@ ALIPAY_AMOUNT_COLUMNS: tuple[str, ...] = tuple(
     name for name in ALIPAY_TRADE_COLUMNS if name.endswith("（元）")
 )
 
-AMOUNT_2DP = r"^-?(0|[1-9][0-9]{0,14})\.[0-9]{2}$"
-TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 BUSINESS_TYPES = ("交易", "退款")
-
-
-def _real_date(data: pa.PolarsData) -> pl.LazyFrame:
-    return data.lazyframe.select(
-        pl.col(data.key).str.to_datetime(TIMESTAMP_FORMAT, strict=False).is_not_null()
-    )
 
 
 class AlipayTradeRaw(pa.DataFrameModel):
@@ -75,12 +68,12 @@ class AlipayTradeRaw(pa.DataFrameModel):
     @pa.check("创建时间", name="calendar_date")
     def created_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """``2026-02-30 10:00:00`` matches the pattern but is no date."""
-        return _real_date(data)
+        return real_date(data)
 
     @pa.check("完成时间", name="calendar_date")
     def finished_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """``2026-02-30 10:00:00`` matches the pattern but is no date."""
-        return _real_date(data)
+        return real_date(data)
 
     class Config:
         """Exactly the bill's columns plus the location columns."""

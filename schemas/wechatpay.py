@@ -11,6 +11,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from schemas.bill_text import AMOUNT_2DP, TIMESTAMP, real_date
+
 #: The 27 detail columns, verbatim and in the documented order.
 WECHATPAY_TRADE_COLUMNS: tuple[str, ...] = (
     "交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号", "用户标识",
@@ -24,13 +26,8 @@ WECHATPAY_TRADE_SUMMARY_COLUMNS: tuple[str, ...] = (
     "总交易单数", "应结订单总金额", "退款总金额", "充值券退款总金额", "手续费总金额", "订单总金额", "申请退款总金额",
 )  # fmt: skip
 
-#: Yuan with exactly 2 decimals, optionally negative (BAD_INPUTS §2.4); the sign table is the adapter's.
-AMOUNT_2DP = r"^-?(0|[1-9][0-9]{0,14})\.[0-9]{2}$"
 #: The fee column: yuan with exactly 5 decimals.
 AMOUNT_5DP = r"^-?(0|[1-9][0-9]{0,14})\.[0-9]{5}$"
-#: ``yyyy-MM-dd HH:mm:ss`` with a possible time of day; the calendar date is checked separately.
-TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 TRADE_STATUSES = ("SUCCESS", "REFUND", "REVOKED")
 #: Empty on payment lines; the adapter requires SUCCESS or PROCESSING on refund lines.
@@ -77,9 +74,7 @@ class WeChatPayTradeRaw(pa.DataFrameModel):
     @pa.check("交易时间", name="calendar_date")
     def trade_time_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """``2026-02-30 10:00:00`` matches the pattern but is no date."""
-        return data.lazyframe.select(
-            pl.col(data.key).str.to_datetime(TIMESTAMP_FORMAT, strict=False).is_not_null()
-        )
+        return real_date(data)
 
     class Config:
         """Exactly the bill's columns plus the location columns."""
