@@ -12,7 +12,7 @@ from transforms.adapters.wechatpay import (
     looks_like_wechatpay_trade,
     parse_wechatpay_trade_bill,
 )
-from transforms.parsed import LineCounts
+from transforms.parsed import LineCounts, ParseContext
 
 SAMPLE = Path(__file__).parents[2] / "fixtures" / "formats" / "wechatpay_tradebill_ALL_20260302.csv"
 DAY = date(2026, 3, 2)
@@ -24,7 +24,7 @@ def sample() -> bytes:
 
 
 def parse(data: bytes):
-    return parse_wechatpay_trade_bill(data, "wechatpay/bill.csv", business_date=DAY)
+    return parse_wechatpay_trade_bill(data, "wechatpay/bill.csv", ParseContext(business_date=DAY))
 
 
 def with_field(line_no: int, column: str, value: str, data: bytes | None = None) -> bytes:
