@@ -25,9 +25,12 @@ Generated under ``<cache_root>/<key>/inbox/2026-03-02/``:
 The channel rows of a channel: row ``i`` is at ``00:30:09 + i × span / rows`` (non-decreasing, up to
 23:29:00). Rows come in blocks of 20; from the second window of blocks on, one row per block is a
 partial refund (10-40 %) of a payment of the previous window, through a per-window affine bijection of
-blocks, so every payment is refunded at most once and always earlier in the file. About 1 payment in
-``rows / 20`` is a coupon payment. Money is integer fen throughout (never float); the same arguments give
-byte-identical files whatever ``batch_rows`` is.
+blocks, so every payment is refunded at most once and always earlier in the file (about 4.7 % refunds).
+Rare cases are placed one per period of row indexes at a seeded position: a ledger-only row and a left-out
+ledger row in every 100 rows, about 20 coupon payments (代金券, 应结 = 订单 − 代金券) and about 10 each of
+duplicated channel lines, duplicated ledger entries and ledger amounts off by 0.01 per channel. Money is
+integer fen throughout (never float); the same arguments give byte-identical files whatever ``batch_rows``
+is (Parquet row groups have a fixed size, not the batch size).
 
     .venv/bin/python bench/generate.py --rows 1000000 --seed 1 --out /work/tmp/bench
 """
@@ -93,7 +96,8 @@ _CLOCK = pl.Series(
     "clock", [f"{_DAY.isoformat()} {t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}" for t in range(86400)]
 )
 _BOOKED = pl.Series(
-    "booked", [f"{_DAY.isoformat()}T{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}+08:00" for t in range(86400)]
+    "booked",
+    [f"{_DAY.isoformat()}T{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}+08:00" for t in range(86400)],
 )
 
 
@@ -201,7 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --------------------------------------------------------------------------------------------- setup
 
 
-def _check_arguments(rows: int, channels: tuple[str, ...], ledger_format: str, batch_rows: int) -> tuple[str, ...]:
+def _check_arguments(
+    rows: int, channels: tuple[str, ...], ledger_format: str, batch_rows: int
+) -> tuple[str, ...]:
     if not MIN_ROWS <= rows <= MAX_ROWS:
         raise ValueError(f"rows must be between {MIN_ROWS} and {MAX_ROWS}, got {rows}")
     if batch_rows < 1:
@@ -295,7 +301,9 @@ def _price(h: pl.Expr) -> pl.Expr:
         .otherwise(1500 + r % 4501)
     )
     choice = _digits(h, 10**8, 11)
-    cents = pl.when(choice == 10).then(1 + _digits(h, 10**9, 99)).otherwise(pl.lit(_CENT_CHOICES).gather(choice))
+    cents = (
+        pl.when(choice == 10).then(1 + _digits(h, 10**9, 99)).otherwise(pl.lit(_CENT_CHOICES).gather(choice))
+    )
     return y * 100 + cents
 
 
@@ -415,7 +423,9 @@ class _Plan:
             tb=pl.when(w >= 1).then((w - 1) * window + (a * (b % window) + c) % window).otherwise(0),
         )
         tb = pl.col("tb")
-        target_rpos = pl.when(tb // window >= 1).then(1 + _digits(_mix(tb, s["rpos"]), 1, _BLOCK - 1)).otherwise(99)
+        target_rpos = (
+            pl.when(tb // window >= 1).then(1 + _digits(_mix(tb, s["rpos"]), 1, _BLOCK - 1)).otherwise(99)
+        )
         q0 = _digits(_mix(b, s["q"]), 1, _BLOCK - 1)
         q = q0 + (q0 >= target_rpos).cast(_I64)
         f = f.with_columns(src=pl.when(pl.col("is_ref")).then(tb * _BLOCK + q).otherwise(i))
@@ -514,65 +524,83 @@ class _Plan:
 # --------------------------------------------------------------------------------------------- lines
 
 
+def _cat(*parts: str | pl.Expr) -> pl.Expr:
+    """Concatenate text columns and literal strings."""
+    return pl.concat_str([pl.lit(part) if isinstance(part, str) else part for part in parts])
+
+
+def _pick(values: Sequence[str] | pl.Series, index: str) -> pl.Expr:
+    """``values[index]`` per row, from a small lookup list."""
+    return pl.lit(pl.Series(values, dtype=pl.String)).gather(pl.col(index))
+
+
 def _wechat_lines(frame: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
-    """One column ``line``: the detail line(s) of each row (a duplicated row holds both, CRLF-joined)."""
+    """One column ``line``: the detail line of each row (written twice for a duplicated row)."""
     is_ref = pl.col("is_ref")
-    settle, disc, amount = pl.col("settle"), pl.col("disc"), pl.col("amount")
+    settle, disc, amount, fee = pl.col("settle"), pl.col("disc"), pl.col("amount"), pl.col("fee")
     refund_text = _yuan(amount)
-    payment_middle = pl.concat_str([_yuan(settle), pl.lit(",`"), _yuan(disc), pl.lit(",`0,`0,`0.00,`0.00,`,`")])
-    refund_middle = pl.concat_str(
-        [pl.lit("0.00,`0.00,`"), pl.col("refund_id"), pl.lit(",`"), pl.col("merchant_refund_no"), pl.lit(",`"),
-         refund_text, pl.lit(",`0.00,`ORIGINAL,`SUCCESS")]
+    # 应结订单金额 … 退款状态 (columns 13-20), and 订单金额 … 费率备注 (columns 25-27), by kind.
+    payment_middle = _cat(_yuan(settle), ",`", _yuan(disc), ",`0,`0,`0.00,`0.00,`,`")
+    refund_middle = _cat(
+        "0.00,`0.00,`", pl.col("refund_id"), ",`", pl.col("merchant_refund_no"), ",`", refund_text,
+        ",`0.00,`ORIGINAL,`SUCCESS",
     )  # fmt: skip
-    payment_tail = pl.concat_str([_yuan(settle + disc), pl.lit(",`0.00,`")])
-    refund_tail = pl.concat_str([pl.lit("0.00,`"), refund_text, pl.lit(",`")])
-    fee = pl.col("fee")
-    fee_text = pl.concat_str([pl.when(is_ref).then(_neg_yuan(fee)).otherwise(_yuan(fee)), pl.lit("000")])
-    products = pl.Series([f"知竹家居-{p}" for p in sg.PRODUCTS])
-    line = pl.concat_str(
-        [
-            pl.lit("`"), _clock(pl.col("tc")), pl.lit(f",`{sg.WECHAT_APPID},`{sg.WECHAT_MCHID},`0,`,`"),
-            pl.col("txn"), pl.lit(",`"), pl.col("order_no"), pl.lit(",`"),
-            pl.lit(plan.openids).gather(pl.col("buyer_idx")), pl.lit(",`"),
-            pl.lit(pl.Series(sg.TRADE_TYPES)).gather(pl.col("trade_type_idx")),
-            pl.when(is_ref).then(pl.lit(",`REFUND,`")).otherwise(pl.lit(",`SUCCESS,`")),
-            pl.lit(pl.Series(sg.BANKS)).gather(pl.col("bank_idx")), pl.lit(",`CNY,`"),
-            pl.when(is_ref).then(refund_middle).otherwise(payment_middle), pl.lit(",`"),
-            pl.lit(products).gather(pl.col("product_idx")), pl.lit(",`,`"), fee_text, pl.lit(",`0.60%,`"),
-            pl.when(is_ref).then(refund_tail).otherwise(payment_tail),
-        ]
+    payment_tail = _cat(_yuan(settle + disc), ",`0.00,`")
+    refund_tail = _cat("0.00,`", refund_text, ",`")
+    fee_text = _cat(pl.when(is_ref).then(_neg_yuan(fee)).otherwise(_yuan(fee)), "000")
+    line = _cat(
+        "`", _clock(pl.col("tc")), f",`{sg.WECHAT_APPID},`{sg.WECHAT_MCHID},`0,`,`", pl.col("txn"), ",`",
+        pl.col("order_no"), ",`", _pick(plan.openids, "buyer_idx"), ",`",
+        _pick(sg.TRADE_TYPES, "trade_type_idx"),
+        pl.when(is_ref).then(pl.lit(",`REFUND,`")).otherwise(pl.lit(",`SUCCESS,`")),
+        _pick(sg.BANKS, "bank_idx"), ",`CNY,`", pl.when(is_ref).then(refund_middle).otherwise(payment_middle),
+        ",`", _pick([f"知竹家居-{p}" for p in sg.PRODUCTS], "product_idx"), ",`,`", fee_text, ",`0.60%,`",
+        pl.when(is_ref).then(refund_tail).otherwise(payment_tail),
     )  # fmt: skip
-    return frame.select(line=pl.when(pl.col("cdup")).then(pl.concat_str([line, pl.lit("\r\n"), line])).otherwise(line))
+    return _expand(frame, {"line": line}, "cdup")
 
 
 def _alipay_lines(frame: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
-    """One column ``line``: the 业务明细 line(s) of each row, as render_alipay_detail writes them."""
+    """One column ``line``: the 业务明细 line of each row (twice for a duplicated row), as UTF-8 text."""
     is_ref = pl.col("is_ref")
     settle, disc, amount, fee = pl.col("settle"), pl.col("disc"), pl.col("amount"), pl.col("fee")
     order_total = settle + disc
-    coupon = pl.when(disc > 0).then(
-        pl.concat_str([pl.lit("满"), (order_total // 100).cast(pl.String), pl.lit("减"), (disc // 100).cast(pl.String)])
-    ).otherwise(pl.lit(""))
-    payment_middle = pl.concat_str(
-        [_yuan(order_total), pl.lit(","), _yuan(settle), pl.lit(",0.00,0.00,0.00,"), _yuan(disc), pl.lit(",0.00,"),
-         coupon, pl.lit(",0.00\t,0.00,\t,"), _neg_yuan(fee), pl.lit(",0.00,")]
+    coupon = (
+        pl.when(disc > 0)
+        .then(_cat("满", (order_total // 100).cast(pl.String), "减", (disc // 100).cast(pl.String)))
+        .otherwise(pl.lit(""))
+    )
+    # 订单金额 … 备注 (columns 12-25), by kind.
+    payment_middle = _cat(
+        _yuan(order_total), ",", _yuan(settle), ",0.00,0.00,0.00,", _yuan(disc), ",0.00,", coupon,
+        ",0.00\t,0.00,\t,", _neg_yuan(fee), ",0.00,",
     )  # fmt: skip
     negative = _neg_yuan(amount)
-    refund_middle = pl.concat_str(
-        [negative, pl.lit(","), negative, pl.lit(",0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,"), pl.col("refund_id"),
-         pl.lit("\t,"), _yuan(fee), pl.lit(",0.00,")]
+    refund_middle = _cat(
+        negative, ",", negative, ",0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,", pl.col("refund_id"), "\t,",
+        _yuan(fee), ",0.00,",
     )  # fmt: skip
-    products = pl.Series([f"知竹家居订单-{p}" for p in sg.PRODUCTS])
-    line = pl.concat_str(
-        [
-            pl.col("txn"), pl.lit("\t,"), pl.col("order_no"),
-            pl.when(is_ref).then(pl.lit("\t,退款\t,")).otherwise(pl.lit("\t,交易\t,")),
-            pl.lit(products).gather(pl.col("product_idx")), pl.lit(","), _clock(pl.col("created")), pl.lit(","),
-            _clock(pl.col("tc")), pl.lit(",\t,\t,\t,\t,"), pl.lit(plan.alipay_buyers).gather(pl.col("buyer_idx")),
-            pl.lit("\t,"), pl.when(is_ref).then(refund_middle).otherwise(payment_middle),
-        ]
+    line = _cat(
+        pl.col("txn"), "\t,", pl.col("order_no"),
+        pl.when(is_ref).then(pl.lit("\t,退款\t,")).otherwise(pl.lit("\t,交易\t,")),
+        _pick([f"知竹家居订单-{p}" for p in sg.PRODUCTS], "product_idx"), ",", _clock(pl.col("created")), ",",
+        _clock(pl.col("tc")), ",\t,\t,\t,\t,", _pick(plan.alipay_buyers, "buyer_idx"), "\t,",
+        pl.when(is_ref).then(refund_middle).otherwise(payment_middle),
     )  # fmt: skip
-    return frame.select(line=pl.when(pl.col("cdup")).then(pl.concat_str([line, pl.lit("\r\n"), line])).otherwise(line))
+    return _expand(frame, {"line": line}, "cdup")
+
+
+def _expand(frame: pl.DataFrame, columns: dict[str, pl.Expr], twice: str) -> pl.DataFrame:
+    """Evaluate ``columns`` on ``frame`` (lazily: shared sub-expressions once); rows flagged ``twice`` twice.
+
+    The copy follows its original (the same line written again), taken by index, so no text is rebuilt.
+    """
+    out = frame.lazy().select(**columns).collect()
+    flags = frame.get_column(twice)
+    if flags.any():
+        index = pl.int_range(frame.height, dtype=pl.Int64()).repeat_by(flags.cast(_I64) + 1).explode()
+        out = out.select(pl.all().gather(pl.select(index).to_series()))
+    return out
 
 
 def _write_lines(lines: pl.DataFrame, out: IO[bytes], terminator: str) -> None:
@@ -752,35 +780,20 @@ class _LedgerWriter:
             self._emit(ready)
 
     def _emit(self, rows: pl.DataFrame) -> None:
-        entry_id = pl.concat_str([pl.lit(f"LE{_YMD}"), _zfill(pl.int_range(pl.len(), dtype=_I64) + self.written + 1, 8)])
+        entry_id = pl.concat_str(
+            [pl.lit(f"LE{_YMD}"), _zfill(pl.int_range(pl.len(), dtype=_I64) + self.written + 1, 8)]
+        )
         booked_at = pl.lit(_BOOKED).gather(pl.col("t"))
         self.written += rows.height
-        if self.format == "csv":
-            line = pl.concat_str(
-                [entry_id, pl.col("order_no"), pl.col("payment_id"), pl.col("channel"), pl.col("channel_txn_id"),
-                 pl.col("kind"), pl.col("amount"), pl.lit("CNY"), pl.lit("succeeded"), booked_at],
-                separator=",",
-            )  # fmt: skip
-            lines = rows.select(
-                line=pl.when(pl.col("ldup")).then(pl.concat_str([line, pl.lit("\n"), line])).otherwise(line)
-            )
-            _write_lines(lines, self.out, "\n")
-            return
-        table = rows.select(
-            entry_id=entry_id,
-            order_no="order_no",
-            payment_id="payment_id",
-            channel="channel",
-            channel_txn_id="channel_txn_id",
-            kind="kind",
-            amount="amount",
-            currency=pl.lit("CNY"),
-            status=pl.lit("succeeded"),
-            booked_at=booked_at,
-            copies=pl.col("ldup").cast(_I64) + 1,
+        columns = {name: pl.col(name) for name in rs.LEDGER_COLUMNS}
+        columns.update(
+            entry_id=entry_id, currency=pl.lit("CNY"), status=pl.lit("succeeded"), booked_at=booked_at
         )
-        table = table.select(pl.exclude("copies").repeat_by("copies").explode())
-        arrow = table.to_arrow().cast(self.schema)
+        if self.format == "csv":
+            line = pl.concat_str(list(columns.values()), separator=",")  # no value needs CSV quoting
+            _write_lines(_expand(rows, {"line": line}, "ldup"), self.out, "\n")
+            return
+        arrow = _expand(rows, columns, "ldup").to_arrow().cast(self.schema)
         self.pending = arrow if self.pending is None else pa.concat_tables([self.pending, arrow])
         while self.pending.num_rows >= _PARQUET_ROW_GROUP:
             self.out.write_table(self.pending.slice(0, _PARQUET_ROW_GROUP), row_group_size=_PARQUET_ROW_GROUP)
@@ -808,10 +821,14 @@ def _write_day(
     opened: list[_WeChatWriter | _AlipayWriter | _LedgerWriter] = []
     try:
         if "wechatpay" in channels:
-            writers["wechatpay"] = _WeChatWriter(day_dir / "wechatpay" / f"wechatpay_tradebill_ALL_{_YMD}.csv")
+            writers["wechatpay"] = _WeChatWriter(
+                day_dir / "wechatpay" / f"wechatpay_tradebill_ALL_{_YMD}.csv"
+            )
             opened.append(writers["wechatpay"])
         if "alipay" in channels:
-            writers["alipay"] = _AlipayWriter(day_dir / "alipay" / f"{sg.ALIPAY_ACCOUNT}_{_YMD}.csv.zip", plan)
+            writers["alipay"] = _AlipayWriter(
+                day_dir / "alipay" / f"{sg.ALIPAY_ACCOUNT}_{_YMD}.csv.zip", plan
+            )
             opened.append(writers["alipay"])
         ledger = _LedgerWriter(day_dir / "ledger" / f"ledger_{_YMD}.{ledger_format}", ledger_format)
         opened.append(ledger)
@@ -841,9 +858,28 @@ def _write_bank(path: Path, plan: _Plan, channels: tuple[str, ...]) -> None:
     r = plan.bank_rng
     prev = _DAY - timedelta(days=1)
     mmdd = _DAY.strftime("%m%d")
+
+    def entry(
+        ref: str,
+        amount: int,
+        credit: bool,
+        code: tuple[str, str, str],
+        e2e: str,
+        party: str,
+        text: str,
+        scenario: str,
+        outcome: str,
+    ) -> rs.BankEntry:
+        domain, family, sub_family = code
+        return rs.BankEntry(
+            ref=ref, amount=amount, credit=credit, value_date=_DAY, domain=domain, family=family,
+            sub_family=sub_family, end_to_end=e2e, party=party, text=text, scenario=scenario, outcome=outcome,
+        )  # fmt: skip
+
+    transfer = ("PMNT", "RCDT", "DMCT")
     entries = []
     for name in channels:
-        amount = plan.n * r.randint(15_000, 25_000) + r.randint(0, 99)
+        amount = plan.n * r.randint(15_000, 25_000) + r.randint(0, 99)  # about a day's net payout
         if name == "wechatpay":
             text = f"WECHAT PAY SETTLEMENT {sg.WECHAT_MCHID} {prev.strftime('%Y%m%d')}"
             party, ref = "TENPAY PAYMENT TECHNOLOGY CO LTD", f"WX{mmdd}STL{r.randint(1, 9999):04d}"
@@ -851,25 +887,55 @@ def _write_bank(path: Path, plan: _Plan, channels: tuple[str, ...]) -> None:
             text = f"ALIPAY WITHDRAWAL {sg.ALIPAY_ACCOUNT} {prev.strftime('%Y%m%d')}"
             party, ref = "ALIPAY (CHINA) NETWORK TECHNOLOGY CO LTD", f"AP{mmdd}WDR{r.randint(1, 9999):04d}"
         entries.append(
-            rs.BankEntry(ref, amount, True, _DAY, "PMNT", "RCDT", "DMCT", "NOTPROVIDED", party, text,
-                         "payout_of_day_before_run", "in_transit")
-        )  # fmt: skip
+            entry(
+                ref,
+                amount,
+                True,
+                transfer,
+                "NOTPROVIDED",
+                party,
+                text,
+                "payout_of_day_before_run",
+                "in_transit",
+            )
+        )
     po = f"PO-{_DAY.year}-{r.randint(1000, 9999)}"
-    entries.append(
-        rs.BankEntry(f"DB{mmdd}SUP{r.randint(1, 9999):04d}", r.randint(1_000, 15_000) * 100, False, _DAY, "PMNT",
-                     "ICDT", "DMCT", po, "ANJI BAMBOO CRAFT CO LTD", f"SUPPLIER PAYMENT {po}",
-                     "bank_noise_supplier_debit", "unexplained")
-    )  # fmt: skip
-    entries.append(
-        rs.BankEntry(f"CH{mmdd}FEE{r.randint(1, 9999):04d}", 1500, False, _DAY, "ACMT", "MDOP", "CHRG", "NOTPROVIDED",
-                     "", f"TRANSFER CHARGES {r.randint(1, 9)} ITEMS", "bank_noise_charge_debit", "unexplained")
-    )  # fmt: skip
     inv = f"INV-ZZ-{_DAY.year}-{r.randint(100, 999)}"
-    entries.append(
-        rs.BankEntry(f"CR{mmdd}B2B{r.randint(1, 9999):04d}", r.randint(500, 9_000) * 100, True, _DAY, "PMNT", "RCDT",
-                     "DMCT", inv, "SUZHOU LAKESIDE CAFE CO", f"INVOICE {inv} HOME DECOR ORDER",
-                     "bank_noise_customer_credit", "unexplained")
-    )  # fmt: skip
+    entries += [
+        entry(
+            f"DB{mmdd}SUP{r.randint(1, 9999):04d}",
+            r.randint(1_000, 15_000) * 100,
+            False,
+            ("PMNT", "ICDT", "DMCT"),
+            po,
+            "ANJI BAMBOO CRAFT CO LTD",
+            f"SUPPLIER PAYMENT {po}",
+            "bank_noise_supplier_debit",
+            "unexplained",
+        ),
+        entry(
+            f"CH{mmdd}FEE{r.randint(1, 9999):04d}",
+            1500,
+            False,
+            ("ACMT", "MDOP", "CHRG"),
+            "NOTPROVIDED",
+            "",
+            f"TRANSFER CHARGES {r.randint(1, 9)} ITEMS",
+            "bank_noise_charge_debit",
+            "unexplained",
+        ),
+        entry(
+            f"CR{mmdd}B2B{r.randint(1, 9999):04d}",
+            r.randint(500, 9_000) * 100,
+            True,
+            transfer,
+            inv,
+            "SUZHOU LAKESIDE CAFE CO",
+            f"INVOICE {inv} HOME DECOR ORDER",
+            "bank_noise_customer_credit",
+            "unexplained",
+        ),
+    ]
     r.shuffle(entries)
     data, _, _ = rs.render_camt053(
         entries,

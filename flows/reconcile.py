@@ -1,40 +1,54 @@
 """The daily reconciliation flow: one Prefect task per stage of DESIGN §5, reading like the runbook.
 
-Each task loads, calls transforms, and writes; the logic lives in ``transforms/``. Tasks take no
-cache policy (inputs are big frames and a DuckDB connection, and nothing here is worth caching) and
-never retry, except discovery, where a statement may still be arriving.
+Each task loads, calls transforms, and writes; the logic lives in ``transforms/``. Big data never
+travels between tasks: adapters spill their rows to Parquet in the run's work folder, and tasks pass
+paths and small descriptors (so the partitions can run on other machines through Dask). Tasks take
+no cache policy and never retry, except discovery, where a statement may still be arriving.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
-from prefect import flow, task
+from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
+from flows import outputs as staged
 from flows.config import code_version
 from flows.inbox import InboxInput, discover_inputs, inbox_dir
 from flows.warehouse import Warehouse
-from schemas.outputs import Discrepancy, Outcome, QuarantineEntry, SettlementLine
-from transforms.classify import classify_outcomes
-from transforms.dispatch import parse_input, unreadable
-from transforms.intake import Day, combine_parsed, input_notes, row_dates
-from transforms.parsed import FileRejected, ParsedFile
-from transforms.publish import frame_to_parquet, manifest_json, sha256_hex
-from transforms.report import InputFile, Report, build_report, conservation_problems
+from flows.workspace import SpillSink, Workspace, close_workspace, connect_engine, open_workspace
+from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
+from transforms.classify import (
+    OUTCOME_SCHEMA,
+    classify_parameters,
+    classify_sql,
+    prepare_classification,
+    quarantined_outcomes_sql,
+)
+from transforms.dispatch import FORMAT_BY_NAME, parse_input, recognise_source, role_of_folder, unreadable
+from transforms.intake import Day, combine_parsed, input_notes
+from transforms.match import entry_dups_sql
+from transforms.parsed import REJECTED_SCHEMA, FileRejected, ParseContext, ParsedFile
+from transforms.report import InputFile, Report, build_report
 from transforms.rules import Rules
-from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settle_channel_day
-from transforms.workbook import render_workbook
+from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settlement_sql
 
 log = logging.getLogger("recon")
+T = TypeVar("T")
+
+#: The pipeline's name for each role's rows (reference files produce none).
+SOURCE_OF_ROLE = {"channel": "channel", "ledger": "ledger", "bank": "bank"}
+_MODELS = {"channel": ChannelTxn, "ledger": LedgerEntry, "bank": BankTxn}
 
 
 class InvariantBroken(RuntimeError):
@@ -54,110 +68,329 @@ class RunResult:
     outputs: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ParsedInput:
+    """One parsed input: its ParsedFile (rows went to the spill) and the spill files it wrote.
+
+    Attributes:
+        file_no: its number in the run (the high half of its rows' ``row_id``).
+        parsed: what the adapter found (no rows: they are in the files).
+        row_files: ``(channel, Parquet file)`` of its valid rows.
+        rejected_files: Parquet files of its quarantined lines' best-effort rows.
+    """
+
+    file_no: int
+    parsed: ParsedFile
+    row_files: tuple[tuple[str, str], ...] = ()
+    rejected_files: tuple[str, ...] = ()
+
+    def rows(self, channel: str | None = None) -> list[str]:
+        """The files of its valid rows (of one channel, when given)."""
+        return [path for name, path in self.row_files if channel is None or name == channel]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of matching: a channel's rows on both sides (paths only: it can travel to a worker).
+
+    Attributes:
+        channel: the channel.
+        channel_files: Parquet files of its usable statement rows.
+        ledger_files: Parquet files of its ledger rows.
+        entry_dups: the Parquet file of the day's duplicated entry ids (the global pre-pass).
+        outcomes: where the partition's outcome rows go.
+    """
+
+    channel: str
+    channel_files: tuple[str, ...]
+    ledger_files: tuple[str, ...]
+    entry_dups: str
+    outcomes: str
+
+
+@contextmanager
+def timed(stage: str) -> Iterator[None]:
+    """Log a stage's duration: the progress line an operator sees."""
+    began = time.perf_counter()
+    yield
+    log.info("%s done in %.2f s", stage, time.perf_counter() - began)
+
+
+# -- stages ------------------------------------------------------------------------------------------
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def discover(folder: Path) -> list[InboxInput]:
-    """List, read, unpack and hash every file of the date's inbox."""
+    """List, hash and unpack every file of the date's inbox."""
     if not folder.is_dir():
         raise FileNotFoundError(f"no inbox folder {folder}")
-    inputs = discover_inputs(folder)
+    with timed("discover"):
+        inputs = discover_inputs(folder)
     log.info("discover: %d inputs in %s", len(inputs), folder)
     return inputs
 
 
 @task(cache_policy=NO_CACHE)
-def parse(inputs: list[InboxInput], business_date: date, rules: Rules) -> list[ParsedFile]:
-    """Recognise each input by content and parse it with its adapter (duplicates read once)."""
-    parsed = []
-    for item in inputs:
-        if item.duplicate_of is not None:
-            continue
-        if item.error is not None or item.data is None:
-            parsed.append(unreadable(item.source_file, item.error or FileRejected("UNREADABLE", "not readable")))
-            continue
-        parsed.append(parse_input(item.data, item.source_file, business_date=business_date, rules=rules))
-        log.info("parse: %s as %s", item.source_file, parsed[-1].format)
+def parse(inputs: list[InboxInput], business_date: date, rules: Rules, workspace: Workspace) -> list[ParsedInput]:
+    """Recognise each input by content and parse it with its adapter; rows spill to the work folder."""
+    parsed: list[ParsedInput] = []
+    with timed("parse"):
+        for file_no, item in enumerate(inputs):
+            if item.duplicate_of is not None:
+                continue
+            if item.error is not None:
+                parsed.append(ParsedInput(file_no, unreadable(item.source_file, item.error)))
+                continue
+            source = item.source()
+            found = recognise_source(source)
+            role = found.role if found is not None else role_of_folder(item.source_file)[0]
+            sink = SpillSink(workspace, file_no, SOURCE_OF_ROLE.get(role, "reference"))
+            context = ParseContext(business_date=business_date, timezone=rules.timezone, sink=sink,
+                                   limits=rules.parse_limits())  # fmt: skip
+            result = parse_input(source, item.source_file, context)
+            parsed.append(ParsedInput(file_no, result, tuple(sink.row_files), tuple(sink.rejected_files)))
+            log.info("parse: %s as %s (%d rows)", item.source_file, result.format, result.row_count)
     return parsed
 
 
 @task(cache_policy=NO_CACHE)
-def validate(parsed: list[ParsedFile], inputs: list[InboxInput], rules: Rules) -> Day:
-    """Split usable rows from quarantine, find missing or rejected statements, cross-check summaries."""
-    day = combine_parsed(parsed, rules.expected)
+def validate(parsed: list[ParsedInput], inputs: list[InboxInput], rules: Rules) -> Day:
+    """Decide usable and rejected statements, the unavailable channels, and what the report must say."""
+    files = [p.parsed for p in parsed]
+    ledger_channels = {
+        channel for p in parsed if p.parsed.role == "ledger" and p.parsed.file_error is None
+        for channel, _ in p.row_files
+    }  # fmt: skip
+    day = combine_parsed(files, rules.expected, ledger_channels)
+    checks: list[str] = []
+    for summary in (f for f in files if FORMAT_BY_NAME.get(f.format) and FORMAT_BY_NAME[f.format].cross_check):
+        spec = FORMAT_BY_NAME[summary.format]
+        detail = next((f for f in files if f.format == spec.cross_checks and f.file_error is None), None)
+        if detail is not None and spec.cross_check is not None:
+            checks += [f"{summary.source_file}: {problem}" for problem in spec.cross_check(detail, summary)]
     duplicates = [(i.source_file, i.duplicate_of) for i in inputs if i.duplicate_of]
-    notes = [*day.notes, *input_notes(parsed, duplicates)]
-    log.info("validate: %d channel, %d ledger, %d bank rows; %d quarantined",
-             day.channel.height, day.ledger.height, day.bank.height, day.quarantined.height)
+    unused = [f for f in files if f.role == "reference" and FORMAT_BY_NAME.get(f.format) is not None
+              and FORMAT_BY_NAME[f.format].parser is None]  # fmt: skip
+    notes = [*day.notes, *input_notes(unused, duplicates, checks)]
+    log.info("validate: %d usable files, %d rejected, unavailable: %s",
+             len(day.usable), len(day.rejected), ", ".join(sorted(day.unavailable)) or "none")  # fmt: skip
     return replace(day, notes=tuple(notes))
 
 
 @task(cache_policy=NO_CACHE)
-def load(warehouse: Warehouse, business_date: date, run_id: str, day: Day, files: tuple[InputFile, ...]) -> None:
-    """Replace the date's canonical rows in the warehouse (idempotent per date and file)."""
-    raw_files = pl.DataFrame([f.__dict__ for f in files]) if files else pl.DataFrame({"source_file": []}, schema={"source_file": pl.String})
-    warehouse.replace_day(
-        business_date, run_id,
-        {"raw_input_file": raw_files, "canonical_channel_txn": day.channel,
-         "canonical_ledger_entry": day.ledger, "canonical_bank_txn": day.bank},
-    )
+def plan_partitions(parsed: list[ParsedInput], day: Day, workspace: Workspace) -> list[Partition]:
+    """The global duplicate pre-pass over the whole ledger, then one partition per channel."""
+    usable = [p for p in parsed if p.parsed.source_file in day.usable]
+    by_channel: dict[tuple[str, str], list[str]] = {}
+    for p in usable:
+        for channel, path in p.row_files:
+            by_channel.setdefault((p.parsed.role, channel), []).append(path)
+    ledger_files = [path for (source, _), paths in by_channel.items() if source == "ledger" for path in paths]
+    entry_dups = str(workspace.root / "entry_dups.parquet")
+    with connect_engine(workspace) as con:
+        _view(con, "ledger_rows", ledger_files, LedgerEntry)
+        con.execute(f"copy ({entry_dups_sql()}) to ? (format parquet)", [entry_dups])  # noqa: S608
+    channels = sorted({channel for (source, channel) in by_channel if source in ("channel", "ledger")})
+    return [
+        Partition(
+            channel=channel,
+            channel_files=tuple(sorted(by_channel.get(("channel", channel), []))),
+            ledger_files=tuple(sorted(by_channel.get(("ledger", channel), []))),
+            entry_dups=entry_dups,
+            outcomes=str(workspace.outcomes_dir / f"partition-{channel}.parquet"),
+        )
+        for channel in channels
+    ]
 
 
 @task(cache_policy=NO_CACHE)
-def match_and_classify(day: Day, business_date: date, rules: Rules) -> pl.DataFrame:
-    """Run the matching cascade and give every channel and ledger row its outcome."""
-    outcomes = classify_outcomes(
-        day.channel, day.ledger, business_date=business_date, rules=rules, unavailable=day.unavailable
-    )
-    return pl.concat([outcomes, day.quarantined])
+def match_and_classify(
+    partition: Partition, business_date: date, rules: Rules, unavailable: dict[str, str], workspace: Workspace
+) -> pl.DataFrame:
+    """Match one partition and give every row its outcome (written to Parquet); return its settlement lines."""
+    with timed(f"match {partition.channel}"), connect_engine(workspace) as con:
+        _view(con, "channel_rows", partition.channel_files, ChannelTxn, row_id="cid")
+        _view(con, "ledger_rows", partition.ledger_files, LedgerEntry, row_id="lid")
+        con.read_parquet(partition.entry_dups).create_view("entry_dups")
+        prepare_classification(con, rules, unavailable)
+        sql = f"copy ({classify_sql()}) to $out (format parquet, compression lz4)"  # noqa: S608
+        con.execute(sql, {**classify_parameters(business_date, rules), "out": partition.outcomes})
+        lines = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
+    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
 
 
 @task(cache_policy=NO_CACHE)
-def settle(day: Day, history: pl.DataFrame, business_date: date, rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Settle the day per channel and recognise the payouts on the bank statement."""
-    own = settle_channel_day(day.channel, business_date)
-    bank_outcomes, payouts = reconcile_payouts(
-        day.bank, history, rules, business_date, bank_available="bank" not in day.unavailable
-    )
-    return bank_outcomes, pl.concat([own, payouts])
+def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -> str:
+    """Outcome rows for every quarantined line, and for every line of a rejected file; return their file."""
+    out = str(workspace.outcomes_dir / "quarantined.parquet")
+    rejected = [p for p in parsed if p.parsed.source_file in day.rejected]
+    with timed("quarantine"), connect_engine(workspace) as con:
+        spill = [path for p in parsed for path in p.rejected_files]
+        _view(con, "rejected_spill", spill, None, schema={**REJECTED_SCHEMA, "source": pl.String()})
+        for source, model in _MODELS.items():
+            paths = [path for p in rejected if p.parsed.role == source for path in p.rows()]
+            _view(con, f"rejected_{source}_rows", paths, model)
+        con.register("rejected_files", pl.DataFrame(
+            [{"source_file": p.parsed.source_file, "file_code": day.rejected[p.parsed.source_file].reason_code,
+              "file_reason": f"file rejected: {day.rejected[p.parsed.source_file].message}"} for p in rejected],
+            schema={"source_file": pl.String, "file_code": pl.String, "file_reason": pl.String},
+        ))  # fmt: skip
+        line_entries = pl.concat([p.parsed.quarantine for p in parsed], how="vertical") if parsed else day.quarantine
+        con.register("quarantine_rows", line_entries.with_row_index("ordinal"))
+        con.execute(f"copy ({quarantined_outcomes_sql()}) to ? (format parquet, compression lz4)", [out])  # noqa: S608
+    return out
 
 
 @task(cache_policy=NO_CACHE)
-def publish(report: Report, reports_dir: Path) -> dict[str, str]:
-    """Render the workbook, the Parquet files and the manifest; write each atomically, manifest last.
+def settle_bank(
+    parsed: list[ParsedInput], day: Day, history: pl.DataFrame, business_date: date, rules: Rules, workspace: Workspace
+) -> tuple[str, pl.DataFrame]:
+    """Recognise the payouts on the bank statement; return the bank outcomes' file and the payout lines."""
+    paths = [path for p in parsed if p.parsed.source_file in day.usable and p.parsed.role == "bank"
+             for path in p.rows()]  # fmt: skip
+    bank = pl.read_parquet(paths).drop("row_id") if paths else empty_frame(BankTxn)
+    outcomes, payouts = reconcile_payouts(bank, history, rules, business_date, bank_available="bank" not in day.unavailable)
+    out = str(workspace.outcomes_dir / "bank.parquet")
+    row_dates = bank.select("source_file", "source_line", row_date="booking_date")
+    outcomes.join(row_dates, on=["source_file", "source_line"], how="left", maintain_order="left").write_parquet(out)
+    return out, payouts
 
-    Fails closed (BAD_INPUTS I12): a report that loses or doubles a row is never published.
+
+@task(cache_policy=NO_CACHE)
+def report(
+    outcome_files: list[str],
+    settlement: pl.DataFrame,
+    day: Day,
+    inputs: tuple[InputFile, ...],
+    business_date: date,
+    run_id: str,
+    rules: Rules,
+    workspace: Workspace,
+    staging: Path,
+) -> Report:
+    """Build the typed report, and stage the complete tables (outcomes, discrepancies) as files."""
+    with timed("report"), connect_engine(workspace, readable=(staging,)) as con:
+        con.read_parquet(outcome_files, union_by_name=True).create_view("outcomes")
+        built = build_report(
+            con, business_date=business_date, run_id=run_id, code_version=code_version(),
+            rules_hash=rules.digest(), settlement=settlement, quarantine=day.quarantine,
+            unavailable=day.unavailable, notes=day.notes, inputs=inputs, expected=rules.expected,
+            max_sheet_rows=rules.report.max_sheet_rows,
+        )  # fmt: skip
+        staged.stage_tables(con, business_date, staging)
+    return built
+
+
+@task(cache_policy=NO_CACHE)
+def publish(report: Report, staging: Path) -> dict[str, str]:
+    """Render the workbook and the small tables into the staging folder; hash every output."""
+    with timed("publish"):
+        return staged.stage_documents(report, staging)
+
+
+@task(cache_policy=NO_CACHE)
+def record_run(
+    data_dir: Path, report: Report, parsed: list[ParsedInput], day: Day, workspace: Workspace, staging: Path,
+    outputs: dict[str, str], started_at: datetime,
+) -> None:  # fmt: skip
+    """Keep the day's canonical rows, outcomes, settlement and quarantine; log the run with its hashes."""
+    readable = (staging, workspace.root)
+    with timed("record"), Warehouse(data_dir / "warehouse.duckdb", readable=readable) as warehouse:
+        spill = {
+            source: [path for p in parsed if p.parsed.source_file in day.usable and p.parsed.role == source
+                     for path in p.rows()]
+            for source in ("channel", "ledger", "bank")
+        }  # fmt: skip
+        warehouse.record_day(
+            report.business_date, report.run_id,
+            files=pl.DataFrame([f.__dict__ for f in report.inputs]) if report.inputs else None,
+            channel=spill["channel"], ledger=spill["ledger"], bank=spill["bank"],
+            outcomes=str(staging / "outcomes.parquet"), settlement=report.settlement, quarantine=report.quarantine,
+        )  # fmt: skip
+        warehouse.record_run(
+            run_id=report.run_id, business_date=report.business_date, started_at=started_at,
+            finished_at=datetime.now(UTC), exit_code=report.exit_code, code_version=report.code_version,
+            rules_hash=report.rules_hash, outputs=outputs,
+        )  # fmt: skip
+
+
+# -- the runbook -------------------------------------------------------------------------------------
+
+
+@flow(name="reconcile-day", log_prints=False, validate_parameters=False)
+def reconcile_day(
+    business_date: date, data_dir: Path, rules: Rules, reports_dir: Path | None = None, record: bool = True
+) -> RunResult:
+    """Reconcile one business date: discover → parse → validate → match → settle → report → publish → record.
+
+    Args:
+        business_date: the date D to reconcile.
+        data_dir: holds ``inbox/``, ``reports/``, ``work/`` and ``warehouse.duckdb``.
+        rules: the parsed recon.toml.
+        reports_dir: where to publish (default ``<data-dir>/reports/<D>``; ``recon verify`` uses a temp dir).
+        record: False to leave the warehouse untouched (``recon verify``).
     """
-    problems = conservation_problems(report)
-    if problems:
-        raise InvariantBroken("not published, rows would be lost or doubled: " + "; ".join(problems))
-    Outcome.validate(report.outcomes, lazy=True)
-    Discrepancy.validate(report.discrepancies, lazy=True)
-    SettlementLine.validate(report.settlement, lazy=True)
-    QuarantineEntry.validate(report.quarantine, lazy=True)
-    day = report.business_date.isoformat()
-    files = {
-        f"recon_{day}.xlsx": render_workbook(report),
-        "outcomes.parquet": frame_to_parquet(report.outcomes),
-        "discrepancies.parquet": frame_to_parquet(report.discrepancies),
-        "settlement.parquet": frame_to_parquet(report.settlement),
-        "quarantine.parquet": frame_to_parquet(report.quarantine),
-    }
-    hashes = {name: sha256_hex(data) for name, data in sorted(files.items())}
-    files["manifest.json"] = manifest_json(report, hashes)
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        _write_atomically(reports_dir / name, data)
-    log.info("publish: %d files in %s", len(files), reports_dir)
-    return {**hashes, "manifest.json": sha256_hex(files["manifest.json"])}
+    started_at = datetime.now(UTC)
+    workspace = open_workspace(data_dir, business_date, rules.engine)
+    target = reports_dir or data_dir / "reports" / business_date.isoformat()
+    staging = staged.open_staging(target)
+    try:
+        inputs = discover(inbox_dir(data_dir, business_date))
+        parsed = parse(inputs, business_date, rules, workspace)
+        if not any(p.parsed.role == "ledger" for p in parsed):
+            raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")
+        day = validate(parsed, inputs, rules)
+        history = _settlement_history(data_dir, business_date)
+        partitions = plan_partitions(parsed, day, workspace)
+        settlements = match_and_classify.map(partitions, unmapped(business_date), unmapped(rules),
+                                             unmapped(day.unavailable), unmapped(workspace))  # fmt: skip
+        quarantined = quarantine_rows(parsed, day, workspace)
+        bank_outcomes, payouts = settle_bank(parsed, day, history, business_date, rules, workspace)
+        settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
+        outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
+        files = describe_inputs(inputs, [p.parsed for p in parsed])
+        built = report(outcome_files, settlement, day, files, business_date, run_id_for(inputs, rules),
+                       rules, workspace, staging)  # fmt: skip
+        outputs = publish(built, staging)
+        if record:
+            record_run(data_dir, built, parsed, day, workspace, staging, outputs, started_at)
+        staged.switch_into_place(staging, target)
+    finally:
+        staged.discard_staging(staging)
+        close_workspace(workspace)
+    return RunResult(report=built, reports_dir=target, outputs=outputs)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temp name in the same folder, fsync, then rename over the target."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+# -- helpers -----------------------------------------------------------------------------------------
+
+def _view(
+    con: Any, name: str, paths: list[str], model: Any, *, schema: dict[str, pl.DataType] | None = None,
+    row_id: str = "row_id",
+) -> None:  # fmt: skip
+    """Name the rows of ``paths`` (Parquet) as a view, or an empty relation of the model when none.
+
+    ``row_id`` renames the spill's row id (``cid`` for channel rows, ``lid`` for ledger rows).
+    """
+    if paths:
+        relation = con.read_parquet(sorted(paths), union_by_name=True)
+    else:
+        empty = pl.DataFrame(schema=schema) if schema is not None else empty_frame(model).with_columns(
+            row_id=pl.lit(None, pl.Int64)
+        )
+        relation = con.from_arrow(empty.to_arrow())
+    if row_id != "row_id" and "row_id" in relation.columns:
+        relation = relation.project(f"* exclude (row_id), row_id as {row_id}")
+    relation.create_view(name)
+
+
+def _settlement_history(data_dir: Path, business_date: date) -> pl.DataFrame:
+    """Settlement lines recorded by runs of earlier dates (the warehouse as it stood after D−1)."""
+    path = data_dir / "warehouse.duckdb"
+    if not path.exists():
+        return pl.DataFrame(schema=SETTLEMENT_SCHEMA)
+    with Warehouse(path) as warehouse:
+        history = warehouse.settlement_history(business_date)
+    return history if history is not None else pl.DataFrame(schema=SETTLEMENT_SCHEMA)
 
 
 def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile]) -> tuple[InputFile, ...]:
@@ -173,7 +406,8 @@ def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile]) -> tuple
         elif p is not None and p.file_error is not None:
             status = f"rejected: {p.file_error.reason_code}"
         elif p is not None and p.role == "reference":
-            status = "recognised, not used" if p.format != "alipay_trade_summary" else "cross-check"
+            spec = FORMAT_BY_NAME.get(p.format)
+            status = "cross-check" if spec is not None and spec.cross_check is not None else "recognised, not used"
         else:
             status = "read"
         lines = p.lines if p is not None else None
@@ -186,97 +420,18 @@ def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile]) -> tuple
                 footer_lines=lines.footer if lines else 0, blank_lines=lines.blank if lines else 0,
                 continuation_lines=lines.continuation if lines else 0,
             )
-        )
+        )  # fmt: skip
     return tuple(described)
 
 
-def run_id_for(inputs: list[InboxInput], rules: Rules, version: str) -> str:
+def run_id_for(inputs: list[InboxInput], rules: Rules) -> str:
     """The run id: a digest of the input hashes, the rules and the code version (same inputs → same id)."""
     digest = hashlib.sha256()
     for item in sorted(inputs, key=lambda i: i.source_file):
         digest.update(f"{item.source_file}\0{item.sha256}\n".encode())
     digest.update(rules.digest().encode())
-    digest.update(version.encode())
+    digest.update(code_version().encode())
     return digest.hexdigest()[:16]
 
 
-@flow(name="reconcile-day", log_prints=False, validate_parameters=False)
-def reconcile_day(
-    business_date: date, data_dir: Path, rules: Rules, reports_dir: Path | None = None, record: bool = True
-) -> RunResult:
-    """Reconcile one business date: discover → parse → validate → load → match → settle → report → record.
-
-    Args:
-        business_date: the date D to reconcile.
-        data_dir: holds ``inbox/``, ``reports/`` and ``warehouse.duckdb``.
-        rules: the parsed recon.toml.
-        reports_dir: where to publish (default ``<data-dir>/reports/<D>``; ``recon verify`` uses a temp dir).
-        record: False to leave the warehouse untouched (``recon verify``).
-    """
-    return run_day(business_date, data_dir, rules, reports_dir=reports_dir, record=record, orchestrated=True)
-
-
-def run_day(
-    business_date: date,
-    data_dir: Path,
-    rules: Rules,
-    *,
-    reports_dir: Path | None = None,
-    record: bool = True,
-    orchestrated: bool = False,
-) -> RunResult:
-    """The runbook of one date, stage by stage.
-
-    Inside the flow each stage is a Prefect task run; with ``orchestrated=False`` the same stages run
-    as plain functions (tests, benchmarks), with the same results.
-    """
-
-    def stage(step: Any, *args: Any) -> Any:
-        began = time.perf_counter()
-        result = step(*args) if orchestrated else step.fn(*args)
-        log.info("%s done in %.2f s", step.name, time.perf_counter() - began)
-        return result
-
-    started_at = datetime.now(UTC)
-    version = code_version()
-    inputs = stage(discover, inbox_dir(data_dir, business_date))
-    parsed = stage(parse, inputs, business_date, rules)
-    if not any(p.role == "ledger" for p in parsed):
-        raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")
-    day = stage(validate, parsed, inputs, rules)
-    run_id = run_id_for(inputs, rules, version)
-    files = describe_inputs(inputs, parsed)
-    with Warehouse(data_dir / "warehouse.duckdb") as warehouse:
-        history = warehouse.settlement_history(business_date)
-        if history is None:
-            history = pl.DataFrame(schema=SETTLEMENT_SCHEMA)
-        if record:
-            stage(load, warehouse, business_date, run_id, day, files)
-        outcomes = stage(match_and_classify, day, business_date, rules)
-        bank_outcomes, settlement = stage(settle, day, history, business_date, rules)
-        report = build_report(
-            business_date=business_date, run_id=run_id, code_version=version, rules_hash=rules.digest(),
-            outcomes=pl.concat([outcomes, bank_outcomes]), settlement=settlement, quarantine=day.quarantine,
-            unavailable=day.unavailable, notes=day.notes, inputs=files, expected=rules.expected,
-            row_dates=row_dates(day),
-        )
-        target = reports_dir or data_dir / "reports" / business_date.isoformat()
-        outputs = stage(publish, report, target)
-        if record:
-            stage(record_run, warehouse, report, outputs, started_at)
-    return RunResult(report=report, reports_dir=target, outputs=outputs)
-
-
-@task(cache_policy=NO_CACHE)
-def record_run(warehouse: Warehouse, report: Report, outputs: dict[str, str], started_at: datetime) -> None:
-    """Keep the day's outcomes, settlement and quarantine, and log the run with its output hashes."""
-    warehouse.replace_day(
-        report.business_date, report.run_id,
-        {"outcome_row": report.outcomes, "settlement_line": report.settlement,
-         "quarantine_entry": report.quarantine},
-    )
-    warehouse.record_run(
-        run_id=report.run_id, business_date=report.business_date, started_at=started_at,
-        finished_at=datetime.now(UTC), exit_code=report.exit_code, code_version=report.code_version,
-        rules_hash=report.rules_hash, outputs=outputs,
-    )
+_ = (Callable, OUTCOME_SCHEMA, FileRejected, T)

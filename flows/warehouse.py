@@ -45,21 +45,29 @@ class WarehouseBusy(RuntimeError):  # noqa: N818 - an expected stop, reported wi
 class Warehouse:
     """A connection to the warehouse file, locked down: no external access, no extension loading."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readable: tuple[Path, ...] = ()) -> None:
+        """Open (or create) the warehouse file.
+
+        Args:
+            path: ``<data-dir>/warehouse.duckdb``.
+            readable: folders whose Parquet files a load may read (the run's work and staging
+                folders); nothing else on disk is reachable from SQL.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         try:
-            self.con = duckdb.connect(str(path))
+            self.con = duckdb.connect(
+                str(path), config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            )
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
             raise WarehouseBusy(f"{path} is in use by another process (another recon run?): {exc}") from None
-        for setting in (
-            "SET autoinstall_known_extensions=false",
-            "SET autoload_known_extensions=false",
-            "SET enable_external_access=false",
-        ):
-            self.con.execute(setting)
+        if readable:
+            self.con.execute("set allowed_directories = ?", [[str(folder) + "/" for folder in readable]])
+        self.con.execute("set enable_external_access = false")
+        self.con.execute("set TimeZone = 'UTC'")
+        self.con.execute("set lock_configuration = true")
         self.con.execute(RUN_TABLE_SQL)
 
     def close(self) -> None:
@@ -78,13 +86,17 @@ class Warehouse:
         except duckdb.Error as exc:
             raise WarehouseError(f"warehouse step {step!r} for {business_date}: {exc}") from exc
 
-    def replace_day(self, business_date: date, run_id: str, frames: dict[str, pl.DataFrame]) -> None:
-        """Replace every row of ``business_date`` in the day tables by ``frames``, atomically.
+    def replace_day(
+        self, business_date: date, run_id: str, frames: dict[str, pl.DataFrame | list[str] | None]
+    ) -> None:
+        """Replace every row of ``business_date`` in the day tables, atomically (one transaction).
 
         Args:
             business_date: D.
             run_id: the run that produced the rows.
-            frames: table name (one of DAY_TABLES) → rows; each gets ``business_date`` and ``run_id``.
+            frames: table name (one of DAY_TABLES) → rows, as a frame or as Parquet files (loaded by
+                DuckDB without passing through Python); each row gets ``recon_date`` and ``run_id``.
+                A table given None is left as it is.
         """
         unknown = set(frames) - set(DAY_TABLES)
         if unknown:
@@ -92,29 +104,74 @@ class Warehouse:
         self._run("begin", business_date, "begin transaction")
         try:
             for table in DAY_TABLES:
-                frame = frames.get(table)
-                if frame is None:
+                rows = frames.get(table)
+                if rows is None:
                     continue
-                self.con.register("incoming", frame)
-                self._run(
-                    f"create {table}", business_date,
-                    f"create table if not exists {table} as "  # noqa: S608 - identifier from DAY_TABLES
-                    "select ?::date as recon_date, ?::varchar as run_id, * from incoming limit 0",
-                    [business_date, run_id],
-                )
-                self._run(f"delete {table}", business_date,
-                          f"delete from {table} where recon_date = ?", [business_date])  # noqa: S608
-                self._run(
-                    f"load {table}", business_date,
-                    f"insert into {table} by name "  # noqa: S608
-                    "select ?::date as recon_date, ?::varchar as run_id, * from incoming",
-                    [business_date, run_id],
-                )
-                self.con.unregister("incoming")
+                if isinstance(rows, list) and not rows:
+                    if self._has_table(table):
+                        self._run(f"delete {table}", business_date,
+                                  f"delete from {table} where recon_date = ?", [business_date])  # noqa: S608
+                    continue
+                self._load(table, business_date, run_id, rows)
             self._run("commit", business_date, "commit")
         except Exception:
             self.con.execute("rollback")
             raise
+
+    def _load(self, table: str, business_date: date, run_id: str, rows: pl.DataFrame | list[str]) -> None:
+        """Replace ``table``'s rows of ``business_date`` by ``rows`` (inside the caller's transaction)."""
+        params: list[object] = [business_date, run_id]
+        if isinstance(rows, pl.DataFrame):
+            self.con.register("incoming", rows)
+            source = "incoming"
+        else:
+            source = "(select * exclude (row_id) from read_parquet(?, union_by_name = true))"
+            first = self.con.execute("select * from read_parquet(?) limit 0", [sorted(rows)[:1]]).description or []
+            if "row_id" not in {column[0] for column in first}:
+                source = "read_parquet(?, union_by_name = true)"
+            params.append(sorted(rows))
+        try:
+            self._run(
+                f"create {table}", business_date,
+                f"create table if not exists {table} as "  # noqa: S608 - identifiers from this module
+                f"select ?::date as recon_date, ?::varchar as run_id, * from {source} limit 0",
+                params,
+            )  # fmt: skip
+            self._run(f"delete {table}", business_date, f"delete from {table} where recon_date = ?", [business_date])  # noqa: S608
+            self._run(
+                f"load {table}", business_date,
+                f"insert into {table} by name "  # noqa: S608 - identifiers from this module
+                f"select ?::date as recon_date, ?::varchar as run_id, * from {source}",
+                params,
+            )  # fmt: skip
+        finally:
+            if isinstance(rows, pl.DataFrame):
+                self.con.unregister("incoming")
+
+    def record_day(
+        self,
+        business_date: date,
+        run_id: str,
+        *,
+        files: pl.DataFrame | None,
+        channel: list[str],
+        ledger: list[str],
+        bank: list[str],
+        outcomes: str,
+        settlement: pl.DataFrame,
+        quarantine: pl.DataFrame,
+    ) -> None:
+        """Keep one run of ``business_date``: its inputs, canonical rows, outcomes, settlement, quarantine.
+
+        Rows are loaded from the run's Parquet files by DuckDB (no row passes through Python), all in
+        one transaction: a rerun replaces the date, never appends.
+        """
+        self.replace_day(
+            business_date, run_id,
+            {"raw_input_file": files, "canonical_channel_txn": channel, "canonical_ledger_entry": ledger,
+             "canonical_bank_txn": bank, "outcome_row": [outcomes], "settlement_line": settlement,
+             "quarantine_entry": quarantine},
+        )  # fmt: skip
 
     def _frame(self, sql: str, params: list[object]) -> pl.DataFrame:
         """Run a query with bound parameters and return its rows as a Polars frame (fully fetched)."""

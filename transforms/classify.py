@@ -1,7 +1,17 @@
-"""Give every channel and ledger row exactly one outcome (DESIGN §4, precedence of §9).
+"""Give every channel and ledger row exactly one outcome (DESIGN §4, precedence of §9), in DuckDB SQL.
 
-Input: the valid canonical rows of the day, the rows quarantined by the adapters, and which
-channels have no usable statement. Output: one frame in the ``schemas.outputs.Outcome`` shape.
+Input relations (see ``transforms.match`` for ``channel_rows``, ``ledger_rows`` and ``entry_dups``):
+
+- ``channel_rules (channel, fee_num, fee_den, fee_rounding, tolerance_minor)``: the contracted fee
+  as an exact fraction (``fee_bps / 10000`` = ``fee_num / fee_den``) and the amount tolerance, from
+  ``Rules`` (:func:`channel_rules_frame`);
+- ``currency_units (currency, exponent, unit)``: minor-unit exponents, for the words of ``detail``;
+- ``unavailable (channel, why)``: channels without a usable statement (their ledger rows wait).
+
+Parameters, bound: ``$business_date`` (D), ``$cutoff_at`` (UTC instant of D's in-transit cutoff) and
+``$cutoff_minutes``. The result has the ``schemas.outputs.Outcome`` columns plus ``row_id`` (the
+``cid`` / ``lid``), channel rows first, each side in row-id order. Every amount is integer minor
+units, and the contracted fee is computed in exact integer arithmetic.
 """
 
 from __future__ import annotations
@@ -10,11 +20,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+import duckdb
 import polars as pl
 
+from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
+from schemas.currency import CURRENCY_EXPONENT
 from schemas.outputs import Outcome
-from transforms.match import find_duplicates, run_cascade
-from transforms.money import money_text_expr
+from transforms.match import MATCH_CASCADE, MatchStep, cascade_sql, duplicates_sql, entry_dups_sql
 from transforms.rules import Rules
 
 OUTCOME_COLUMNS = list(Outcome.to_schema().columns)
@@ -28,48 +40,227 @@ EXCEPTION_CODES = ("CROSS_DATE", "DUPLICATE_ID", "DUPLICATE_PAYMENT", "ORPHAN_RE
 
 DONE = ("succeeded", "processing")
 
-
-def as_outcomes(frame: pl.DataFrame, /, source: str, **columns: pl.Expr) -> pl.DataFrame:
-    """Select exactly the Outcome columns, in order and typed.
-
-    Each column comes from ``columns`` where given, else from the frame's column of that name, else
-    is null. ``source`` is ``channel``, ``ledger`` or ``bank``.
-    """
-    exprs = []
-    for name, dtype in OUTCOME_SCHEMA.items():
-        if name == "source":
-            expr = pl.lit(source)
-        elif name in columns:
-            expr = columns[name]
-        elif name in frame.columns:
-            expr = pl.col(name)
-        else:
-            expr = pl.lit(None)
-        exprs.append(expr.cast(dtype).alias(name))
-    return frame.select(exprs)
+#: Channels whose contracted fee defaults to the packaged rate when recon.toml names no table.
+DEFAULT_FEE_CHANNELS = ("wechatpay", "alipay")
 
 
-def contracted_fee_expr(amount: pl.Expr, rules: Rules) -> pl.Expr:
-    """The contracted fee of each row, signed towards the merchant, in exact integer arithmetic.
-
-    Payment: ``−round(|amount| × bps / 10000)``; refund (negative amount): ``+round(...)``; the
-    rounding (per channel) applies to the magnitude. Channels without rules use the defaults.
-    """
-    expr: pl.Expr = pl.lit(None, dtype=pl.Int64)
-    for name in sorted({*rules.channels, "wechatpay", "alipay"}):
+def channel_rules_frame(rules: Rules) -> pl.DataFrame:
+    """``channel_rules``: per channel, the fee rate as an exact fraction, its rounding, the tolerance."""
+    rows = []
+    for name in sorted({*rules.channels, *DEFAULT_FEE_CHANNELS}):
         channel_rules = rules.for_channel(name)
         ratio = Fraction(channel_rules.fee_bps) / 10000
-        num, den = ratio.numerator, ratio.denominator
-        product = amount.abs() * num
-        if channel_rules.fee_rounding == "half_up":
-            magnitude = (product * 2 + den) // (2 * den)
-        elif channel_rules.fee_rounding == "down":
-            magnitude = product // den
-        else:
-            magnitude = -((-product) // den)
-        signed = pl.when(amount > 0).then(-magnitude).otherwise(magnitude)
-        expr = pl.when(pl.col("channel") == name).then(signed).otherwise(expr)
-    return expr.cast(pl.Int64)
+        rows.append(
+            {
+                "channel": name,
+                "fee_num": ratio.numerator,
+                "fee_den": ratio.denominator,
+                "fee_rounding": channel_rules.fee_rounding,
+                "tolerance_minor": channel_rules.amount_tolerance_minor,
+            }
+        )
+    schema = {"channel": pl.String, "fee_num": pl.Int64, "fee_den": pl.Int64, "fee_rounding": pl.String,
+              "tolerance_minor": pl.Int64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+def currency_units_frame() -> pl.DataFrame:
+    """``currency_units``: each known currency's minor-unit exponent and ``10 ** exponent``."""
+    return pl.DataFrame(
+        {
+            "currency": list(CURRENCY_EXPONENT),
+            "exponent": list(CURRENCY_EXPONENT.values()),
+            "unit": [10**e for e in CURRENCY_EXPONENT.values()],
+        },
+        schema={"currency": pl.String, "exponent": pl.Int64, "unit": pl.Int64},
+    )
+
+
+def unavailable_frame(unavailable: dict[str, str]) -> pl.DataFrame:
+    """``unavailable``: channel → why no usable statement covers it."""
+    return pl.DataFrame(
+        {"channel": list(unavailable), "why": list(unavailable.values())},
+        schema={"channel": pl.String, "why": pl.String},
+    )
+
+
+def cutoff_instant(business_date: date, rules: Rules) -> datetime:
+    """The UTC instant from which a ledger booking of ``business_date`` is in transit (DESIGN §9 Timing)."""
+    tz = ZoneInfo(rules.timezone)
+    next_midnight = datetime.combine(business_date + timedelta(days=1), time(0), tz)
+    return (next_midnight - timedelta(minutes=rules.cutoff_minutes)).astimezone(UTC)
+
+
+def currency_exponent_sql(currency: str) -> tuple[str, str]:
+    """SQL: the minor-unit exponent of ``currency`` and ``10 ** exponent`` (null for an unknown currency).
+
+    Built from ``CURRENCY_EXPONENT``, a table in our code: no statement text reaches the SQL.
+    """
+    exponents = " ".join(f"when '{code}' then {e}" for code, e in sorted(CURRENCY_EXPONENT.items()))
+    units = " ".join(f"when '{code}' then {10**e}" for code, e in sorted(CURRENCY_EXPONENT.items()))
+    return f"(case {currency} {exponents} end)", f"(case {currency} {units} end)"
+
+
+def money_text_sql(amount: str, currency: str, exponent: str, unit: str) -> str:
+    """SQL: signed minor units as exact major-unit text with the currency (``-2.25 CNY``), for words.
+
+    ``exponent`` / ``unit`` name the currency's columns from ``currency_units`` (null: 2 decimals).
+    """
+    e, u = f"coalesce({exponent}, 2)", f"coalesce({unit}, 100)"
+    number = (
+        f"case when {e} = 0 then abs({amount})::varchar "
+        f"else (abs({amount}) // {u})::varchar || '.' || lpad((abs({amount}) % {u})::varchar, {e}::integer, '0') end"
+    )
+    return f"((case when {amount} < 0 then '-' else '' end) || {number} || ' ' || {currency})"
+
+
+def contracted_fee_sql(amount: str) -> str:
+    """SQL: the contracted fee of a row, signed towards the merchant, in exact integer arithmetic.
+
+    Payment: ``−round(|amount| × num / den)``; refund: ``+round(...)`` (the fee comes back); the
+    channel's rounding applies to the magnitude. Null for a channel with no rules.
+    """
+    product = f"(abs({amount})::hugeint * r.fee_num)"
+    magnitude = (
+        f"case r.fee_rounding when 'half_up' then ({product} * 2 + r.fee_den) // (2 * r.fee_den) "
+        f"when 'down' then {product} // r.fee_den "
+        f"else ({product} + r.fee_den - 1) // r.fee_den end"
+    )
+    return f"(case when {amount} > 0 then -({magnitude}) else ({magnitude}) end)::bigint"
+
+
+def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
+    """The whole classification of one partition: duplicates, the cascade, the judge, both sides' outcomes."""
+    c_money = money_text_sql("f.amount_minor", "f.currency", "cx.exponent", "cx.unit")
+    l_money = money_text_sql("f.l_amount", "f.l_currency", "lx.exponent", "lx.unit")
+    fee_charged = money_text_sql("f.fee_minor", "f.currency", "cx.exponent", "cx.unit")
+    fee_contracted = money_text_sql("f.expected_fee_minor", "f.currency", "cx.exponent", "cx.unit")
+    fee_note = (
+        "case when c.fee_minor <> c.expected_fee_minor then 'fee_mismatch: charged ' || "
+        + money_text_sql("c.fee_minor", "c.currency", "cx.exponent", "cx.unit")
+        + " || ' vs contracted ' || "
+        + money_text_sql("c.expected_fee_minor", "c.currency", "cx.exponent", "cx.unit")
+        + " end"
+    )
+    return f"""
+    with
+    c as (
+        select ch.*, {contracted_fee_sql("ch.amount_minor")} as expected_fee_minor
+        from channel_rows ch left join channel_rules r using (channel)
+    ),
+    {duplicates_sql()},
+    matchable_channel as (
+        select * from c anti join channel_dup using (cid) where kind in ('payment', 'refund')
+    ),
+    matchable_ledger as (
+        select * from ledger_rows anti join ledger_dup using (lid) anti join unavailable using (channel)
+    ),
+    {cascade_sql(cascade, "matchable_channel", "matchable_ledger")},
+    paired as (
+        select p.cid, p.lid, p.match_rule, c.channel, c.amount_minor, c.fee_minor, c.expected_fee_minor,
+               c.currency, c.status, c.source_file, c.source_line,
+               l.amount_minor as l_amount, l.currency as l_currency, l.status as l_status,
+               l.source_file as l_file, l.source_line as l_line,
+               coalesce(r.tolerance_minor, 0) as tolerance_minor
+        from pairs p join c using (cid) join ledger_rows l using (lid) left join channel_rules r on r.channel = c.channel
+    ),
+    findings as (
+        select *,
+               currency <> l_currency as f_currency,
+               abs(amount_minor - l_amount) > tolerance_minor as f_amount,
+               (status in ('succeeded', 'processing')) <> (l_status = 'succeeded') as f_status,
+               coalesce(fee_minor <> expected_fee_minor, false) as f_fee,
+               match_rule <> 'channel_txn_id' as f_fallback
+        from paired
+    ),
+    judged as (
+        select f.cid, f.lid, f.match_rule, f.l_file, f.l_line, f.source_file as c_file, f.source_line as c_line,
+               case when f_currency then 'currency_mismatch' when f_amount then 'amount_mismatch'
+                    when f_status then 'status_mismatch' when f_fee then 'fee_mismatch'
+                    when f_fallback then 'matched_fallback' else 'matched' end as outcome,
+               nullif(concat_ws('; ',
+                   case when f_currency then 'currency_mismatch: channel ' || f.currency || ' vs ledger ' || f.l_currency end,
+                   case when f_amount then 'amount_mismatch: channel ' || {c_money} || ' vs ledger ' || {l_money} end,
+                   case when f_status then 'status_mismatch: channel ' || f.status || ' vs ledger ' || f.l_status end,
+                   case when f_fee then 'fee_mismatch: charged ' || {fee_charged} || ' vs contracted ' || {fee_contracted} end,
+                   case when f_fallback then 'matched_fallback: matched by ' || f.match_rule || ', not by the channel''s id' end,
+                   case when f.status = 'processing' then 'channel status PROCESSING' end
+               ), '') as detail
+        from findings f
+        left join currency_units cx on cx.currency = f.currency
+        left join currency_units lx on lx.currency = f.l_currency
+    ),
+    channel_out as (
+        select 'channel' as source, c.source_file, c.source_line, c.channel, null::varchar as entry_id,
+               c.channel_txn_id, c.order_no, c.kind, c.amount_minor, c.fee_minor, c.expected_fee_minor, c.currency,
+               case when d.cid is not null then 'duplicate' else coalesce(j.outcome, 'missing_in_ledger') end as outcome,
+               case when d.cid is not null then d.detail
+                    when j.cid is null then concat_ws('; ', 'no ledger entry for this channel row', {fee_note})
+                    else j.detail end as detail,
+               j.match_rule, j.l_file as counterpart_file, j.l_line as counterpart_line, c.cid as row_id,
+               c.settle_date as row_date
+        from c left join channel_dup d using (cid) left join judged j using (cid)
+        left join currency_units cx on cx.currency = c.currency
+    ),
+    ledger_out as (
+        select 'ledger' as source, l.source_file, l.source_line, l.channel, l.entry_id, l.channel_txn_id,
+               l.order_no, l.kind, l.amount_minor, null::bigint as fee_minor, null::bigint as expected_fee_minor,
+               l.currency,
+               case when d.lid is not null then 'duplicate' when u.why is not null then 'in_transit'
+                    when j.lid is not null then j.outcome when l.status <> 'succeeded' then 'void'
+                    when l.booked_at >= $cutoff_at then 'in_transit' else 'missing_in_channel' end as outcome,
+               d.detail as dup_detail, u.why, j.detail as judged_detail, l.status, l.business_date,
+               j.match_rule, j.c_file as counterpart_file, j.c_line as counterpart_line, l.lid as row_id,
+               l.business_date as row_date
+        from ledger_rows l left join ledger_dup d using (lid) left join unavailable u using (channel)
+        left join judged j using (lid)
+    ),
+    ledger_said as (
+        select *,
+               nullif(concat_ws('; ',
+                   case when outcome = 'duplicate' then dup_detail
+                        when why is not null then why || ' for ' || channel || ': carried forward'
+                        when outcome = 'void' then 'ledger status ' || status || ' and no channel row: nothing to settle'
+                        when outcome = 'in_transit'
+                        then 'booked in the last ' || $cutoff_minutes::varchar || ' minutes of the day: carried forward'
+                        when outcome = 'missing_in_channel' then 'no channel row for this ledger entry'
+                        else judged_detail end,
+                   case when business_date <> $business_date then 'CROSS_DATE: booked on ' || business_date::varchar end
+               ), '') as detail,
+               case when outcome = 'duplicate' then 'DUPLICATE_ID'
+                    when business_date <> $business_date and outcome in ('matched', 'void', 'resolved_late')
+                    then 'CROSS_DATE'
+                    when outcome in ('matched', 'void') then null else upper(outcome) end as reason_code
+        from ledger_out
+    )
+    select source, source_file, source_line, channel, entry_id, channel_txn_id, order_no, kind, amount_minor,
+           fee_minor, expected_fee_minor, currency, outcome,
+           case when outcome = 'duplicate' then 'DUPLICATE_ID'
+                when outcome in ('matched', 'void') then null else upper(outcome) end as reason_code,
+           nullif(detail, '') as detail, match_rule, counterpart_file, counterpart_line, row_id, row_date
+    from channel_out
+    union all by name
+    select source, source_file, source_line, channel, entry_id, channel_txn_id, order_no, kind, amount_minor,
+           fee_minor, expected_fee_minor, currency, outcome, reason_code, detail, match_rule, counterpart_file,
+           counterpart_line, row_id, row_date
+    from ledger_said
+    """  # noqa: S608 - relation and column names from this module; values are bound parameters
+
+
+def classify_parameters(business_date: date, rules: Rules) -> dict[str, object]:
+    """The bound parameters of :func:`classify_sql`."""
+    return {
+        "business_date": business_date,
+        "cutoff_at": cutoff_instant(business_date, rules),
+        "cutoff_minutes": rules.cutoff_minutes,
+    }
+
+
+def prepare_classification(con: duckdb.DuckDBPyConnection, rules: Rules, unavailable: dict[str, str]) -> None:
+    """Register the rule tables :func:`classify_sql` reads on ``con``."""
+    con.register("channel_rules", channel_rules_frame(rules))
+    con.register("currency_units", currency_units_frame())
+    con.register("unavailable", unavailable_frame(unavailable))
 
 
 def classify_outcomes(
@@ -80,7 +271,9 @@ def classify_outcomes(
     rules: Rules,
     unavailable: dict[str, str],
 ) -> pl.DataFrame:
-    """Match the day's channel and ledger rows and give each exactly one outcome.
+    """Match the day's channel and ledger rows (frames in memory) and give each exactly one outcome.
+
+    The same SQL as the engine's, on an in-memory DuckDB: for worked examples and small inputs.
 
     Args:
         channel: valid ChannelTxn rows of the usable statements of the day.
@@ -94,195 +287,104 @@ def classify_outcomes(
         Outcome rows (schemas.outputs.Outcome) for every channel row, then every ledger row, in
         input order. ``amount_minor``/``fee_minor`` are signed minor units.
     """
-    c = channel.with_row_index("cid").with_columns(expected_fee_minor=contracted_fee_expr(pl.col("amount_minor"), rules))
-    led = ledger.with_row_index("lid")
-    dups = find_duplicates(c, led)
-    unavailable_ledger = led.filter(pl.col("channel").is_in(list(unavailable)))
-    matchable_c = c.join(dups.channel, on="cid", how="anti").filter(pl.col("kind").is_in(["payment", "refund"]))
-    matchable_l = led.join(dups.ledger, on="lid", how="anti").join(unavailable_ledger, on="lid", how="anti")
-    pairs = run_cascade(matchable_c, matchable_l)
-    judged = _judge_pairs(pairs, c, led, rules)
-
-    channel_out = _channel_outcomes(c, dups.channel, judged)
-    ledger_out = _ledger_outcomes(led, dups.ledger, judged, unavailable, business_date, rules)
-    return pl.concat([channel_out, ledger_out], how="vertical")
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.register("channel_rows", channel.with_row_index("cid").with_columns(pl.col("cid").cast(pl.Int64)))
+        con.register("ledger_rows", ledger.with_row_index("lid").with_columns(pl.col("lid").cast(pl.Int64)))
+        con.execute(f"create temp table entry_dups as {entry_dups_sql()}")
+        prepare_classification(con, rules, unavailable)
+        sql = f"select * from ({classify_sql()}) order by source, row_id"  # noqa: S608
+        frame = con.sql(sql, params=classify_parameters(business_date, rules)).pl()
+    return as_outcomes(frame, frame["source"][0] if frame.height else "channel")
 
 
-def _judge_pairs(pairs: pl.DataFrame, c: pl.DataFrame, led: pl.DataFrame, rules: Rules) -> pl.DataFrame:
-    """One row per pair with its outcome and the words for every finding."""
-    tolerance: pl.Expr = pl.lit(0)
-    for name, channel_rules in rules.channels.items():
-        tolerance = pl.when(pl.col("channel") == name).then(channel_rules.amount_tolerance_minor).otherwise(tolerance)
-    joined = pairs.join(
-        c.select("cid", "channel", "amount_minor", "fee_minor", "expected_fee_minor", "currency", "status",
-                 "status_detail", "source_file", "source_line"),
-        on="cid",
-    ).join(
-        led.select("lid", l_amount="amount_minor", l_currency="currency", l_status="status",
-                   l_file="source_file", l_line="source_line", l_business_date="business_date"),
-        on="lid",
+def as_outcomes(frame: pl.DataFrame, /, source: str, **columns: pl.Expr) -> pl.DataFrame:
+    """Select exactly the Outcome columns, in order and typed.
+
+    Each column comes from ``columns`` where given, else from the frame's column of that name, else
+    is null. ``source`` fills the column when the frame has none (``channel``, ``ledger`` or ``bank``).
+    """
+    exprs = []
+    for name, dtype in OUTCOME_SCHEMA.items():
+        if name in columns:
+            expr = columns[name]
+        elif name in frame.columns:
+            expr = pl.col(name)
+        elif name == "source":
+            expr = pl.lit(source)
+        else:
+            expr = pl.lit(None)
+        exprs.append(expr.cast(dtype).alias(name))
+    return frame.select(exprs)
+
+
+def quarantined_outcomes_sql() -> str:
+    """Outcome rows for quarantined data lines: what could be read, plus every reason for the line.
+
+    Reads ``rejected_spill`` (``REJECTED_SCHEMA`` + ``source``: the best-effort rows of bad lines),
+    ``rejected_{channel,ledger,bank}_rows`` (the valid rows of files rejected whole, canonical
+    shape), ``rejected_files (source_file, file_code, file_reason)`` and ``quarantine_rows``
+    (``QUARANTINE_SCHEMA`` + ``ordinal``, line-level entries in the order found). A line of a rejected
+    file gets the file's code first, and its own reasons after the file's.
+    """
+    return """
+    with lines as (
+        select source_file, source_line, channel, channel_txn_id, order_no, kind, amount_minor, currency,
+               'channel' as source, 0 as preference
+        from rejected_channel_rows
+        union all
+        select source_file, source_line, channel, channel_txn_id, order_no, kind, amount_minor, currency,
+               'ledger', 0
+        from rejected_ledger_rows
+        union all
+        select source_file, source_line, 'bank', bank_ref, null, null, amount_minor, currency, 'bank', 0
+        from rejected_bank_rows
+        union all
+        select source_file, source_line, channel, channel_txn_id, order_no, kind, amount_minor, currency,
+               source, 1
+        from rejected_spill
+    ),
+    one_per_line as (
+        select * from lines
+        qualify row_number() over (partition by source_file, source_line order by preference) = 1
+    ),
+    reasons as (
+        select source_file, source_line, arg_min(reason_code, ordinal) as reason_code,
+               string_agg(reason, '; ' order by ordinal) as detail
+        from quarantine_rows where source_line is not null group by source_file, source_line
     )
-    findings = {
-        "currency_mismatch": (
-            pl.col("currency") != pl.col("l_currency"),
-            pl.format("currency_mismatch: channel {} vs ledger {}", "currency", "l_currency"),
-        ),
-        "amount_mismatch": (
-            (pl.col("amount_minor") - pl.col("l_amount")).abs() > tolerance,
-            pl.format("amount_mismatch: channel {} vs ledger {}", _money("amount_minor", "currency"),
-                      _money("l_amount", "l_currency")),
-        ),
-        "status_mismatch": (
-            pl.col("status").is_in(DONE) != (pl.col("l_status") == "succeeded"),
-            pl.format("status_mismatch: channel {} vs ledger {}", "status", "l_status"),
-        ),
-        "fee_mismatch": (
-            pl.col("fee_minor") != pl.col("expected_fee_minor"),
-            pl.format("fee_mismatch: charged {} vs contracted {}", _money("fee_minor", "currency"),
-                      _money("expected_fee_minor", "currency")),
-        ),
-        "matched_fallback": (
-            pl.col("match_rule") != "channel_txn_id",
-            pl.format("matched_fallback: matched by {}, not by the channel's id", "match_rule"),
-        ),
-    }
-    outcome: pl.Expr = pl.lit("matched")
-    for name in reversed(PAIR_PRECEDENCE):
-        outcome = pl.when(findings[name][0]).then(pl.lit(name)).otherwise(outcome)
-    notes = [pl.when(cond).then(text) for cond, text in findings.values()]
-    notes.append(pl.when(pl.col("status") == "processing").then(pl.lit("channel status PROCESSING")))
-    return joined.with_columns(
-        outcome=outcome,
-        detail=pl.concat_str(notes, separator="; ", ignore_nulls=True).replace("", None),
-    )
-
-
-def _money(amount: str, currency: str) -> pl.Expr:
-    return money_text_expr(pl.col(amount), pl.col(currency))
-
-
-def _reason_code(outcome: pl.Expr) -> pl.Expr:
-    return pl.when(outcome.is_in(["matched", "void"])).then(pl.lit(None, pl.String)).otherwise(outcome.str.to_uppercase())
-
-
-def _channel_outcomes(c: pl.DataFrame, dups: pl.DataFrame, judged: pl.DataFrame) -> pl.DataFrame:
-    fee_note = pl.when(pl.col("fee_minor") != pl.col("expected_fee_minor")).then(
-        pl.format("fee_mismatch: charged {} vs contracted {}", _money("fee_minor", "currency"),
-                  _money("expected_fee_minor", "currency"))
-    )
-    frame = (
-        c.join(dups.rename({"detail": "dup_detail"}), on="cid", how="left")
-        .join(
-            judged.select("cid", "outcome", "detail", "match_rule", counterpart_file="l_file", counterpart_line="l_line"),
-            on="cid",
-            how="left",
-        )
-        .with_columns(
-            outcome=pl.when(pl.col("dup_detail").is_not_null())
-            .then(pl.lit("duplicate"))
-            .otherwise(pl.col("outcome").fill_null("missing_in_ledger")),
-        )
-        .with_columns(
-            detail=pl.when(pl.col("outcome") == "duplicate")
-            .then(pl.col("dup_detail"))
-            .when(pl.col("outcome") == "missing_in_ledger")
-            .then(pl.concat_str([pl.lit("no ledger entry for this channel row"), fee_note], separator="; ", ignore_nulls=True))
-            .otherwise(pl.col("detail")),
-            reason_code=pl.when(pl.col("outcome") == "duplicate")
-            .then(pl.lit("DUPLICATE_ID"))
-            .otherwise(_reason_code(pl.col("outcome"))),
-        )
-        .sort("cid")
-    )
-    return as_outcomes(frame, "channel")
-
-
-def _ledger_outcomes(
-    led: pl.DataFrame,
-    dups: pl.DataFrame,
-    judged: pl.DataFrame,
-    unavailable: dict[str, str],
-    business_date: date,
-    rules: Rules,
-) -> pl.DataFrame:
-    tz = ZoneInfo(rules.timezone)
-    cutoff_at = (
-        datetime.combine(business_date + timedelta(days=1), time(0), tz) - timedelta(minutes=rules.cutoff_minutes)
-    ).astimezone(UTC)
-    why_unavailable = pl.col("channel").replace_strict(unavailable, default=None, return_dtype=pl.String)
-    cross_date = pl.col("business_date") != business_date
-    frame = (
-        led.join(dups.rename({"detail": "dup_detail"}), on="lid", how="left")
-        .join(
-            judged.select("lid", "outcome", "detail", "match_rule", counterpart_file="source_file",
-                          counterpart_line="source_line"),
-            on="lid",
-            how="left",
-        )
-        .with_columns(why_unavailable=why_unavailable)
-        .with_columns(
-            outcome=pl.when(pl.col("dup_detail").is_not_null())
-            .then(pl.lit("duplicate"))
-            .when(pl.col("why_unavailable").is_not_null())
-            .then(pl.lit("in_transit"))
-            .when(pl.col("outcome").is_not_null())
-            .then(pl.col("outcome"))
-            .when(pl.col("status") != "succeeded")
-            .then(pl.lit("void"))
-            .when(pl.col("booked_at") >= cutoff_at)
-            .then(pl.lit("in_transit"))
-            .otherwise(pl.lit("missing_in_channel"))
-        )
-        .with_columns(
-            detail=pl.concat_str(
-                [
-                    pl.when(pl.col("outcome") == "duplicate")
-                    .then(pl.col("dup_detail"))
-                    .when(pl.col("why_unavailable").is_not_null())
-                    .then(pl.format("{} for {}: carried forward", "why_unavailable", "channel"))
-                    .when(pl.col("outcome") == "void")
-                    .then(pl.format("ledger status {} and no channel row: nothing to settle", "status"))
-                    .when(pl.col("outcome") == "in_transit")
-                    .then(pl.lit(f"booked in the last {rules.cutoff_minutes} minutes of the day: carried forward"))
-                    .when(pl.col("outcome") == "missing_in_channel")
-                    .then(pl.lit("no channel row for this ledger entry"))
-                    .otherwise(pl.col("detail")),
-                    pl.when(cross_date).then(pl.format("CROSS_DATE: booked on {}", "business_date")),
-                ],
-                separator="; ",
-                ignore_nulls=True,
-            ).replace("", None),
-            reason_code=pl.when(pl.col("outcome") == "duplicate")
-            .then(pl.lit("DUPLICATE_ID"))
-            .when(cross_date & pl.col("outcome").is_in(["matched", "void", "resolved_late"]))
-            .then(pl.lit("CROSS_DATE"))
-            .otherwise(_reason_code(pl.col("outcome"))),
-        )
-        .sort("lid")
-    )
-    return as_outcomes(frame, "ledger")
+    select r.source, r.source_file, r.source_line, r.channel, null::varchar as entry_id, r.channel_txn_id,
+           r.order_no, r.kind, r.amount_minor, null::bigint as fee_minor, null::bigint as expected_fee_minor,
+           r.currency, 'quarantined' as outcome,
+           coalesce(f.file_code, q.reason_code, 'QUARANTINED') as reason_code,
+           nullif(concat_ws('; ', f.file_reason, q.detail), '') as detail,
+           null::varchar as match_rule, null::varchar as counterpart_file, null::bigint as counterpart_line,
+           null::date as row_date
+    from one_per_line r
+    left join reasons q using (source_file, source_line)
+    left join rejected_files f using (source_file)
+    """
 
 
 def quarantined_outcomes(rejected: pl.DataFrame, quarantine: pl.DataFrame, source: str) -> pl.DataFrame:
-    """Outcome rows for quarantined data lines: what could be read, plus every reason for the line.
+    """Outcome rows for quarantined data lines (frames in memory; see :func:`quarantined_outcomes_sql`).
 
     Args:
         rejected: REJECTED_SCHEMA rows (one per quarantined line).
-        quarantine: QUARANTINE_SCHEMA entries (possibly several per line).
+        quarantine: QUARANTINE_SCHEMA entries (possibly several per line), in the order found.
         source: ``channel``, ``ledger`` or ``bank``.
     """
-    reasons = (
-        quarantine.filter(pl.col("source_line").is_not_null())
-        .group_by("source_file", "source_line", maintain_order=True)
-        .agg(
-            reason_code=pl.col("reason_code").first(),
-            detail=pl.col("reason").str.join("; "),
-        )
-    )
-    return (
-        rejected.join(reasons, on=["source_file", "source_line"], how="left", maintain_order="left")
-        .pipe(
-            as_outcomes, source, outcome=pl.lit("quarantined"),
-            reason_code=pl.col("reason_code").fill_null("QUARANTINED"),
-        )
-    )
+    with duckdb.connect() as con:
+        con.register("rejected_spill", rejected.with_columns(source=pl.lit(source)))
+        for side, model in (("channel", ChannelTxn), ("ledger", LedgerEntry), ("bank", BankTxn)):
+            con.register(f"rejected_{side}_rows", empty_frame(model))
+        con.register("rejected_files", pl.DataFrame(schema={"source_file": pl.String, "file_code": pl.String,
+                                                            "file_reason": pl.String}))  # fmt: skip
+        con.register("quarantine_rows", quarantine.with_row_index("ordinal"))
+        frame = con.sql(quarantined_outcomes_sql()).pl()
+    order = rejected.select("source_file", "source_line").with_row_index("_order")
+    frame = frame.join(order, on=["source_file", "source_line"], how="left").sort("_order")
+    return as_outcomes(frame, source)
+
+
+_ = (PAIR_PRECEDENCE, DONE)

@@ -19,11 +19,12 @@ _XML_SKIP = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\
 _MT940_START = re.compile(r"\A(?:\{[0-9A-Za-z]:[^}]*\})*\s*(?:\{4:\s*)?:20:")
 
 
-def recognise(data: bytes) -> str | None:
+def recognise(data: bytes, size: int | None = None) -> str | None:
     """Name the format of ``data`` from its first bytes.
 
     Args:
-        data: the file's bytes (after unpacking).
+        data: the file's bytes (after unpacking), or at least its first ``SNIFF_BYTES``.
+        size: the whole file's size when ``data`` is only its beginning.
 
     Returns:
         ``wechatpay_trade``, ``wechatpay_fundflow``, ``alipay_trade``, ``alipay_trade_summary``,
@@ -33,7 +34,7 @@ def recognise(data: bytes) -> str | None:
     prefix = data[:SNIFF_BYTES]
     if prefix.startswith(b"PAR1"):
         return "ledger_parquet"
-    cut = len(data) > SNIFF_BYTES
+    cut = (len(data) if size is None else size) > SNIFF_BYTES
     utf8 = _sniff_decode(prefix.removeprefix(b"\xef\xbb\xbf"), "utf-8", cut=cut)
     if utf8 is not None:
         found = _recognise_utf8(utf8) or _ALIPAY_TITLES.get(_first_line(utf8).strip())

@@ -1,73 +1,136 @@
-"""Route one input file to its adapter by content (header signature), never by name (DESIGN §9 Files)."""
+"""The format registry: every input format recon knows, how it is recognised and who parses it.
+
+Recognition and dispatch are lookups in :data:`FORMATS` (DESIGN §9 Files: by content, never by
+name). Each row says what a file *is* for the run:
+
+- ``channel`` rows are a channel's transactions (reconciled against the ledger);
+- ``ledger`` and ``bank`` rows are ours and the bank's;
+- ``reference`` rows produce no rows of their own: a summary cross-checked against the detail file
+  of the same channel (``cross_checks``), or a file recognised but not used yet (listed in the
+  manifest, changing nothing).
+
+Adding a channel is one adapter with the signature ``parse(source, source_file, context) ->
+ParsedFile``, one raw schema, one row here and its ``[channels.X]`` table in recon.toml.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from schemas.canonical import ChannelTxn, empty_frame
-from transforms.adapters.alipay import parse_alipay_trade_detail, parse_alipay_trade_summary
+from transforms.adapters.alipay import (
+    cross_check_alipay_summary,
+    parse_alipay_trade_detail,
+    parse_alipay_trade_summary,
+)
 from transforms.adapters.camt053 import parse_camt053
 from transforms.adapters.ledger import parse_ledger_csv, parse_ledger_parquet
 from transforms.adapters.wechatpay import parse_wechatpay_trade_bill
-from transforms.detect import recognise
-from transforms.parsed import FileRejected, ParsedFile, empty_quarantine, empty_rejected
-from transforms.rules import Rules
+from transforms.detect import SNIFF_BYTES, recognise
+from transforms.parsed import (
+    FileRejected,
+    ParseContext,
+    ParsedFile,
+    Source,
+    as_source,
+    empty_quarantine,
+    empty_rejected,
+)
 
-#: Formats we recognise but do not reconcile yet: listed in the manifest, changing nothing.
-RECOGNISED_UNUSED = {
-    "wechatpay_fundflow": "wechatpay",
-    "alipay_account": "alipay",
-    "mt940": "bank",
-    "stripe_balance": "stripe",
-    "paypal_stl": "paypal",
-}
+#: ``parse(source, source_file, context) -> ParsedFile``: the one adapter signature.
+Parser = Callable[[bytes | Source, str, ParseContext], ParsedFile]
+#: ``cross_check(detail, summary) -> sentences`` comparing a summary with its detail file.
+CrossCheck = Callable[[ParsedFile, ParsedFile], list[str]]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One input format.
+
+    Attributes:
+        name: the format's name (``wechatpay_trade``), as ``transforms.detect`` recognises it.
+        channel: the channel it belongs to, or ``ledger`` / ``bank``.
+        role: ``channel``, ``ledger``, ``bank`` or ``reference`` (see the module docstring).
+        parser: its adapter; None for a format recognised but not used yet.
+        cross_checks: for a summary, the format of the detail file it is checked against.
+        cross_check: the function that compares them.
+    """
+
+    name: str
+    channel: str
+    role: str
+    parser: Parser | None
+    cross_checks: str | None = None
+    cross_check: CrossCheck | None = None
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("wechatpay_trade", "wechatpay", "channel", parse_wechatpay_trade_bill),
+    Format("wechatpay_fundflow", "wechatpay", "reference", None),
+    Format("alipay_trade", "alipay", "channel", parse_alipay_trade_detail),
+    Format("alipay_trade_summary", "alipay", "reference", parse_alipay_trade_summary,
+           cross_checks="alipay_trade", cross_check=cross_check_alipay_summary),  # fmt: skip
+    Format("alipay_account", "alipay", "reference", None),
+    Format("stripe_balance", "stripe", "reference", None),
+    Format("paypal_stl", "paypal", "reference", None),
+    Format("ledger_csv", "ledger", "ledger", parse_ledger_csv),
+    Format("ledger_parquet", "ledger", "ledger", parse_ledger_parquet),
+    Format("camt053", "bank", "bank", parse_camt053),
+    Format("mt940", "bank", "reference", None),
+)
+FORMAT_BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
+
+#: Every channel a statement can be for, derived from the registry.
+STATEMENT_CHANNELS: tuple[str, ...] = tuple(
+    dict.fromkeys(f.channel for f in FORMATS if f.channel not in ("ledger", "bank"))
+)
 #: Inbox folders: the channel an unreadable file in that folder was meant for.
-FOLDER_CHANNEL = {
-    "alipay": "alipay", "wechatpay": "wechatpay", "unionpay": "unionpay", "stripe": "stripe",
-    "paypal": "paypal", "bank": "bank", "ledger": "ledger",
+FOLDER_CHANNEL: dict[str, str] = {
+    **{channel: channel for channel in ("alipay", "wechatpay", "unionpay", "stripe", "paypal")},
+    "bank": "bank",
+    "ledger": "ledger",
 }
 
 
-def _unusable(source_file: str, fmt: str, role: str, channel: str, error: FileRejected | None) -> ParsedFile:
-    return ParsedFile(
-        source_file=source_file, format=fmt, role=role, channel=channel, rows=empty_frame(ChannelTxn),
-        rejected=empty_rejected(), quarantine=empty_quarantine(), file_error=error,
-    )
+def recognise_source(source: bytes | Source) -> Format | None:
+    """The format of a file, from its first bytes (None when no signature matches)."""
+    source = as_source(source)
+    name = recognise(source.read(0, min(source.size, SNIFF_BYTES)), size=source.size)
+    return FORMAT_BY_NAME.get(name) if name is not None else None
 
 
-def parse_input(data: bytes, source_file: str, *, business_date: date, rules: Rules) -> ParsedFile:
-    """Recognise ``data`` and parse it with its adapter.
+def parse_input(data: bytes | Source, source_file: str, context: ParseContext) -> ParsedFile:
+    """Recognise a file by its content and parse it with its format's adapter.
 
     Args:
-        data: the file's bytes (an archive member after unpacking).
+        data: the file's bytes or a Source over them (an archive member after unpacking).
         source_file: its path relative to the date's inbox folder; its first component names the
             folder, used only to say which statement an unrecognisable file was meant to be.
-        business_date: the run's date D (the statement date channel rows belong to).
-        rules: for the merchant time zone.
+        context: the run's date, time zone, sink and limits.
 
     Returns:
         The ParsedFile; an unrecognised file comes back with ``file_error`` UNKNOWN_FORMAT and the
         role of its folder, so that a garbled statement makes its channel *rejected*, loudly.
     """
-    fmt = recognise(data)
-    if fmt == "wechatpay_trade":
-        return parse_wechatpay_trade_bill(data, source_file, business_date=business_date)
-    if fmt == "alipay_trade":
-        return parse_alipay_trade_detail(data, source_file, business_date=business_date)
-    if fmt == "alipay_trade_summary":
-        return parse_alipay_trade_summary(data, source_file, business_date=business_date)
-    if fmt == "ledger_csv":
-        return parse_ledger_csv(data, source_file, tz=rules.timezone)
-    if fmt == "ledger_parquet":
-        return parse_ledger_parquet(data, source_file, tz=rules.timezone)
-    if fmt == "camt053":
-        return parse_camt053(data, source_file)
-    if fmt in RECOGNISED_UNUSED:
-        return _unusable(source_file, fmt, "reference", RECOGNISED_UNUSED[fmt], None)
-    if not data:
+    source = as_source(data)
+    found = recognise_source(source)
+    if found is not None and found.parser is not None:
+        return found.parser(source, source_file, context)
+    if found is not None:
+        return unusable(source_file, found.name, found.role, found.channel, None)
+    if source.size == 0:
         return unreadable(source_file, FileRejected("EMPTY_FILE", "the file is empty (0 bytes)"))
     error = FileRejected("UNKNOWN_FORMAT", "content matches no known statement, ledger or bank format")
     return unreadable(source_file, error, fmt="unknown")
+
+
+def role_of_folder(source_file: str) -> tuple[str, str]:
+    """The ``(role, channel)`` a file in this inbox folder stands for when it cannot be read."""
+    folder = source_file.split("/", 1)[0]
+    channel = FOLDER_CHANNEL.get(folder, folder)
+    role = channel if channel in ("ledger", "bank") else "channel"
+    return role, channel
 
 
 def unreadable(source_file: str, error: FileRejected, fmt: str = "unreadable") -> ParsedFile:
@@ -76,7 +139,13 @@ def unreadable(source_file: str, error: FileRejected, fmt: str = "unreadable") -
     The folder (``alipay/``, ``ledger/``, ``bank/``...) says which statement it was meant to be, so
     that a garbled statement makes its channel *rejected*, loudly, instead of silently missing.
     """
-    folder = source_file.split("/", 1)[0]
-    channel = FOLDER_CHANNEL.get(folder, folder)
-    role = channel if channel in ("ledger", "bank") else "channel"
-    return _unusable(source_file, fmt, role, channel, error)
+    role, channel = role_of_folder(source_file)
+    return unusable(source_file, fmt, role, channel, error)
+
+
+def unusable(source_file: str, fmt: str, role: str, channel: str, error: FileRejected | None) -> ParsedFile:
+    """A ParsedFile with no rows: a recognised-but-unused file, or one that could not be read."""
+    return ParsedFile(
+        source_file=source_file, format=fmt, role=role, channel=channel, rows=empty_frame(ChannelTxn),
+        rejected=empty_rejected(), quarantine=empty_quarantine(), file_error=error,
+    )  # fmt: skip

@@ -1,168 +1,107 @@
-"""Combine the parsed files of one date into the day's frames, deciding which statements are usable.
+"""Decide, from the parsed files of one date, which statements are usable and what the report must say.
 
 A statement is usable when its file parsed without a file-level error. A channel expected by
 recon.toml with no usable statement is *unavailable* (statement missing, or rejected): its ledger
 rows are carried forward as ``in_transit`` and the report says so on its first line (DESIGN §9).
+Rows never pass through here: they are in the run's spill files, and this module only decides.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
-from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
-from transforms.adapters.alipay import cross_check_alipay_summary
-from transforms.classify import quarantined_outcomes
-from transforms.parsed import REJECTED_SCHEMA, ParsedFile, empty_quarantine, quarantine_frame
+from transforms.parsed import FileRejected, ParsedFile, empty_quarantine, quarantine_frame
 
-SOURCE_OF_ROLE = {"channel": "channel", "ledger": "ledger", "bank": "bank"}
+#: Roles whose rows are reconciled (reference files produce none).
+ROW_ROLES = ("channel", "ledger", "bank")
 
 
 @dataclass(frozen=True)
 class Day:
-    """The day's inputs after parsing, ready to match.
+    """The day's inputs after parsing, decided.
 
     Attributes:
-        channel / ledger / bank: valid canonical rows from usable files.
-        quarantined: Outcome rows (``quarantined``) for every data line that was rejected, by its
-            row's own problem or because its whole file was rejected.
-        quarantine: every problem found (QUARANTINE_SCHEMA), file-level ones with their line.
+        usable: source files whose valid rows take part in matching.
+        rejected: source file → why the whole file is rejected (its rows are all quarantined).
         unavailable: expected channel → why no usable statement ("statement missing", ...).
         notes: sentences for the report about files (rejected, unused, cross-check problems).
+        quarantine: every problem found (QUARANTINE_SCHEMA), file-level ones with their line.
     """
 
-    channel: pl.DataFrame
-    ledger: pl.DataFrame
-    bank: pl.DataFrame
-    quarantined: pl.DataFrame
-    quarantine: pl.DataFrame
+    usable: frozenset[str]
+    rejected: dict[str, FileRejected]
     unavailable: dict[str, str]
     notes: tuple[str, ...]
+    quarantine: pl.DataFrame
 
 
-def _rows_as_rejected(parsed: ParsedFile) -> pl.DataFrame:
-    """The valid rows of a rejected file, in the REJECTED_SCHEMA shape."""
-    rows = parsed.rows
-    if rows.is_empty():
-        return pl.DataFrame(schema=REJECTED_SCHEMA)
-    lit_none = pl.lit(None, pl.String)
-    return rows.select(
-        source_file="source_file",
-        source_line="source_line",
-        channel=pl.col("channel") if "channel" in rows.columns else pl.lit(parsed.channel),
-        channel_txn_id=pl.col("channel_txn_id") if "channel_txn_id" in rows.columns else pl.col("bank_ref"),
-        order_no=pl.col("order_no") if "order_no" in rows.columns else lit_none,
-        kind=pl.col("kind") if "kind" in rows.columns else lit_none,
-        amount_minor="amount_minor",
-        currency="currency",
-    ).cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
-
-
-def combine_parsed(files: list[ParsedFile], expected: tuple[str, ...]) -> Day:
-    """Split parsed files into usable rows and quarantine, and find the unavailable statements.
+def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledger_channels: Iterable[str]) -> Day:
+    """Split parsed files into usable and rejected ones, and find the unavailable statements.
 
     Args:
         files: every parsed input of the date (reference files such as the Alipay 汇总 included).
         expected: channels (and ``bank``) whose statement must be present (recon.toml ``expected``).
+        ledger_channels: the channels the day's usable ledger rows book (a channel the ledger books
+            but no usable statement covers cannot be checked today: its rows are carried forward).
     """
-    frames: dict[str, list[pl.DataFrame]] = {"channel": [], "ledger": [], "bank": []}
-    quarantined: list[pl.DataFrame] = []
-    quarantine: list[pl.DataFrame] = [empty_quarantine()]
     usable: set[str] = set()
+    usable_channels: set[str] = set()
+    rejected: dict[str, FileRejected] = {}
     rejected_why: dict[str, str] = {}
     notes: list[str] = []
+    quarantine: list[pl.DataFrame] = [empty_quarantine()]
     for parsed in sorted(files, key=lambda p: p.source_file):
-        if parsed.role not in SOURCE_OF_ROLE:
+        if parsed.role not in ROW_ROLES:
             if parsed.file_error is not None:
                 notes.append(f"{parsed.source_file}: {parsed.file_error.reason_code}: {parsed.file_error.message}")
             continue
-        source = SOURCE_OF_ROLE[parsed.role]
         quarantine.append(parsed.quarantine)
         error = parsed.file_error
         if error is None:
-            frames[source].append(parsed.rows)
-            quarantined.append(quarantined_outcomes(parsed.rejected, parsed.quarantine, source))
-            usable.add(parsed.channel)
+            usable.add(parsed.source_file)
+            usable_channels.add(parsed.channel)
             continue
         where = f":{error.line}" if error.line else ""
         notes.append(f"FILE REJECTED {parsed.source_file}{where}: {error.reason_code}: {error.message}")
+        rejected[parsed.source_file] = error
         rejected_why.setdefault(parsed.channel, f"statement rejected ({error.reason_code})")
-        file_entry = quarantine_frame(
-            [{"source_file": parsed.source_file, "source_line": error.line, "column": None, "value": None,
-              "reason_code": error.reason_code, "reason": f"file rejected: {error.message}"}]
+        quarantine.append(
+            quarantine_frame(
+                [{"source_file": parsed.source_file, "source_line": error.line, "column": None, "value": None,
+                  "reason_code": error.reason_code, "reason": f"file rejected: {error.message}"}]
+            )  # fmt: skip
         )
-        quarantine.append(file_entry)
-        everything = pl.concat([_rows_as_rejected(parsed), parsed.rejected]).unique(
-            ["source_file", "source_line"], keep="first", maintain_order=True
-        )
-        file_reason = everything.select("source_file", "source_line").with_columns(
-            column=pl.lit(None, pl.String), value=pl.lit(None, pl.String),
-            reason_code=pl.lit(error.reason_code), reason=pl.lit(f"file rejected: {error.message}"),
-        )
-        quarantined.append(
-            quarantined_outcomes(everything, pl.concat([file_reason, parsed.quarantine], how="vertical_relaxed"), source)
-        )
-
     unavailable = {
         channel: rejected_why.get(channel, "statement missing")
         for channel in expected
-        if channel != "ledger" and channel not in usable
+        if channel != "ledger" and channel not in usable_channels
     }
-    models = {"channel": ChannelTxn, "ledger": LedgerEntry, "bank": BankTxn}
-    combined = {
-        source: pl.concat(parts) if parts else empty_frame(models[source]) for source, parts in frames.items()
-    }
-    # A channel the ledger booked but no usable statement covers (not expected by recon.toml, or not
-    # delivered) cannot be checked today: its rows are carried forward, not declared missing.
-    for channel in sorted(set(combined["ledger"]["channel"].unique()) - usable - set(unavailable)):
+    for channel in sorted(set(ledger_channels) - usable_channels - set(unavailable)):
         unavailable[channel] = rejected_why.get(channel, "statement missing")
     return Day(
-        channel=combined["channel"],
-        ledger=combined["ledger"],
-        bank=combined["bank"],
-        quarantined=pl.concat(quarantined) if quarantined else quarantined_outcomes(
-            pl.DataFrame(schema=REJECTED_SCHEMA), empty_quarantine(), "ledger"
-        ),
-        quarantine=pl.concat(quarantine),
+        usable=frozenset(usable),
+        rejected=rejected,
         unavailable=unavailable,
         notes=tuple(notes),
+        quarantine=pl.concat(quarantine, how="vertical"),
     )
 
 
-def input_notes(parsed: list[ParsedFile], duplicates: list[tuple[str, str]]) -> list[str]:
+def input_notes(unused: list[ParsedFile], duplicates: list[tuple[str, str]], cross_checks: list[str]) -> list[str]:
     """Sentences for the report about inputs that change nothing but must be seen.
 
     Args:
-        parsed: every parsed input.
+        unused: files of a format recognised but not used yet.
         duplicates: ``(source_file, duplicate_of)`` of inputs delivered twice (read once).
+        cross_checks: what the summaries' cross-checks found (already sentences).
 
     Returns:
-        Alipay 汇总 cross-check problems, duplicate deliveries, recognised files not used by this run.
+        Cross-check problems, duplicate deliveries, recognised files not used by this run.
     """
-    notes = []
-    details = [p for p in parsed if p.format == "alipay_trade" and p.file_error is None]
-    for summary in (p for p in parsed if p.format == "alipay_trade_summary"):
-        for detail in details[:1]:
-            notes += [f"{summary.source_file}: {problem}" for problem in cross_check_alipay_summary(detail, summary)]
+    notes = list(cross_checks)
     notes += [f"{name}: duplicate delivery of {original}, read once" for name, original in duplicates]
-    notes += [
-        f"{p.source_file}: recognised as {p.format}, not used by this run"
-        for p in parsed
-        if p.role == "reference" and p.format != "alipay_trade_summary"
-    ]
+    notes += [f"{p.source_file}: recognised as {p.format}, not used by this run" for p in unused]
     return notes
-
-
-def row_dates(day: Day) -> pl.DataFrame:
-    """The business date each usable row belongs to: ``source_file, source_line, row_date``.
-
-    Ledger rows: the booking's date in the merchant's time zone; channel rows: their statement's
-    date; bank rows: the booking date. Used for the age in days of a discrepancy.
-    """
-    parts = [
-        day.ledger.select("source_file", "source_line", row_date="business_date"),
-        day.channel.select("source_file", "source_line", row_date="settle_date"),
-        day.bank.select("source_file", "source_line", row_date="booking_date"),
-    ]
-    return pl.concat(parts).unique(["source_file", "source_line"], keep="first", maintain_order=True)

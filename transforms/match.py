@@ -1,19 +1,167 @@
-"""The matching cascade: pair channel rows with ledger rows, each step only on what is still open.
+"""The matching cascade, in DuckDB SQL: pair channel rows with ledger rows, each step on what is still open.
 
 Works on the *matchable* rows only: duplicates (DESIGN §9 Keys) are found first and kept out, so no
-copy is ever picked. Each step returns pairs ``(cid, lid)`` of row ids; a row appears in at most one
-pair (BAD_INPUTS I10, a partial bijection).
+copy is ever picked. Each step pairs row ids ``(cid, lid)``; a row appears in at most one pair
+(BAD_INPUTS I10, a partial bijection).
+
+Everything here is SQL text over relations with fixed names, so that the same statements run on a
+test's in-memory frames and on a day of ten million rows spilled to Parquet, where DuckDB joins out
+of core within its memory limit. Names in the SQL are this module's constants; values are always
+bound parameters. The ``*_sql`` functions return text that tests can read.
+
+Relations read:
+
+- ``channel_rows``: canonical channel rows (``ChannelTxn``) with a unique ``cid``;
+- ``ledger_rows``: canonical ledger rows (``LedgerEntry``) with a unique ``lid``;
+- ``entry_dups``: ``(entry_id, copies)`` of entry ids booked more than once in the whole day's ledger
+  (a global pre-pass: an entry id may repeat across channels, and so across partitions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
+import duckdb
 import polars as pl
 
-KEY = ["channel", "kind", "channel_txn_id"]
-PAIR_SCHEMA = {"cid": pl.UInt32(), "lid": pl.UInt32(), "match_rule": pl.String()}
+KEY = ("channel", "kind", "channel_txn_id")
+PAIR_SCHEMA = {"cid": pl.Int64(), "lid": pl.Int64(), "match_rule": pl.String()}
+
+
+def entry_dups_sql(ledger: str = "ledger_rows") -> str:
+    """``(entry_id, copies)`` of every entry id that appears more than once (the global pre-pass)."""
+    return f"select entry_id, count(*) as copies from {ledger} group by entry_id having count(*) > 1"  # noqa: S608
+
+
+def duplicates_sql() -> str:
+    """CTEs ``channel_dup (cid, detail)`` and ``ledger_dup (lid, detail)``: every copy and its counterpart.
+
+    A channel key is (channel, kind, channel_txn_id); a ledger row is a duplicate when its ``entry_id``
+    repeats or its non-empty key repeats. Every copy gets ``duplicate``, and so does every row on the
+    other side carrying the same key. When several reasons apply, the first listed gives the words.
+    """
+    return """
+    channel_keys as (
+        select channel, kind, channel_txn_id, count(*) as copies
+        from channel_rows group by channel, kind, channel_txn_id having count(*) > 1
+    ),
+    ledger_keyed as (
+        select * from ledger_rows where channel_txn_id is not null
+    ),
+    ledger_key_dups as (
+        select channel, kind, channel_txn_id, count(*) as copies
+        from ledger_keyed group by channel, kind, channel_txn_id having count(*) > 1
+    ),
+    ledger_copied_keys as (
+        select distinct channel, kind, channel_txn_id from (
+            select channel, kind, channel_txn_id from ledger_keyed
+            semi join ledger_key_dups using (channel, kind, channel_txn_id)
+            union all
+            select channel, kind, channel_txn_id from ledger_keyed semi join entry_dups using (entry_id)
+        )
+    ),
+    channel_dup as (
+        select cid, arg_min(why, reason) as detail from (
+            select c.cid, 1 as reason,
+                   'DUPLICATE_ID: ' || k.copies || ' copies of this line in the statement' as why
+            from channel_rows c join channel_keys k using (channel, kind, channel_txn_id)
+            union all
+            select cid, 2, 'DUPLICATE_ID: its ledger entry is duplicated'
+            from channel_rows semi join ledger_copied_keys using (channel, kind, channel_txn_id)
+        ) group by cid
+    ),
+    ledger_dup as (
+        select lid, arg_min(why, reason) as detail from (
+            select l.lid, 1 as reason, 'DUPLICATE_ID: entry_id appears ' || d.copies || ' times in the ledger' as why
+            from ledger_rows l join entry_dups d using (entry_id)
+            union all
+            select l.lid, 2, 'DUPLICATE_ID: channel_txn_id booked ' || k.copies || ' times in the ledger' as why
+            from ledger_keyed l join ledger_key_dups k using (channel, kind, channel_txn_id)
+            union all
+            select lid, 3, 'DUPLICATE_ID: its channel line appears more than once in the statement'
+            from ledger_keyed semi join channel_keys using (channel, kind, channel_txn_id)
+        ) group by lid
+    )"""
+
+
+@dataclass(frozen=True)
+class MatchStep:
+    """One step of the cascade: a rule name and the SQL that pairs open channel and ledger rows.
+
+    ``sql(channel, ledger)`` returns a select of ``(cid, lid, match_rule)`` over the two named
+    relations. Calling the step on two frames runs it on them (worked examples, tests).
+    """
+
+    rule: str
+    sql: Callable[[str, str], str]
+
+    def __call__(self, channel: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
+        """The pairs this step alone finds between ``channel`` (with ``cid``) and ``ledger`` (with ``lid``)."""
+        with duckdb.connect() as con:
+            con.register("open_channel", channel)
+            con.register("open_ledger", ledger)
+            return _pairs(con.sql(self.sql("open_channel", "open_ledger")).pl())
+
+
+def _by_channel_txn_id_sql(channel: str, ledger: str) -> str:
+    return f"""
+        select c.cid, l.lid, 'channel_txn_id' as match_rule
+        from {channel} c join {ledger} l
+          on c.channel = l.channel and c.kind = l.kind and c.channel_txn_id = l.channel_txn_id
+    """  # noqa: S608 - relation names from this module
+
+
+def _by_order_no_sql(channel: str, ledger: str) -> str:
+    def unique_candidates(relation: str, row_id: str) -> str:
+        # A refund also needs the same amount: one order may have several refunds (DESIGN §9 Refunds).
+        return f"""
+            select * from (
+                select {row_id}, channel, kind, order_no,
+                       case when kind = 'refund' then amount_minor else 0 end as key_amount
+                from {relation} where order_no is not null
+            ) qualify count(*) over (partition by channel, kind, order_no, key_amount) = 1
+        """  # noqa: S608 - relation names from this module
+
+    return f"""
+        select c.cid, l.lid, 'order_no' as match_rule
+        from ({unique_candidates(channel, "cid")}) c join ({unique_candidates(ledger, "lid")}) l
+          on c.channel = l.channel and c.kind = l.kind and c.order_no = l.order_no
+         and c.key_amount = l.key_amount
+    """  # noqa: S608 - relation names from this module
+
+
+#: The channel's own id, the strong key: same (channel, kind, channel_txn_id).
+by_channel_txn_id = MatchStep("channel_txn_id", _by_channel_txn_id_sql)
+#: The merchant's order number, when the candidate is unique on both sides (a refund: same amount too).
+by_order_no = MatchStep("order_no", _by_order_no_sql)
+
+#: The cascade, in order; each step sees only rows no earlier step paired (DESIGN §5 match).
+MATCH_CASCADE: tuple[MatchStep, ...] = (by_channel_txn_id, by_order_no)
+
+
+def cascade_sql(cascade: Sequence[MatchStep], channel: str, ledger: str) -> str:
+    """CTEs ending in ``pairs (cid, lid, match_rule)``: every step on what the earlier ones left open.
+
+    Args:
+        cascade: the steps, in order.
+        channel: the matchable channel rows (a relation or CTE with ``cid``).
+        ledger: the matchable ledger rows (with ``lid``).
+    """
+    parts = []
+    open_c, open_l = channel, ledger
+    for index, step in enumerate(cascade):
+        parts.append(f"step_{index} as ({step.sql(open_c, open_l)})")
+        parts.append(f"open_c_{index} as (select * from {open_c} anti join step_{index} using (cid))")  # noqa: S608
+        parts.append(f"open_l_{index} as (select * from {open_l} anti join step_{index} using (lid))")  # noqa: S608
+        open_c, open_l = f"open_c_{index}", f"open_l_{index}"
+    union = " union all ".join(f"select * from step_{index}" for index in range(len(cascade)))  # noqa: S608
+    parts.append(f"pairs as ({union or 'select null::bigint as cid, null::bigint as lid, null::varchar as match_rule where false'})")
+    return ",\n".join(parts)
+
+
+# -- worked examples on frames (tests, small days) --------------------------------------------------
 
 
 class Duplicates(NamedTuple):
@@ -24,103 +172,42 @@ class Duplicates(NamedTuple):
 
 
 def find_duplicates(channel: pl.DataFrame, ledger: pl.DataFrame) -> Duplicates:
-    """Find duplicate keys on each side and their counterparts on the other.
-
-    A channel key is (channel, kind, channel_txn_id); a ledger row is a duplicate when its
-    ``entry_id`` repeats or its non-empty (channel, kind, channel_txn_id) repeats. Every copy gets
-    ``duplicate``, and so does every row on the other side carrying the same key.
+    """Find duplicate keys on each side and their counterparts on the other (see ``duplicates_sql``).
 
     Args:
         channel: channel rows with a ``cid`` row id and the KEY columns.
         ledger: ledger rows with a ``lid`` row id, ``entry_id`` and the KEY columns.
     """
-    channel_dup_keys = (
-        channel.group_by(KEY).len().filter(pl.col("len") > 1).select(*KEY, copies=pl.col("len"))
+    with duckdb.connect() as con:
+        _register(con, channel, ledger)
+        found = {
+            name: con.sql(f"with {duplicates_sql()} select * from {name} order by 1").pl()  # noqa: S608
+            for name in ("channel_dup", "ledger_dup")
+        }
+    return Duplicates(
+        channel=found["channel_dup"].cast({"cid": channel.schema["cid"]}),
+        ledger=found["ledger_dup"].cast({"lid": ledger.schema["lid"]}),
     )
-    ledger_keyed = ledger.filter(pl.col("channel_txn_id").is_not_null())
-    ledger_dup_keys = (
-        ledger_keyed.group_by(KEY).len().filter(pl.col("len") > 1).select(*KEY, copies=pl.col("len"))
-    )
-    entry_dups = ledger.group_by("entry_id").len().filter(pl.col("len") > 1)
-    ledger_entry_dup_rows = ledger.join(entry_dups, on="entry_id", how="semi")
-    # Keys of duplicated ledger rows (by either rule) make their channel counterparts duplicates too.
-    ledger_dup_rows = pl.concat(
-        [ledger_keyed.join(ledger_dup_keys, on=KEY, how="semi"), ledger_entry_dup_rows]
-    ).unique("lid")
-    ledger_dup_row_keys = ledger_dup_rows.filter(pl.col("channel_txn_id").is_not_null()).select(KEY).unique()
-
-    channel_dup = pl.concat(
-        [
-            channel.join(channel_dup_keys, on=KEY, how="inner").select(
-                "cid", detail=pl.format("DUPLICATE_ID: {} copies of this line in the statement", "copies")
-            ),
-            channel.join(ledger_dup_row_keys, on=KEY, how="semi").select(
-                "cid", detail=pl.lit("DUPLICATE_ID: its ledger entry is duplicated")
-            ),
-        ]
-    ).unique("cid", keep="first", maintain_order=True)
-    ledger_dup = pl.concat(
-        [
-            ledger.join(entry_dups, on="entry_id", how="inner").select(
-                "lid", detail=pl.format("DUPLICATE_ID: entry_id appears {} times in the ledger", "len")
-            ),
-            ledger_keyed.join(ledger_dup_keys, on=KEY, how="inner").select(
-                "lid", detail=pl.format("DUPLICATE_ID: channel_txn_id booked {} times in the ledger", "copies")
-            ),
-            ledger_keyed.join(channel_dup_keys, on=KEY, how="semi").select(
-                "lid", detail=pl.lit("DUPLICATE_ID: its channel line appears more than once in the statement")
-            ),
-        ]
-    ).unique("lid", keep="first", maintain_order=True)
-    return Duplicates(channel=channel_dup, ledger=ledger_dup)
-
-
-def by_channel_txn_id(channel: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
-    """Pair rows with the same (channel, kind, channel_txn_id): the channel's own id, the strong key."""
-    return (
-        channel.join(ledger.filter(pl.col("channel_txn_id").is_not_null()), on=KEY, how="inner")
-        .select("cid", "lid", match_rule=pl.lit("channel_txn_id"))
-    )
-
-
-def by_order_no(channel: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
-    """Pair rows by merchant order number when the candidate is unique on both sides.
-
-    The key is (channel, kind, order_no); a refund also needs the same amount, because one order
-    may have several refunds (DESIGN §9 Refunds). A key held by two rows on either side pairs nothing.
-    """
-
-    def keyed(frame: pl.DataFrame) -> pl.DataFrame:
-        refund_amount = pl.when(pl.col("kind") == "refund").then(pl.col("amount_minor")).otherwise(0)
-        return frame.filter(pl.col("order_no").is_not_null()).with_columns(key_amount=refund_amount)
-
-    fallback_key = ["channel", "kind", "order_no", "key_amount"]
-
-    def unique_candidates(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.filter(pl.len().over(fallback_key) == 1)
-
-    c = unique_candidates(keyed(channel)).select("cid", *fallback_key)
-    ledger_side = unique_candidates(keyed(ledger)).select("lid", *fallback_key)
-    return c.join(ledger_side, on=fallback_key, how="inner").select(
-        "cid", "lid", match_rule=pl.lit("order_no")
-    )
-
-
-MatchStep = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
-
-#: The cascade, in order; each step sees only rows no earlier step paired (DESIGN §5 match).
-MATCH_CASCADE: tuple[MatchStep, ...] = (by_channel_txn_id, by_order_no)
 
 
 def run_cascade(
     channel: pl.DataFrame, ledger: pl.DataFrame, cascade: tuple[MatchStep, ...] = MATCH_CASCADE
 ) -> pl.DataFrame:
     """Run every step of ``cascade`` on the rows still open; return all pairs ``(cid, lid, match_rule)``."""
-    pairs = pl.DataFrame(schema=PAIR_SCHEMA)
-    open_channel, open_ledger = channel, ledger
-    for step in cascade:
-        found = step(open_channel, open_ledger).cast(PAIR_SCHEMA)  # type: ignore[arg-type]
-        pairs = pl.concat([pairs, found])
-        open_channel = open_channel.join(found, on="cid", how="anti")
-        open_ledger = open_ledger.join(found, on="lid", how="anti")
-    return pairs
+    with duckdb.connect() as con:
+        con.register("matchable_channel", channel)
+        con.register("matchable_ledger", ledger)
+        sql = f"with {cascade_sql(cascade, 'matchable_channel', 'matchable_ledger')} select * from pairs"  # noqa: S608
+        return _pairs(con.sql(sql + " order by cid").pl())
+
+
+def _register(con: duckdb.DuckDBPyConnection, channel: pl.DataFrame, ledger: pl.DataFrame) -> None:
+    con.register("channel_rows", channel)
+    con.register("ledger_rows", ledger)
+    con.execute(f"create temp table entry_dups as {entry_dups_sql()}")
+
+
+def _pairs(frame: pl.DataFrame) -> pl.DataFrame:
+    if frame.height == 0:
+        return pl.DataFrame(schema=PAIR_SCHEMA)
+    return frame.select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA)  # type: ignore[arg-type]

@@ -1,18 +1,41 @@
 """The typed report: computed once, rendered by the workbook, Parquet and manifest writers alike.
 
-None of the renderers recompute a number (STYLE point 11): they read this object.
+None of the renderers recompute a number (STYLE point 11): they read this object. A day may hold
+millions of outcome rows, so the report holds what a person reads (counts, the per-channel summary,
+the most important rows of each table up to ``report.max_sheet_rows``) and the SQL that produces the
+complete tables (``outcomes_sql``, ``discrepancies_sql``), which the flow streams straight to Parquet
+and CSV. Everything is computed by DuckDB over a relation named ``outcomes`` (the Outcome columns plus
+``row_date``, the business date each row belongs to), so the same statements serve ten rows in a
+test and ten million in a run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+import duckdb
 import polars as pl
 
 from schemas.canonical import CHANNELS
-from schemas.outputs import OUTCOMES, SETTLED_OUTCOMES
-from transforms.classify import EXCEPTION_CODES
+from schemas.outputs import OUTCOMES, Discrepancy, Outcome
+from transforms.classify import EXCEPTION_CODES, OUTCOME_SCHEMA
+
+OUTCOME_NAMES = tuple(Outcome.to_schema().columns)
+DISCREPANCY_SCHEMA = {name: col.dtype.type for name, col in Discrepancy.to_schema().columns.items()}
+
+#: Outcomes that need no person (DESIGN §9): every other row is a discrepancy.
+SETTLED_OUTCOMES = ("matched", "resolved_late", "void")
+
+#: How urgent each outcome is on the worklist (1 first). Money that moved without its counterpart
+#: comes first, then checks that failed, then what only waits or needs a look.
+SEVERITY: dict[str, int] = {
+    "missing_in_ledger": 1, "missing_in_channel": 1, "amount_mismatch": 1, "currency_mismatch": 1,
+    "status_mismatch": 1, "duplicate": 1,
+    "fee_mismatch": 2, "unexplained": 2, "quarantined": 2,
+    "in_transit": 3, "matched_fallback": 3, "matched": 3, "resolved_late": 3, "void": 3,
+}  # fmt: skip
+_SOURCE_ORDER = ("channel", "ledger", "bank")
 
 
 @dataclass(frozen=True)
@@ -63,9 +86,10 @@ class InputFile:
 class Report:
     """Everything a run publishes for one business date.
 
-    Frames follow schemas/outputs.py: ``outcomes`` (Outcome), ``discrepancies`` (Discrepancy),
-    ``settlement`` (SettlementLine), ``quarantine`` (QuarantineEntry); ``open_items`` has the
-    Outcome columns (rows still ``in_transit``).
+    ``discrepancies`` and ``open_items`` hold the first ``max_sheet_rows`` rows of their tables in
+    worklist order (the complete tables are in ``discrepancies.parquet`` / ``.csv`` and
+    ``outcomes.parquet``); ``*_count`` give the full sizes. ``settlement`` (SettlementLine) and
+    ``quarantine`` (QuarantineEntry) are whole.
     """
 
     business_date: date
@@ -77,20 +101,53 @@ class Report:
     channels: tuple[ChannelSummary, ...]
     inputs: tuple[InputFile, ...]
     outcome_counts: tuple[tuple[str, int], ...]
-    outcomes: pl.DataFrame
     discrepancies: pl.DataFrame
-    settlement: pl.DataFrame
+    discrepancy_count: int
     open_items: pl.DataFrame
+    open_item_count: int
+    settlement: pl.DataFrame
     quarantine: pl.DataFrame
     exit_code: int
+    max_sheet_rows: int = 50_000
+    rows_per_file: dict[str, int] = field(default_factory=dict)
+    shared_lines: tuple[int, str] = (0, "")
 
 
-def _sort_outcomes(outcomes: pl.DataFrame) -> pl.DataFrame:
-    order = {"channel": 0, "ledger": 1, "bank": 2}
-    return outcomes.sort(
-        pl.col("source").replace_strict(order, return_dtype=pl.Int8), "source_file", "source_line",
-        nulls_last=True, maintain_order=True,
-    )
+def _order_sql() -> str:
+    source_rank = "case source when 'channel' then 0 when 'ledger' then 1 else 2 end"
+    return f"{source_rank}, source_file, source_line nulls last"
+
+
+def outcomes_sql() -> str:
+    """Every outcome row, in file order: channel rows, then ledger rows, then bank rows."""
+    return f"select {', '.join(OUTCOME_NAMES)} from outcomes order by {_order_sql()}"  # noqa: S608
+
+
+def _severity_sql() -> str:
+    cases = " ".join(f"when '{name}' then {level}" for name, level in SEVERITY.items())
+    return f"case outcome {cases} else 9 end"
+
+
+def discrepancies_sql() -> str:
+    """The rows that need a person, most urgent first (severity, then the largest amount), with their age.
+
+    A discrepancy is every row whose outcome is not settled (``SETTLED_OUTCOMES``), and every row
+    carrying a BAD_INPUTS exception code whatever its outcome. ``$business_date`` is bound.
+    """
+    exceptions = ", ".join(f"'{code}'" for code in EXCEPTION_CODES)
+    settled = ", ".join(f"'{name}'" for name in SETTLED_OUTCOMES)
+    return f"""
+        select {", ".join(OUTCOME_NAMES)},
+               greatest(coalesce(date_diff('day', row_date, $business_date::date), 0), 0)::bigint as age_days
+        from outcomes
+        where outcome not in ({settled}) or coalesce(reason_code in ({exceptions}), false)
+        order by {_severity_sql()}, abs(amount_minor) desc nulls last, {_order_sql()}
+    """  # noqa: S608 - names and codes from this module
+
+
+def open_items_sql() -> str:
+    """The rows still open at the end of the day (``in_transit``), in file order."""
+    return f"select {', '.join(OUTCOME_NAMES)} from outcomes where outcome = 'in_transit' order by {_order_sql()}"  # noqa: S608
 
 
 def _rate_pct(matched: int, total: int) -> str:
@@ -101,83 +158,82 @@ def _rate_pct(matched: int, total: int) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
+def _channel_stats_sql() -> str:
+    exceptions = ", ".join(f"'{code}'" for code in EXCEPTION_CODES)
+    settled = ", ".join(f"'{name}'" for name in SETTLED_OUTCOMES)
+    return f"""
+        select case when source = 'bank' then 'bank' else channel end as name,
+               count(*) filter (where source in ('channel', 'bank')) as rows,
+               count(*) filter (where source = 'ledger') as ledger_rows,
+               count(*) filter (where outcome = 'matched') as matched,
+               count(*) filter (where outcome not in ({settled})
+                                or coalesce(reason_code in ({exceptions}), false)) as discrepancies,
+               count(*) filter (where outcome = 'quarantined') as quarantined
+        from outcomes group by all
+    """  # noqa: S608 - names and codes from this module
+
+
 def build_report(
+    con: duckdb.DuckDBPyConnection,
     *,
     business_date: date,
     run_id: str,
     code_version: str,
     rules_hash: str,
-    outcomes: pl.DataFrame,
     settlement: pl.DataFrame,
     quarantine: pl.DataFrame,
     unavailable: dict[str, str],
     notes: tuple[str, ...],
     inputs: tuple[InputFile, ...],
     expected: tuple[str, ...],
-    row_dates: pl.DataFrame | None = None,
+    max_sheet_rows: int = 50_000,
 ) -> Report:
-    """Assemble the typed report: sorted frames, per-channel summary, counts, headline and exit code.
+    """Assemble the typed report from the ``outcomes`` relation on ``con``.
 
     Exit code (STYLE): 3 when an expected statement is missing or rejected, or any row or file was
-    quarantined; else 0 (discrepancies are findings, not failures). ``row_dates`` (source_file,
-    source_line, row_date) gives each discrepancy its age in days; rows without a date are 0 days old.
+    quarantined; else 0 (discrepancies are findings, not failures).
     """
-    outcomes = _sort_outcomes(outcomes)
-    discrepancies = outcomes.filter(
-        ~pl.col("outcome").is_in(SETTLED_OUTCOMES) | pl.col("reason_code").is_in(EXCEPTION_CODES)
-    )
-    if row_dates is not None and row_dates.height:
-        discrepancies = discrepancies.join(
-            row_dates, on=["source_file", "source_line"], how="left", maintain_order="left"
-        )
-    else:
-        discrepancies = discrepancies.with_columns(row_date=pl.lit(None, pl.Date))
-    age = (pl.lit(business_date) - pl.col("row_date")).dt.total_days().clip(lower_bound=0).fill_null(0)
-    discrepancies = discrepancies.with_columns(age_days=age.cast(pl.Int64)).drop("row_date")
-    open_items = outcomes.filter(pl.col("outcome") == "in_transit")
-    counts = dict(outcomes.group_by("outcome").len().iter_rows())
+    params = {"business_date": business_date}
+    discrepancies = con.sql(f"{discrepancies_sql()} limit {int(max_sheet_rows)}", params=params).pl()
+    discrepancy_count = _count(con, discrepancies_sql(), params)
+    open_items = con.sql(f"{open_items_sql()} limit {int(max_sheet_rows)}").pl()
+    open_item_count = _count(con, open_items_sql(), {})
+    counts = dict(con.sql("select outcome, count(*) from outcomes group by outcome").fetchall())
     outcome_counts = tuple((name, int(counts.get(name, 0))) for name in OUTCOMES)
+    stats = {row[0]: row[1:] for row in con.sql(_channel_stats_sql()).fetchall()}
+    rows_per_file = dict(con.sql("select source_file, count(*) from outcomes group by source_file").fetchall())
+    shared = con.sql(
+        "select count(*), min(source_file || ':' || source_line) from ("
+        "  select source_file, source_line from outcomes where source_line is not null"
+        "  group by source_file, source_line having count(*) > 1)"
+    ).fetchall()[0]
 
-    channels = []
     names = [c for c in expected if c != "bank"]
     # Channels found in the data too, but only real ones: a quarantined row may carry any text there.
-    names += sorted({c for c in outcomes["channel"].drop_nulls().unique() if c in CHANNELS and c not in names})
+    names += sorted(c for c in stats if c in CHANNELS and c not in names)
+    channels = []
     for name in [*names, "bank"]:
-        if name == "bank":
-            mine = outcomes.filter(pl.col("source") == "bank")
-            rows, ledger_rows = mine.height, 0
-        else:
-            mine = outcomes.filter((pl.col("channel") == name) & (pl.col("source") != "bank"))
-            rows = mine.filter(pl.col("source") == "channel").height
-            ledger_rows = mine.filter(pl.col("source") == "ledger").height
-        if name == "bank" and "bank" not in expected and mine.is_empty():
+        rows, ledger_rows, matched, discrepancy_rows, quarantined = stats.get(name, (0, 0, 0, 0, 0))
+        if name == "bank" and "bank" not in expected and rows == 0:
             continue
-        matched = mine.filter(pl.col("outcome") == "matched").height
         channels.append(
             ChannelSummary(
-                channel=name,
-                status=unavailable.get(name, "ok"),
-                rows=rows,
-                ledger_rows=ledger_rows,
-                matched=matched,
-                discrepancies=discrepancies.filter(
-                    pl.col("source").is_in(["bank"] if name == "bank" else ["channel", "ledger"])
-                    & ((pl.col("channel") == name) if name != "bank" else pl.lit(True))
-                ).height,
-                quarantined=mine.filter(pl.col("outcome") == "quarantined").height,
-                match_rate_pct=_rate_pct(matched, rows + ledger_rows),
+                channel=name, status=unavailable.get(name, "ok"), rows=int(rows), ledger_rows=int(ledger_rows),
+                matched=int(matched), discrepancies=int(discrepancy_rows), quarantined=int(quarantined),
+                match_rate_pct=_rate_pct(int(matched), int(rows) + int(ledger_rows)),
             )
-        )
+        )  # fmt: skip
 
     problems = [f"{name}: {why}" for name, why in sorted(unavailable.items())]
     quarantined_rows = int(counts.get("quarantined", 0))
     incomplete = bool(problems) or quarantine.height > 0
+    total = sum(counts.values())
     if problems:
         headline = f"PROVISIONAL {business_date}: " + "; ".join(problems)
     elif incomplete:
         headline = f"PROVISIONAL {business_date}: {quarantined_rows} rows quarantined"
     else:
-        headline = f"Reconciled {business_date}: {outcomes.height} rows, {discrepancies.height} discrepancies"
+        headline = f"Reconciled {business_date}: {total} rows, {discrepancy_count} discrepancies"
     return Report(
         business_date=business_date,
         run_id=run_id,
@@ -188,14 +244,36 @@ def build_report(
         channels=tuple(channels),
         inputs=inputs,
         outcome_counts=outcome_counts,
-        outcomes=outcomes,
-        discrepancies=discrepancies,
+        discrepancies=discrepancies.cast(DISCREPANCY_SCHEMA),  # type: ignore[arg-type]
+        discrepancy_count=discrepancy_count,
+        open_items=open_items.cast(OUTCOME_SCHEMA),  # type: ignore[arg-type]
+        open_item_count=open_item_count,
         settlement=settlement.sort("settlement_date", "channel", "merchant_account", "currency",
                                    "bank_source_line", nulls_last=True),
-        open_items=open_items,
         quarantine=quarantine.sort("source_file", "source_line", "column", nulls_last=True, maintain_order=True),
         exit_code=3 if incomplete else 0,
+        max_sheet_rows=max_sheet_rows,
+        rows_per_file={str(k): int(v) for k, v in rows_per_file.items()},
+        shared_lines=(int(shared[0]), str(shared[1] or "")),
     )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+    return int(con.sql(f"select count(*) from ({sql})", params=params or None).fetchall()[0][0])  # noqa: S608
+
+
+def register_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pl.DataFrame, row_dates: pl.DataFrame | None = None) -> None:
+    """Make an in-memory outcomes frame the ``outcomes`` relation (worked examples, tests).
+
+    ``row_dates`` (source_file, source_line, row_date) gives rows their business date (default: none,
+    so every discrepancy is 0 days old).
+    """
+    frame = outcomes.select(list(OUTCOME_NAMES))
+    if row_dates is not None and row_dates.height:
+        frame = frame.join(row_dates, on=["source_file", "source_line"], how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(row_date=pl.lit(None, pl.Date))
+    con.register("outcomes", frame)
 
 
 def conservation_problems(report: Report) -> list[str]:
@@ -207,7 +285,7 @@ def conservation_problems(report: Report) -> list[str]:
         or a file whose line accounting does not add up to its physical lines.
     """
     problems = []
-    per_file = dict(report.outcomes.group_by("source_file").len().iter_rows())
+    per_file = report.rows_per_file
     read = {f.source_file for f in report.inputs if not f.status.startswith("duplicate delivery")}
     for f in report.inputs:
         if f.source_file not in read:
@@ -219,8 +297,41 @@ def conservation_problems(report: Report) -> list[str]:
             problems.append(f"{f.source_file}: {f.physical_lines} physical lines but {accounted} accounted for")
     for name in sorted(set(per_file) - read):
         problems.append(f"{name}: outcomes for a file that was not read")
-    twice = report.outcomes.filter(pl.struct("source_file", "source_line").is_duplicated() & pl.col("source_line").is_not_null())
-    if twice.height:
-        first = twice.row(0, named=True)
-        problems.append(f"{twice.height} rows share a line, e.g. {first['source_file']}:{first['source_line']}")
+    count, example = report.shared_lines
+    if count:
+        problems.append(f"{count} lines have two outcomes, e.g. {example}")
     return problems
+
+
+def formula_safe_sql(column: str) -> str:
+    """SQL: text that a spreadsheet will never run (OWASP CSV injection).
+
+    A leading ``= + - @ TAB CR LF`` gets an apostrophe in front, so the cell shows the text as written.
+    """
+    return f"case when regexp_matches({column}, '^[=+\\-@\\t\\r\\n]') then '''' || {column} else {column} end"
+
+
+def discrepancies_csv_sql() -> str:
+    """The discrepancies as a person opens them in Excel.
+
+    Amounts in major units as exact decimal text, every text formula-safe; the same rows in the same
+    order as :func:`discrepancies_sql` (``$business_date`` bound).
+    """
+    from transforms.classify import currency_exponent_sql, money_text_sql  # money as words, one place
+
+    def amount(column: str) -> str:
+        exponent, unit = currency_exponent_sql("currency")
+        text = money_text_sql(column, "''", exponent, unit)
+        return f"case when {column} is null then null else rtrim({text}, ' ') end as {column.removesuffix('_minor')}"
+
+    def safe(name: str) -> str:
+        return f"{formula_safe_sql(name)} as {name}"
+
+    columns = [
+        safe("source"), safe("source_file"), "source_line", safe("channel"), safe("entry_id"),
+        safe("channel_txn_id"), safe("order_no"), safe("kind"), safe("currency"),
+        amount("amount_minor"), amount("fee_minor"), amount("expected_fee_minor"),
+        safe("outcome"), safe("reason_code"), safe("detail"), safe("match_rule"), safe("counterpart_file"),
+        "counterpart_line", "age_days",
+    ]  # fmt: skip
+    return f"select {', '.join(columns)} from ({discrepancies_sql()})"  # noqa: S608 - names from this module

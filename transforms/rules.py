@@ -10,13 +10,15 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.canonical import CHANNELS
+from transforms.parsed import Limits
 
 FEE_ROUNDINGS = ("half_up", "down", "up")
+_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
 EXPECTABLE = (*CHANNELS, "bank")
 
 
@@ -47,6 +49,39 @@ class ChannelRules:
 
 
 @dataclass(frozen=True)
+class ReportRules:
+    """How the report is laid out (``[report]`` in recon.toml).
+
+    Attributes:
+        max_sheet_rows: rows a workbook sheet shows at most, most important first; the complete
+            list is always in the Parquet and CSV files beside the workbook.
+    """
+
+    max_sheet_rows: int = 50_000
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How hard the machine works (``[engine]`` in recon.toml).
+
+    It never changes a result, so it is not part of the rules hash: the same inputs give the same
+    bytes on a laptop and on a server.
+
+    Attributes:
+        memory_limit: DuckDB's memory limit; joins and sorts past it spill to ``temp_directory``.
+        threads: DuckDB worker threads.
+        chunk_mb: statements are read and converted in chunks of about this many MiB.
+        temp_directory: DuckDB's spill folder, relative to the data dir (default: inside the run's
+            work folder, removed when the run ends).
+    """
+
+    memory_limit: str = "2GB"
+    threads: int = 2
+    chunk_mb: int = 64
+    temp_directory: str | None = None
+
+
+@dataclass(frozen=True)
 class Rules:
     """Everything a run needs to know beyond its inputs.
 
@@ -55,21 +90,32 @@ class Rules:
         expected: channels (and ``bank``) whose statement must be present every day.
         cutoff_minutes: the in-transit window at the end of the business date.
         channels: rules per channel name.
+        report: the report's layout.
+        limits: bounds on the work one input file may cause (``[limits]``).
+        engine: memory and threads (not hashed: never changes a result).
     """
 
     timezone: str = "Asia/Shanghai"
     expected: tuple[str, ...] = ("wechatpay", "alipay", "bank")
     cutoff_minutes: int = 30
     channels: dict[str, ChannelRules] = field(default_factory=dict)
+    report: ReportRules = field(default_factory=ReportRules)
+    limits: Limits = field(default_factory=Limits)
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     def for_channel(self, channel: str) -> ChannelRules:
         """The rules of ``channel`` (defaults when the config does not name it)."""
         return self.channels.get(channel, ChannelRules())
 
     def digest(self) -> str:
-        """A stable sha256 of the rules' content, for the manifest and the run id."""
+        """A stable sha256 of the rules' content, for the manifest and the run id (engine settings excluded)."""
         data = asdict(self)
+        data.pop("engine")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+    def parse_limits(self) -> Limits:
+        """The adapters' limits, with the engine's chunk size."""
+        return replace(self.limits, chunk_bytes=self.engine.chunk_mb * 1024 * 1024)
 
 
 def parse_rules(text: str) -> Rules:
@@ -83,7 +129,7 @@ def parse_rules(text: str) -> Rules:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError([f"not valid TOML: {exc}"]) from None
-    known = {"timezone", "expected", "cutoff_minutes", "channels"}
+    known = {"timezone", "expected", "cutoff_minutes", "channels", "report", "limits", "engine"}
     problems += [f"unknown key {key!r}" for key in sorted(set(raw) - known)]
 
     timezone = raw.get("timezone", "Asia/Shanghai")
@@ -115,9 +161,71 @@ def parse_rules(text: str) -> Rules:
             problems.append(f"channels.{name}: unknown channel (known: {', '.join(CHANNELS)})")
             continue
         channels[name] = _channel_rules(name, table, problems)
+    report = _report_rules(_table(raw, "report", problems), problems)
+    limits = _limits(_table(raw, "limits", problems), problems)
+    engine = _engine_settings(_table(raw, "engine", problems), problems)
     if problems:
         raise RulesError(problems)
-    return Rules(timezone=str(timezone), expected=tuple(expected), cutoff_minutes=cutoff, channels=channels)
+    return Rules(
+        timezone=str(timezone), expected=tuple(expected), cutoff_minutes=cutoff, channels=channels,
+        report=report, limits=limits, engine=engine,
+    )  # fmt: skip
+
+
+def _table(raw: dict[str, object], name: str, problems: list[str]) -> dict[str, object]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        problems.append(f"{name} must be a table ([{name}])")
+        return {}
+    return table
+
+
+def _positive_int(table: dict[str, object], section: str, key: str, default: int, problems: list[str]) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        problems.append(f"{section}.{key} must be a positive integer, got {value!r}")
+        return default
+    return value
+
+
+def _unknown_keys(table: dict[str, object], section: str, known: set[str], problems: list[str]) -> None:
+    problems += [f"{section}: unknown key {key!r}" for key in sorted(set(table) - known)]
+
+
+def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:
+    _unknown_keys(table, "report", {"max_sheet_rows"}, problems)
+    rows = _positive_int(table, "report", "max_sheet_rows", ReportRules.max_sheet_rows, problems)
+    if rows > 1_000_000:
+        problems.append(f"report.max_sheet_rows must stay below Excel's 1,048,576 rows, got {rows}")
+        rows = ReportRules.max_sheet_rows
+    return ReportRules(max_sheet_rows=rows)
+
+
+def _limits(table: dict[str, object], problems: list[str]) -> Limits:
+    defaults = Limits()
+    keys = ("max_line_bytes", "max_field_bytes", "max_problem_lines")
+    _unknown_keys(table, "limits", set(keys), problems)
+    values = {key: _positive_int(table, "limits", key, getattr(defaults, key), problems) for key in keys}
+    return replace(defaults, **values)
+
+
+def _engine_settings(table: dict[str, object], problems: list[str]) -> EngineSettings:
+    defaults = EngineSettings()
+    _unknown_keys(table, "engine", {"memory_limit", "threads", "chunk_mb", "temp_directory"}, problems)
+    memory = table.get("memory_limit", defaults.memory_limit)
+    if not isinstance(memory, str) or not _MEMORY.match(memory):
+        problems.append(f"engine.memory_limit must look like '2GB' or '512MB', got {memory!r}")
+        memory = defaults.memory_limit
+    temp = table.get("temp_directory")
+    if temp is not None and (not isinstance(temp, str) or temp.startswith("/") or ".." in temp.split("/")):
+        problems.append(f"engine.temp_directory must be a folder inside the data dir, got {temp!r}")
+        temp = None
+    return EngineSettings(
+        memory_limit=str(memory),
+        threads=_positive_int(table, "engine", "threads", defaults.threads, problems),
+        chunk_mb=_positive_int(table, "engine", "chunk_mb", defaults.chunk_mb, problems),
+        temp_directory=temp,
+    )
 
 
 def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> ChannelRules:

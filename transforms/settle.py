@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+import duckdb
 import polars as pl
 
 from schemas.outputs import SettlementLine
@@ -20,38 +21,37 @@ SETTLEMENT_SCHEMA = {name: col.dtype.type for name, col in SettlementLine.to_sch
 DONE = ("succeeded", "processing")
 
 
-def settle_channel_day(channel: pl.DataFrame, business_date: date) -> pl.DataFrame:
-    """One settlement line per (channel, merchant account, currency) of the day's usable statements.
+def settlement_sql() -> str:
+    """One settlement line per (channel, merchant account, currency) of ``channel_rows`` (SettlementLine).
 
     Every done row of the statement counts (duplicates and unmatched rows included): the channel pays
     what is on its statement. The payout is ``in_transit`` until a later bank statement carries it.
-
-    Returns:
-        SettlementLine rows with ``settlement_date`` = ``business_date``.
+    ``$business_date`` (the statements' date) is bound.
     """
-    done = channel.filter(pl.col("status").is_in(DONE) & pl.col("kind").is_in(["payment", "refund"]))
-    lines = (
-        done.group_by("channel", "merchant_account", "currency")
-        .agg(
-            payments_count=(pl.col("kind") == "payment").sum().cast(pl.Int64),
-            refunds_count=(pl.col("kind") == "refund").sum().cast(pl.Int64),
-            gross_minor=pl.col("amount_minor").filter(pl.col("kind") == "payment").sum(),
-            refunds_minor=pl.col("amount_minor").filter(pl.col("kind") == "refund").sum(),
-            fees_minor=pl.col("fee_minor").sum(),
-        )
-        .with_columns(net_minor=pl.col("gross_minor") + pl.col("refunds_minor") + pl.col("fees_minor"))
-        .with_columns(
-            settlement_date=pl.lit(business_date),
-            payout_expected_minor=pl.col("net_minor"),
-            payout_received_minor=pl.lit(None, pl.Int64),
-            payout_diff_minor=pl.lit(None, pl.Int64),
-            payout_status=pl.lit("in_transit"),
-            bank_source_file=pl.lit(None, pl.String),
-            bank_source_line=pl.lit(None, pl.Int64),
-        )
-        .sort("channel", "merchant_account", "currency", nulls_last=True)
-    )
-    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)
+    return """
+        select $business_date::date as settlement_date, channel, merchant_account, currency,
+               count(*) filter (where kind = 'payment') as payments_count,
+               count(*) filter (where kind = 'refund') as refunds_count,
+               coalesce(sum(amount_minor) filter (where kind = 'payment'), 0)::bigint as gross_minor,
+               coalesce(sum(amount_minor) filter (where kind = 'refund'), 0)::bigint as refunds_minor,
+               coalesce(sum(fee_minor), 0)::bigint as fees_minor,
+               (gross_minor + refunds_minor + fees_minor)::bigint as net_minor,
+               net_minor as payout_expected_minor,
+               null::bigint as payout_received_minor, null::bigint as payout_diff_minor,
+               'in_transit' as payout_status, null::varchar as bank_source_file, null::bigint as bank_source_line
+        from channel_rows
+        where status in ('succeeded', 'processing') and kind in ('payment', 'refund')
+        group by channel, merchant_account, currency
+        order by channel, merchant_account nulls last, currency
+    """
+
+
+def settle_channel_day(channel: pl.DataFrame, business_date: date) -> pl.DataFrame:
+    """:func:`settlement_sql` on an in-memory frame of ChannelTxn rows (worked examples, small days)."""
+    with duckdb.connect() as con:
+        con.register("channel_rows", channel)
+        lines = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
+    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
 
 
 def recognise_payouts(bank: pl.DataFrame, rules: Rules) -> pl.DataFrame:

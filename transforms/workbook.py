@@ -161,7 +161,13 @@ class _Table:
     frame: pl.DataFrame
     parquet: str
     totals: bool
+    total_rows: int | None = None
     currency_column: str = "currency"
+
+    @property
+    def rows(self) -> int:
+        """Rows of the whole table (the frame may hold only its first rows)."""
+        return self.frame.height if self.total_rows is None else self.total_rows
 
     def money_columns(self) -> list[str]:
         return [
@@ -176,9 +182,11 @@ class _Table:
         present = self.frame.get_column(self.currency_column).drop_nulls().unique().to_list()
         return sorted(c for c in present if c in CURRENCY_EXPONENT)
 
-    def rows_shown(self, max_rows: int) -> int:
+    def rows_shown(self, max_rows: int, max_data_rows: int | None = None) -> int:
         """Data rows that fit under ``max_rows`` sheet rows with the header and the total rows."""
         capacity = max(max_rows - 1 - len(self.total_currencies()), 0)
+        if max_data_rows is not None:
+            capacity = min(capacity, max_data_rows)
         return min(self.frame.height, capacity)
 
 
@@ -230,15 +238,15 @@ def _column_kind(name: str, dtype: pl.DataType, money: set[str]) -> str:
     return "text"
 
 
-def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int) -> None:
+def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_rows: int) -> None:
     """Header, data rows up to the sheet limit, then one total row per currency."""
     frame = table.frame
     money = set(table.money_columns())
     names = frame.columns
     kinds = [_column_kind(n, frame.schema[n], money) for n in names]
     currency_index = names.index(table.currency_column) if table.currency_column in names else None
-    shown = table.rows_shown(max_rows)
-    truncated = shown < frame.height
+    shown = table.rows_shown(max_rows, max_data_rows)
+    truncated = shown < table.rows
     last_col = get_column_letter(len(names))
 
     # Write-only mode: dimensions, panes and filters must be set before the first row.
@@ -285,8 +293,8 @@ def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int) -> None:
 
 def _spill_note(table: _Table, shown: int) -> str:
     return (
-        f"Sheet shows the first {shown:,} of {table.frame.height:,} rows (Excel's row limit); "
-        f"the full table is in {table.parquet}"
+        f"Sheet shows the first {shown:,} of {table.rows:,} rows, most important first; "
+        f"{table.rows - shown:,} more are in {table.parquet}"
     )
 
 
@@ -417,11 +425,13 @@ def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
 
 def _tables(report: Report) -> list[_Table]:
     return [
-        _Table("Discrepancies", report.discrepancies, "discrepancies.parquet", totals=True),
+        _Table("Discrepancies", report.discrepancies, "discrepancies.parquet and discrepancies.csv", totals=True,
+               total_rows=report.discrepancy_count),
         _Table("Settlement", report.settlement, "settlement.parquet", totals=True),
-        _Table("Open items", report.open_items, "outcomes.parquet (outcome in_transit)", totals=False),
+        _Table("Open items", report.open_items, "outcomes.parquet (outcome in_transit)", totals=False,
+               total_rows=report.open_item_count),
         _Table("Quarantine", report.quarantine, "quarantine.parquet", totals=False),
-    ]
+    ]  # fmt: skip
 
 
 def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
@@ -429,9 +439,10 @@ def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
 
     Args:
         report: the run's typed report; its frames follow schemas/outputs.py.
-        max_rows: rows per sheet, header and total rows included (Excel: 1,048,576). A table that
-            does not fit shows its first rows, says so in its header row and on Summary, and points
-            at the Parquet file that holds all of it. Smaller values exist for tests.
+        max_rows: rows per sheet, header and total rows included (Excel: 1,048,576; smaller values
+            exist for tests). A sheet also shows at most ``report.max_sheet_rows`` data rows. A table
+            that does not fit shows its first (most important) rows, says how many are left out in
+            its first line and on Summary, and names the files that hold all of them.
 
     Returns:
         The xlsx bytes: identical for identical reports (no wall-clock time inside).
@@ -439,9 +450,10 @@ def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
     if max_rows < 2:
         raise ValueError(f"max_rows must leave room for a header and a row, got {max_rows}")
     tables = _tables(report)
+    cap = report.max_sheet_rows
     spill_notes = [
-        f"{t.sheet}: {_spill_note(t, t.rows_shown(max_rows))}"
-        for t in tables if t.rows_shown(max_rows) < t.frame.height
+        f"{t.sheet}: {_spill_note(t, t.rows_shown(max_rows, cap))}"
+        for t in tables if t.rows_shown(max_rows, cap) < t.rows
     ]
 
     midnight = datetime.combine(report.business_date, time())
@@ -453,7 +465,7 @@ def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
 
     _write_summary(wb.create_sheet("Summary"), report, spill_notes)
     for table in tables:
-        _write_table(wb.create_sheet(table.sheet), table, max_rows)
+        _write_table(wb.create_sheet(table.sheet), table, max_rows, cap)
     _write_run(wb.create_sheet("Run"), report)
 
     buffer = io.BytesIO()

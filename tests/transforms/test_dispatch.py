@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from transforms.dispatch import parse_input
-from transforms.rules import Rules
+from transforms.parsed import ParseContext
 
 D = date(2026, 3, 2)
 
@@ -25,7 +25,7 @@ D = date(2026, 3, 2)
 def test_recognised_by_content_whatever_the_folder(fixture: str, fmt: str, role: str, channel: str) -> None:
     data = (FIXTURES / "formats" / fixture).read_bytes()
     # The folder is deliberately wrong: content decides.
-    parsed = parse_input(data, f"paypal/{fixture}", business_date=D, rules=Rules())
+    parsed = parse_input(data, f"paypal/{fixture}", ParseContext(business_date=D))
     assert (parsed.format, parsed.role, parsed.channel) == (fmt, role, channel)
 
 
@@ -34,11 +34,11 @@ def test_recognised_by_content_whatever_the_folder(fixture: str, fmt: str, role:
     [("alipay/x.csv", "channel", "alipay"), ("ledger/x.csv", "ledger", "ledger"), ("bank/x.xml", "bank", "bank")],
 )
 def test_garbage_is_rejected_as_the_statement_of_its_folder(source_file: str, role: str, channel: str) -> None:
-    parsed = parse_input(b"hello,world\n1,2\n", source_file, business_date=D, rules=Rules())
+    parsed = parse_input(b"hello,world\n1,2\n", source_file, ParseContext(business_date=D))
     assert (parsed.role, parsed.channel) == (role, channel)
     assert parsed.file_error is not None and parsed.file_error.reason_code == "UNKNOWN_FORMAT"
 
 
 def test_an_empty_file_is_rejected_as_empty() -> None:
-    parsed = parse_input(b"", "wechatpay/bill.csv", business_date=D, rules=Rules())
+    parsed = parse_input(b"", "wechatpay/bill.csv", ParseContext(business_date=D))
     assert parsed.file_error is not None and parsed.file_error.reason_code == "EMPTY_FILE"

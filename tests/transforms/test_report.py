@@ -11,7 +11,9 @@ from schemas.outputs import Discrepancy, Outcome
 from tests.helpers import table
 from transforms.classify import OUTCOME_SCHEMA
 from transforms.parsed import empty_quarantine, quarantine_frame
-from transforms.report import _rate_pct, build_report
+import duckdb
+
+from transforms.report import _rate_pct, build_report, register_outcomes
 from transforms.settle import SETTLEMENT_SCHEMA
 
 D = date(2026, 3, 2)
@@ -41,28 +43,45 @@ OUTCOMES = outcomes(
 )
 
 
-def report(quarantine: pl.DataFrame | None = None, unavailable: dict[str, str] | None = None):
-    return build_report(
-        business_date=D, run_id="r", code_version="v", rules_hash="h", outcomes=OUTCOMES,
-        settlement=pl.DataFrame(schema=SETTLEMENT_SCHEMA), quarantine=quarantine if quarantine is not None else empty_quarantine(),
-        unavailable=unavailable or {}, notes=(), inputs=(), expected=("wechatpay", "alipay", "bank"),
-    )
+def report(quarantine: pl.DataFrame | None = None, unavailable: dict[str, str] | None = None,
+           outcomes: pl.DataFrame = OUTCOMES, row_dates: pl.DataFrame | None = None, max_sheet_rows: int = 50_000,
+           expected: tuple[str, ...] = ("wechatpay", "alipay", "bank")):
+    with duckdb.connect() as con:
+        register_outcomes(con, outcomes, row_dates)
+        return build_report(
+            con, business_date=D, run_id="r", code_version="v", rules_hash="h",
+            settlement=pl.DataFrame(schema=SETTLEMENT_SCHEMA),
+            quarantine=quarantine if quarantine is not None else empty_quarantine(),
+            unavailable=unavailable or {}, notes=(), inputs=(), expected=expected, max_sheet_rows=max_sheet_rows,
+        )
 
 
-def test_clean_run_exits_0_and_sorts_rows_channel_ledger_bank() -> None:
+def test_clean_run_exits_0_and_outcomes_sort_channel_ledger_bank() -> None:
+    from transforms.report import outcomes_sql
+
     r = report()
-    assert r.exit_code == 0 and r.headline.startswith("Reconciled 2026-03-02")
-    assert r.outcomes.select("source", "source_line").rows() == [
+    assert r.exit_code == 0 and r.headline == "Reconciled 2026-03-02: 6 rows, 3 discrepancies"
+    with duckdb.connect() as con:
+        register_outcomes(con, OUTCOMES)
+        ordered = con.sql(outcomes_sql()).pl()
+    assert ordered.select("source", "source_line").rows() == [
         ("channel", 2), ("channel", 3), ("ledger", 2), ("ledger", 3), ("ledger", 4), ("bank", 10)
     ]
-    Outcome.validate(r.outcomes, lazy=True)
+    Outcome.validate(ordered, lazy=True)
 
 
-def test_discrepancies_are_the_unsettled_rows_plus_exception_codes() -> None:
+def test_discrepancies_are_the_unsettled_rows_plus_exception_codes_most_urgent_first() -> None:
     r = report()
     Discrepancy.validate(r.discrepancies, lazy=True)
     # missing_in_ledger and unexplained need a person; the matched CROSS_DATE row too; void does not.
-    assert r.discrepancies.select("source", "source_line").rows() == [("channel", 3), ("ledger", 3), ("bank", 10)]
+    # Worklist order: severity (missing 1, unexplained 2, a matched row with an exception code 3).
+    assert r.discrepancies.select("source", "source_line").rows() == [("channel", 3), ("bank", 10), ("ledger", 3)]
+    assert r.discrepancy_count == 3
+
+
+def test_a_sheet_holds_the_first_rows_and_the_report_the_full_count() -> None:
+    r = report(max_sheet_rows=2)
+    assert r.discrepancies.height == 2 and r.discrepancy_count == 3
 
 
 def test_channel_summary_counts_both_sides() -> None:
@@ -99,10 +118,10 @@ def test_conservation_problems_name_lost_doubled_and_unaccounted_rows() -> None:
         "w.csv: 3 data rows but 2 outcomes",
         "l.csv: 5 physical lines but 4 accounted for",
     ]
-    doubled = pl.concat([clean.outcomes, clean.outcomes.filter(pl.col("source_file") == "b.xml")])
-    assert conservation_problems(replace(clean, inputs=files, outcomes=doubled)) == [
+    doubled = report(outcomes=pl.concat([OUTCOMES, OUTCOMES.filter(pl.col("source_file") == "b.xml")]))
+    assert conservation_problems(replace(doubled, inputs=files)) == [
         "b.xml: 1 data rows but 2 outcomes",
-        "2 rows share a line, e.g. b.xml:10",
+        "1 lines have two outcomes, e.g. b.xml:10",
     ]
     unread = (input_file("w.csv", 2, 3), input_file("l.csv", 3, 4))
     assert conservation_problems(replace(clean, inputs=unread)) == ["b.xml: outcomes for a file that was not read"]
@@ -115,12 +134,8 @@ def test_a_discrepancy_is_as_old_as_the_day_its_row_belongs_to() -> None:
         {"source_file": ["l.csv", "w.csv"], "source_line": [3, 3], "row_date": [D - timedelta(days=4), D]},
         schema={"source_file": pl.String, "source_line": pl.Int64, "row_date": pl.Date},
     )
-    r = build_report(
-        business_date=D, run_id="r", code_version="v", rules_hash="h", outcomes=OUTCOMES,
-        settlement=pl.DataFrame(schema=SETTLEMENT_SCHEMA), quarantine=empty_quarantine(), unavailable={},
-        notes=(), inputs=(), expected=("wechatpay",), row_dates=dates,
-    )
+    r = report(row_dates=dates, expected=("wechatpay",))
     # ledger line 3 was booked 4 days before D (CROSS_DATE); the others are today's or undated: 0.
     assert r.discrepancies.select("source_file", "source_line", "age_days").rows() == [
-        ("w.csv", 3, 0), ("l.csv", 3, 4), ("b.xml", 10, 0)
+        ("w.csv", 3, 0), ("b.xml", 10, 0), ("l.csv", 3, 4)
     ]

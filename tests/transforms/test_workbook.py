@@ -119,7 +119,6 @@ def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Repo
         ],
         schema=QUARANTINE_SCHEMA,
     ))
-    outcomes = Outcome.validate(pl.concat([discrepancies.drop("age_days"), open_items]))
     return Report(
         business_date=BUSINESS_DATE,
         run_id="run-3f2a9c",
@@ -137,10 +136,11 @@ def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Repo
             InputFile("ledger/ledger.csv", "b" * 64, "ledger_csv", "ledger", "ok", 15, 16, 1, 0, 0, 0),
         ),
         outcome_counts=(("matched", 21), ("amount_mismatch", 1), ("in_transit", 4), ("quarantined", 1)),
-        outcomes=outcomes,
         discrepancies=discrepancies,
+        discrepancy_count=discrepancies.height,
         settlement=SettlementLine.validate(settlement_frame()),
         open_items=open_items,
+        open_item_count=open_items.height,
         quarantine=quarantine,
         exit_code=3,
     )
@@ -355,14 +355,27 @@ def test_a_table_past_the_row_limit_spills_to_parquet() -> None:
     assert ws.max_row == 5
     assert [r[5] for r in values[1:4]] == [f"{WECHAT_TXN[:-2]}{n:02d}" for n in (1, 2, 3)]
     note = values[0][-1]
-    assert note == ("Sheet shows the first 3 of 10 rows (Excel's row limit); "
-                    "the full table is in discrepancies.parquet")
+    assert note == ("Sheet shows the first 3 of 10 rows, most important first; "
+                    "7 more are in discrepancies.parquet and discrepancies.csv")
     assert values[4][0] == "Total of rows shown CNY"
     assert ws.auto_filter.ref == "A1:S4"
     summary = [r[0].value for r in book["Summary"].iter_rows()]
     assert f"Discrepancies: {note}" in summary
     # The other sheets fit and say nothing.
-    assert sum("Excel's row limit" in str(v) for v in summary) == 1
+    assert sum("most important first" in str(v) for v in summary) == 1
+
+
+def test_a_sheet_shows_at_most_max_sheet_rows_and_says_how_many_more_exist() -> None:
+    from dataclasses import replace
+
+    rows = [outcome_row(source_line=n, amount_minor=100 * n, currency="CNY", age_days=0) for n in range(1, 5)]
+    # the report holds the first 4 rows of a table of 40,000 (the rest are in the files)
+    report = replace(make_report(rows), discrepancy_count=40_000, max_sheet_rows=4)
+    ws = load_workbook(io.BytesIO(render_workbook(report)))["Discrepancies"]
+    values = [[c.value for c in r] for r in ws.iter_rows()]
+    assert values[0][-1] == ("Sheet shows the first 4 of 40,000 rows, most important first; "
+                             "39,996 more are in discrepancies.parquet and discrepancies.csv")
+    assert ws.max_row == 1 + 4 + 1  # header, the 4 rows, the total
 
 
 def test_empty_tables_render_with_header_only() -> None:

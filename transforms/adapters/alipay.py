@@ -5,6 +5,13 @@ Both files are GBK (decoded strictly as GB18030), with four ``#`` preamble lines
 matched by substring, never by their dash counts. Every field is stripped of the TAB Alipay appends
 and of surrounding spaces.
 
+The 业务明细 is read with the columnar template (``template.py``): the preamble and header are the first
+five lines; the detail block streams in chunks up to the ``#…业务明细列表结束…`` marker, each decoded once
+from GB18030 and handed on as UTF-8, split into fields by one Polars read and checked over whole
+columns (25 fields, no bad character, the byte limits, the raw model, the sign table); only lines that
+break a rule take the per-line path that names the problem. The footer gives the control totals per
+业务类型 (交易 / 退款: line count, 商家实收, 商家优惠).
+
 Canonical rows of the 业务明细 (``schemas.canonical.ChannelTxn``), money in fen, positive = towards the
 merchant. The file already signs its amounts that way:
 
@@ -15,17 +22,17 @@ merchant. The file already signs its amounts that way:
   ``fee_exact`` the same in yuan as Decimal(18,5).
 
 The 汇总 file is a reference: it produces no rows, only control totals from its ``合计`` line, which
-``cross_check_alipay_summary`` compares with the detail file.
+``cross_check_alipay_summary`` compares with the detail file's ``facts`` (``DETAIL_FACTS``): the rows
+may have left through a sink, so the figures are summed while the detail file streams past.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
-from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import overload
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -36,29 +43,40 @@ from schemas.alipay import (
     AlipayTradeRaw,
 )
 from schemas.canonical import ChannelTxn, empty_frame
-from transforms.adapters.common import (
-    Findings,
-    canonical_rows,
-    columns_by_name,
+from transforms.adapters.template import (
+    Chunk,
+    ControlSums,
+    DetailBlock,
+    Output,
+    Problems,
+    amount_units_or_null,
+    bad_character_expr,
+    check_canonical,
+    check_raw,
     control_total_error,
+    exact_units,
+    field_names,
     frame_schema,
-    local_timestamp,
-    mapped_column,
-    parse_units,
-    raw_frame,
+    head_lines,
+    line_text,
+    local_time_expr,
+    may_hold_bad_characters,
+    read_fields,
     read_header,
     rejected_file,
-    rejected_row,
-    sum_units,
-    truncated_last_line,
+    tail_lines,
     units_to_decimal,
+    utf8_chunk,
 )
 from transforms.money import AmountError, parse_decimal_text
 from transforms.parsed import (
     ControlTotal,
     FileRejected,
     LineCounts,
+    ParseContext,
     ParsedFile,
+    Source,
+    as_source,
     empty_quarantine,
     empty_rejected,
 )
@@ -70,7 +88,18 @@ SUMMARY_FORMAT = "alipay_trade_summary"
 CURRENCY = "CNY"
 
 #: The bill's timestamps are Beijing time (FORMATS §3.2).
-BILL_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+BILL_TIME_ZONE = "Asia/Shanghai"
+
+#: A 汇总 is a few store lines; one bigger than this is refused before it is decoded.
+MAX_SUMMARY_BYTES = 4 * 1024 * 1024
+
+#: The figures ``parse_alipay_trade_detail`` leaves in ``ParsedFile.facts`` for the 汇总 cross-check,
+#: named like the 汇总's controls: line counts per 业务类型 and net sums in yuan (None: not verifiable).
+#: The counts cover every data line (valid and rejected) and are None when a rejected line has no
+#: readable 业务类型; 商家实收 covers every data line and is None when a rejected line's amount cannot be
+#: read; 订单金额, 商家优惠, 服务费 and 实收净额 (= 商家实收 + 服务费) need the valid rows, so they are None
+#: as soon as one line was rejected.
+DETAIL_FACTS: tuple[str, ...] = ("交易订单总笔数", "退款订单总笔数", "订单金额", "商家实收", "商家优惠", "服务费", "实收净额")
 
 _DETAIL_TITLE, _DETAIL_MARKER = "支付宝业务明细查询", "业务明细列表"
 _SUMMARY_TITLE, _SUMMARY_MARKER = "支付宝业务汇总查询", "业务汇总列表"
@@ -111,11 +140,27 @@ _SUMMARY_TOTALS: tuple[tuple[str, str, int], ...] = (
 
 _CANONICAL_SCHEMA: dict[str, pl.DataType] = frame_schema(ChannelTxn)
 _AMOUNT_SCALES: dict[str, int] = dict.fromkeys(ALIPAY_AMOUNT_COLUMNS, 2)
+#: The amount columns the canonical rows are made of, converted once to integer fen.
+_UNIT_COLUMNS = (_RECEIVED, _DISCOUNT, _FEE, _ORDER)
 _WIDTH = len(ALIPAY_TRADE_COLUMNS)
 _HEADER_MISMATCH = (
     "not the expected header: {expected!r} expected where the file has {found!r} "
     "(wrong encoding or another bill type?)"
 )
+
+#: Footer control sums per 业务类型, in the footer's own names: (交易|退款)(笔数|商家实收|商家优惠).
+_CONTROL_SCALES: dict[str, int] = {
+    f"{kind}{what}": scale for kind in _KINDS for what, scale in (("笔数", 0), ("商家实收", 2), ("商家优惠", 2))
+}
+#: A line that is only whitespace as Python's ``str.strip()`` sees it (the old reader's blank line);
+#: Rust's ``\s`` lacks the separators U+001C–U+001F, so the class is spelled out.
+_BLANK_LINE = (
+    r"^[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$"
+)
+_LONE_CR = re.compile(rb"\r(?!\n)")
+#: Decode-error scans and the footer read at most this much at a time.
+_SCAN_BYTES = 4 * 1024 * 1024
+_FOOTER_BYTES = 1024 * 1024
 
 
 # -- recognition ----------------------------------------------------------------------------------
@@ -144,7 +189,7 @@ def looks_like_alipay_trade_summary(data: bytes) -> bool:
 
 
 def _decode(data: bytes) -> str:
-    """Decode strictly as GB18030; a UTF-8 file is named as such (HEADER_MISMATCH)."""
+    """Decode a small file strictly as GB18030; a UTF-8 file is named as such (HEADER_MISMATCH)."""
     try:
         return decode_text(data, "gb18030")
     except FileRejected as exc:
@@ -154,10 +199,64 @@ def _decode(data: bytes) -> str:
             except UnicodeDecodeError:
                 raise exc from None
             if "支付宝" in utf8[:200]:
-                raise FileRejected(
-                    "HEADER_MISMATCH", "the file is UTF-8; Alipay bills are GBK (" + exc.message + ")", 1
-                ) from None
+                raise _utf8_file(exc.message) from None
         raise
+
+
+def _utf8_file(message: str) -> FileRejected:
+    return FileRejected("HEADER_MISMATCH", "the file is UTF-8; Alipay bills are GBK (" + message + ")", 1)
+
+
+def _pieces(source: Source, start: int, first_line: int) -> DetailBlock:
+    """The file from ``start`` on, in pieces cut at line ends (0x0A is inside no GB18030/UTF-8 character)."""
+    return DetailBlock(source, start, first_line, chunk_bytes=_SCAN_BYTES, footer_prefix=None)
+
+
+def _decode_error(source: Source, start: int = 0, first_line: int = 1) -> FileRejected | None:
+    """The first GB18030 decode error at or after ``start``, worded as a whole-file decode words it.
+
+    Reads in pieces (bounded memory), only when something already went wrong: a decode error always
+    wins over what the rest of the reading found, as when the whole file was decoded first.
+
+    Args:
+        source: the file.
+        start: a byte offset where a line starts; everything before it decoded cleanly.
+        first_line: the physical line at ``start``.
+
+    Returns:
+        ``DECODE_ERROR`` ``not valid gb18030 at byte N (line L): …``, or ``HEADER_MISMATCH`` when the
+        whole file is valid UTF-8 naming 支付宝 near its start (a bill re-saved as UTF-8); None when
+        the rest of the file decodes.
+    """
+    position = start
+    for piece in _pieces(source, start, first_line).chunks():
+        try:
+            piece.data.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            line = piece.first_line + piece.data.count(b"\n", 0, exc.start)
+            message = f"not valid gb18030 at byte {position + exc.start} (line {line}): {exc.reason}"
+            if _is_utf8_alipay_file(source):
+                return _utf8_file(message)
+            return FileRejected("DECODE_ERROR", message, line=line)
+        position += len(piece.data)
+    return None
+
+
+def _is_utf8_alipay_file(source: Source) -> bool:
+    """True when the whole file is valid UTF-8 and its first 200 characters name 支付宝."""
+    head = source.read(0, min(source.size, 1024))
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=source.size <= len(head))
+    except UnicodeDecodeError:
+        return False
+    if "支付宝" not in text[:200]:
+        return False
+    for piece in _pieces(source, 0, 1).chunks():
+        try:
+            piece.data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def _read_preamble(lines: list[str], title: str, marker: str) -> tuple[str, date]:
@@ -199,12 +298,10 @@ def _fields(line: str) -> list[str]:
     return [field.strip(" \t") for field in line.split(",")]
 
 
-@overload
-def _yuan(units: int, scale: int = 2) -> Decimal: ...
-@overload
-def _yuan(units: int | None, scale: int = 2) -> Decimal | None: ...
-def _yuan(units: int | None, scale: int = 2) -> Decimal | None:
-    return units_to_decimal(units, scale)
+def _wrong_date(statement_date: date, business_date: date) -> FileRejected:
+    return FileRejected(
+        "WRONG_DATE", f"the file's 起始日期 is {statement_date}, the run is for {business_date}", 3
+    )
 
 
 def _empty_file(
@@ -218,211 +315,391 @@ def _empty_file(
 # -- 业务明细 ---------------------------------------------------------------------------------------
 
 
-def parse_alipay_trade_detail(data: bytes, source_file: str, *, business_date: date) -> ParsedFile:
+def parse_alipay_trade_detail(data: bytes | Source, source_file: str, context: ParseContext) -> ParsedFile:
     """Parse an Alipay 业务明细 file into canonical channel rows.
 
     Never raises on bad input: a bad line becomes quarantine entries plus one ``rejected`` row, a
-    bad file sets ``file_error`` (``rows`` and ``rejected`` still hold what could be read).
+    bad file sets ``file_error`` (the rows sent so far still hold what could be read; an undecodable
+    file sends none).
 
     Args:
-        data: the file's bytes (after unpacking), GBK.
+        data: the file's bytes, or a Source over them (after unpacking), GBK.
         source_file: the path relative to the date's inbox (``alipay/x.csv.zip!x_业务明细.csv``).
-        business_date: the date the run reconciles; the file's 起始日期 must be that date, else
-            ``file_error`` is ``WRONG_DATE``. It becomes every row's ``settle_date``.
+        context: the date the run reconciles (the file's 起始日期 must be that date, else
+            ``file_error`` is ``WRONG_DATE``; it becomes every row's ``settle_date``), the sink for
+            rows, the limits.
 
     Returns:
         A ``ParsedFile`` of format ``alipay_trade``, role ``channel``: one ``ChannelTxn`` row per valid
         detail line (money in fen, signed towards the merchant), the ``#交易合计`` / ``#退款合计`` footer
-        lines as control totals (counts, and yuan), and physical line counts.
+        lines as control totals (counts, and yuan), physical line counts, and the ``DETAIL_FACTS``
+        the 汇总 is cross-checked against.
     """
+    source = as_source(data)
+    if source.size == 0:
+        return _rejected_detail(source_file, FileRejected("EMPTY_FILE", "the file is empty (0 bytes)"))
     try:
-        lines = split_lines(_decode(data))
+        lines, offset = _head(source)
         account, statement_date = _read_preamble(lines, _DETAIL_TITLE, _DETAIL_MARKER)
         positions = _read_header(lines[_PREAMBLE_LINES], ALIPAY_TRADE_COLUMNS, _PREAMBLE_LINES + 1)
     except FileRejected as exc:
-        return _empty_file(source_file, DETAIL_FORMAT, "channel", exc)
-    return _DetailParser(source_file, business_date, lines, positions, account, statement_date).run()
+        return _rejected_detail(source_file, _decode_error(source) or exc)
+    parser = _DetailParser(source, source_file, context, positions, account, statement_date)
+    return parser.run(offset)
+
+
+def _head(source: Source) -> tuple[list[str], int]:
+    """The preamble and header lines, decoded, and the offset of the first detail line.
+
+    Raises:
+        FileRejected: ``DECODE_ERROR`` (worded by ``_decode_error``), or ``LIMIT_EXCEEDED`` when one
+            of the first five lines is longer than the head that is looked at.
+    """
+    _, offset = head_lines(source, _PREAMBLE_LINES + 1)
+    raw = source.read(0, offset)
+    cut = offset < source.size and not raw.endswith(b"\n")
+    try:
+        text = codecs.getincrementaldecoder("gb18030")().decode(raw, final=not cut)
+    except UnicodeDecodeError as exc:
+        raise FileRejected("DECODE_ERROR", f"not valid gb18030: {exc.reason}") from None
+    lines = split_lines(text)
+    if cut:
+        raise FileRejected(
+            "LIMIT_EXCEEDED", f"line {len(lines)} is longer than {offset} bytes: no preamble and header", len(lines)
+        )
+    return lines, offset
+
+
+def _is_end_marker(line: bytes) -> bool:
+    """True for the ``#…业务明细列表结束…`` line (an undecodable line is none: it fails as a detail line)."""
+    try:
+        return _DETAIL_MARKER + _END in line.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+
+
+def _rejected_detail(source_file: str, error: FileRejected) -> ParsedFile:
+    """A 业务明细 rejected before its lines were read: no rows, and the facts of a file without lines."""
+    parsed = _empty_file(source_file, DETAIL_FORMAT, "channel", error)
+    return replace(parsed, facts=_DetailFacts().facts(rejected_count=0))
+
+
+@dataclass
+class _DetailFacts:
+    """Running integer sums behind ``DETAIL_FACTS``, over the rows and rejected rows sent."""
+
+    payments: int = 0
+    refunds: int = 0
+    unknown_kind: bool = False
+    received: int = 0
+    unreadable_received: bool = False
+    order: int = 0
+    discount: int = 0
+    fee: int = 0
+
+    def add_rows(self, rows: pl.DataFrame) -> None:
+        if rows.height == 0:
+            return
+        payments, refunds, received, order, discount, fee = rows.select(
+            (pl.col("kind") == "payment").sum().alias("payments"),
+            (pl.col("kind") == "refund").sum().alias("refunds"),
+            pl.col("amount_minor").sum(),
+            pl.col("order_amount_minor").sum(),
+            pl.col("discount_minor").sum(),
+            pl.col("fee_minor").sum(),
+        ).row(0)
+        self.payments += payments
+        self.refunds += refunds
+        self.received += received
+        self.order += order
+        self.discount += discount
+        self.fee += fee
+
+    def add_rejected(self, rejected: pl.DataFrame) -> None:
+        if rejected.height == 0:
+            return
+        payments, refunds, no_kind, received, unreadable = rejected.select(
+            (pl.col("kind") == "payment").sum().alias("payments"),
+            (pl.col("kind") == "refund").sum().alias("refunds"),
+            pl.col("kind").null_count(),
+            pl.col("amount_minor").sum(),
+            pl.col("amount_minor").null_count().alias("unreadable"),
+        ).row(0)
+        self.payments += payments
+        self.refunds += refunds
+        self.unknown_kind = self.unknown_kind or no_kind > 0
+        self.received += received
+        self.unreadable_received = self.unreadable_received or unreadable > 0
+
+    def facts(self, rejected_count: int) -> dict[str, Decimal | None]:
+        """The ``DETAIL_FACTS`` figures (exact Decimals in yuan, counts as integers)."""
+        received = None if self.unreadable_received else units_to_decimal(self.received)
+        facts: dict[str, Decimal | None] = {
+            "交易订单总笔数": None if self.unknown_kind else Decimal(self.payments),
+            "退款订单总笔数": None if self.unknown_kind else Decimal(self.refunds),
+            "商家实收": received,
+            "订单金额": None,
+            "商家优惠": None,
+            "服务费": None,
+            "实收净额": None,
+        }
+        if rejected_count == 0:
+            fee = units_to_decimal(self.fee)
+            facts |= {
+                "订单金额": units_to_decimal(self.order),
+                "商家优惠": units_to_decimal(self.discount),
+                "服务费": fee,
+                "实收净额": None if received is None else received + fee,
+            }
+        return facts
 
 
 class _DetailParser:
-    """One pass over the decoded lines of one 业务明细 file.
-
-    A line with the right field count and no bad character is split in one go; any other line takes
-    the path that says what is wrong with it.
-    """
+    """One pass over one 业务明细: chunk after chunk of detail lines, then the footer."""
 
     def __init__(
         self,
+        source: Source,
         source_file: str,
-        business_date: date,
-        lines: list[str],
+        context: ParseContext,
         positions: dict[str, int],
         account: str,
         statement_date: date,
     ) -> None:
+        self.source = source
         self.source_file = source_file
-        self.business_date = business_date
-        self.lines = lines
+        self.context = context
         self.positions = positions
+        self.columns = {name: f"f{index}" for name, index in positions.items()}
         self.account = account
         self.statement_date = statement_date
-        self.findings = Findings(source_file, _best_effort)
-        # Lines that reached the raw model: their fields in file order, and their line numbers.
-        self.good_fields: list[list[str]] = []
-        self.good_lines: list[int] = []
-        # Control sums per 业务类型 over every data line whose values could be read (None: not verifiable);
-        # the lines that reach the raw model are added in bulk after the pass.
-        self.counts: dict[str, int | None] = {"交易": 0, "退款": 0}
-        self.sums: dict[tuple[str, str], int | None] = {
-            (kind, column): 0 for kind in ("交易", "退款") for column in (_RECEIVED, _DISCOUNT)
-        }
-        self.data_lines = self.blank = self.footer_lines = 0
+        self.problems = Problems(source_file, context.limits.max_problem_lines)
+        self.output = Output(context, ChannelTxn, source_file)
+        # Footer control sums per 业务类型 over every data line whose values can be read (None: not verifiable).
+        self.sums = ControlSums(_CONTROL_SCALES)
+        self.facts = _DetailFacts()
+        self.data_lines = self.blank = self.detail_physical = self.footer_lines = 0
+        self.last_data_line: tuple[int, int] | None = None  # (line, fields) of the last non-blank line
         self.errors: list[FileRejected] = []
+        self.position = (0, 0)  # (byte offset, line) of what is being decoded
 
-    def problem(self, line_no: int, column: str | None, value: str | None, code: str, reason: str) -> None:
-        self.findings.problem(line_no, column, value, code, reason)
+    # -- the pass -------------------------------------------------------------------------------
 
-    def reject(self, line_no: int, values: Mapping[str, object]) -> None:
-        self.findings.reject(line_no, values)
-
-    def run(self) -> ParsedFile:
-        if self.statement_date != self.business_date:
-            self.errors.append(
-                FileRejected(
-                    "WRONG_DATE",
-                    f"the file's 起始日期 is {self.statement_date}, the run is for {self.business_date}",
-                    3,
-                )
-            )
-        first = _PREAMBLE_LINES + 1
-        end_at = next(
-            (i for i in range(first, len(self.lines))
-             if self.lines[i].startswith("#") and _DETAIL_MARKER + _END in self.lines[i]),
-            None,
+    def run(self, offset: int) -> ParsedFile:
+        if self.statement_date != self.context.business_date:
+            self.errors.append(_wrong_date(self.statement_date, self.context.business_date))
+        first_line = _PREAMBLE_LINES + 2
+        block = DetailBlock(
+            self.source, offset, first_line, chunk_bytes=self.context.limits.chunk_bytes,
+            footer_prefix=b"#", is_footer=_is_end_marker,
         )  # fmt: skip
-        for index in range(first, end_at if end_at is not None else len(self.lines)):
-            self.read_detail(index + 1, self.lines[index])
-        values = columns_by_name(self.good_fields, self.positions)
-        units = {column: parse_units(values[column], 2) for column in (_RECEIVED, _DISCOUNT, _FEE, _ORDER)}
-        self.add_good_lines_to_totals(values, units)
+        self.position = (offset, first_line)
+        footer: list[str] = []
+        footer_physical = 0
+        try:
+            for chunk in block.chunks():
+                self.read_chunk(chunk)
+                self.position = (self.position[0] + len(chunk.data), chunk.first_line + chunk.line_count)
+            if block.footer_offset is not None and block.footer_line is not None:
+                self.position = (block.footer_offset, block.footer_line)
+                footer, footer_physical = self.footer_text(block.footer_offset)
+        except FileRejected as exc:  # undecodable text: nothing of the file is usable
+            self.output.discard()
+            return _rejected_detail(self.source_file, _decode_error(self.source, *self.position) or exc)
+        physical = _PREAMBLE_LINES + 1 + self.detail_physical + footer_physical
         controls: tuple[ControlTotal, ...] = ()
-        if end_at is None:
-            self.errors.append(self.missing_footer())
+        if block.footer_line is None:
+            self.errors.append(self.missing_footer(physical))
         else:
-            controls = self.read_footer(end_at)
-        rows = self.canonical_rows(values, units)
+            controls = self.read_footer(footer, footer_physical, block.footer_line, physical)
         mismatch = control_total_error(
-            controls, line=(end_at or 0) + 2, template="{name}: footer says {footer}, rows give {parsed}"
+            controls, line=(block.footer_line or 0) + 1, template="{name}: footer says {footer}, rows give {parsed}"
         )
         if mismatch is not None:
             self.errors.append(mismatch)
-        return ParsedFile(
-            source_file=self.source_file,
-            format=DETAIL_FORMAT,
-            role="channel",
-            channel=CHANNEL,
-            rows=rows,
-            rejected=self.findings.rejected_frame(),
-            quarantine=self.findings.quarantine(),
+        if self.problems.overflowed:
+            self.errors.insert(0, FileRejected(
+                "TOO_MANY_BAD_ROWS",
+                f"more than {self.problems.max_lines} bad lines: a format change, not bad rows",
+            ))  # fmt: skip
+        return self.output.parsed_file(
+            file_format=DETAIL_FORMAT, role="channel", channel=CHANNEL,
+            quarantine=self.problems.frame(),
             controls=controls,
             file_error=self.errors[0] if self.errors else None,
             lines=LineCounts(
-                physical=len(self.lines),
-                data=self.data_lines,
-                header=1,
-                preamble=_PREAMBLE_LINES,
-                footer=self.footer_lines,
-                blank=self.blank,
+                physical=physical, data=self.data_lines, header=1, preamble=_PREAMBLE_LINES,
+                footer=self.footer_lines, blank=self.blank,
             ),
             statement_date=self.statement_date,
             merchant_account=self.account,
+            facts=self.facts.facts(self.output.rejected_count),
+        )  # fmt: skip
+
+    def read_chunk(self, chunk: Chunk) -> None:
+        """One chunk of detail lines: decode, split, check over whole columns, convert, send on."""
+        self.detail_physical += chunk.line_count
+        chunk = utf8_chunk(chunk, "gb18030")
+        frame = read_fields(chunk, _WIDTH)
+        suspect = may_hold_bad_characters(chunk.data)
+        if suspect and (texts := _lines_with_lone_cr(chunk)):
+            frame = _as_written(frame, texts)
+        if frame["line"].null_count() < frame.height:  # the texts of lines of other widths are kept
+            frame = frame.with_columns(blank=pl.col("line").str.contains(_BLANK_LINE).fill_null(pl.col("blank")))
+        blank = int(frame["blank"].sum())
+        self.blank += blank
+        lines = frame.filter(~pl.col("blank")) if blank else frame
+        if lines.height == 0:
+            return
+        self.data_lines += lines.height
+        self.last_data_line = (int(lines["source_line"][-1]), int(lines["fields"][-1]))
+        if self.problems.overflowed:  # the file is rejected: account for its lines, read no further
+            self.problems.undescribed += lines.height
+            rest = self.stripped(lines)
+            self.add_text_sums(rest)
+            self.reject(rest)
+            return
+
+        names = field_names(_WIDTH)
+        limits = self.context.limits
+        well_formed = pl.col("fields") == _WIDTH
+        if suspect:
+            well_formed = well_formed & ~pl.any_horizontal(bad_character_expr(n) for n in names)
+        sizes = [pl.col(n).str.len_bytes().fill_null(0) for n in names]
+        within_limits = (pl.sum_horizontal(sizes) + _WIDTH - 1 <= limits.max_line_bytes) & pl.all_horizontal(
+            size <= limits.max_field_bytes for size in sizes
         )
+        work = lines.select(
+            *(pl.col(self.columns[name]).str.strip_chars(" \t").alias(name) for name in ALIPAY_TRADE_COLUMNS),
+            "source_line", "fields", ok=well_formed & within_limits,
+        )  # fmt: skip
+        odd = work.filter(~pl.col("ok"))
+        if odd.height:
+            broken = self.read_odd_lines(lines.filter(pl.col("source_line").is_in(odd["source_line"].implode())))
+            work = work.with_columns(ok=pl.col("ok") | ~pl.col("source_line").is_in(broken))
+        good = work.filter(pl.col("ok")) if odd.height else work
 
-    def read_detail(self, line_no: int, line: str) -> None:
-        if not line.strip():
-            self.blank += 1
-            return
-        self.data_lines += 1
-        if line.count(",") == _WIDTH - 1 and bad_characters(line) is None:
-            self.good_fields.append(_fields(line))
-            self.good_lines.append(line_no)
-            return
-        fields = _fields(line)
-        width = _WIDTH
-        if len(fields) != width:
-            values = {name: fields[i] for name, i in self.positions.items() if i < len(fields)}
-            self.add_to_totals(values if len(fields) < width else {})
-            self.problem(
-                line_no, None, line[:200], "FIELD_COUNT", f"expected {width} fields, got {len(fields)}"
-            )
-            self.reject(line_no, values)
-            return
-        values = {name: fields[i] for name, i in self.positions.items()}
-        self.add_to_totals(values)
-        for name, value in values.items():
-            bad = bad_characters(value)
-            if bad:
-                self.problem(line_no, name, value, "BAD_CHAR", f"{name}: {bad}")
-        self.reject(line_no, values)
+        raw = good.select(*ALIPAY_TRADE_COLUMNS, "source_line")
+        valid = check_raw(self.problems, raw, AlipayTradeRaw, reason_codes=_RAW_REASON_CODES,
+                          amount_scales=_AMOUNT_SCALES)  # fmt: skip
+        if valid.height < work.height:  # the lines that failed are added to the controls as text
+            self.add_text_sums(work.filter(~pl.col("source_line").is_in(valid["source_line"].implode())))
+        valid = valid.with_columns(exact_units(column).alias(_units_of(column)) for column in _UNIT_COLUMNS)
+        self.sums.add_units(valid, _control_units(pl.col("业务类型"), _units(_RECEIVED), _units(_DISCOUNT)))
+        rows = check_canonical(self.problems, self.to_canonical(valid), ChannelTxn)
+        self.output.rows(rows)
+        self.facts.add_rows(rows)
+        if rows.height < work.height:
+            self.reject(work.filter(~pl.col("source_line").is_in(rows["source_line"].implode())))
 
-    def add_good_lines_to_totals(
-        self, values: Mapping[str, Sequence[str]], units: Mapping[str, Mapping[str, int]]
-    ) -> None:
-        """Add the lines that reached the raw model to the control sums (as ``add_to_totals`` would)."""
-        kinds = values["业务类型"]
-        if any(kind not in self.counts for kind in set(kinds)):
-            self.counts = dict.fromkeys(self.counts)
-            self.sums = dict.fromkeys(self.sums)
-            return
-        for kind in self.counts:
-            mine = [index for index, value in enumerate(kinds) if value == kind]
-            count = self.counts[kind]
-            self.counts[kind] = None if count is None else count + len(mine)
-            for column in (_RECEIVED, _DISCOUNT):
-                texts = values[column]
-                total = sum_units((texts[index] for index in mine), units[column])
-                current = self.sums[(kind, column)]
-                self.sums[(kind, column)] = None if current is None or total is None else current + total
+    # -- the few odd lines ----------------------------------------------------------------------
 
-    def add_to_totals(self, values: dict[str, str]) -> None:
-        """Add a line to its 业务类型's control sums; what cannot be read makes the sum unverifiable."""
-        kind = values.get("业务类型")
-        if kind not in self.counts:
-            # Unknown type: this line could belong to either footer line, so neither can be verified.
-            self.counts = dict.fromkeys(self.counts)
-            self.sums = dict.fromkeys(self.sums)
-            return
-        if (count := self.counts[kind]) is not None:
-            self.counts[kind] = count + 1
-        for column in (_RECEIVED, _DISCOUNT):
-            current = self.sums[(kind, column)]
-            try:
-                units = parse_decimal_text(values.get(column, ""), scale=2, exact_scale=True)
-            except AmountError:
-                self.sums[(kind, column)] = None
+    def read_odd_lines(self, odd: pl.DataFrame) -> list[int]:
+        """Lines that are not plainly well formed: record each problem, line by line (few lines).
+
+        Args:
+            odd: their ``read_fields`` rows.
+
+        Returns:
+            The lines found broken; any other was well formed after all (a field over the byte limit
+            only with its TAB padding).
+        """
+        limit = self.context.limits
+        broken: list[int] = []
+        before = len(self.problems.entries)
+        for line_no, text in odd.select("source_line", line_text(odd, _WIDTH)).iter_rows():
+            if self.problems.overflowed:  # past the limit: counted, no longer described
+                self.problems.undescribed += 1
+                broken.append(line_no)
                 continue
-            if current is not None:
-                self.sums[(kind, column)] = current + units
+            count = text.count(",") + 1
+            size = len(text.encode("utf-8"))
+            if size > limit.max_line_bytes:
+                self.problems.add(line_no, None, text[:200], "LIMIT_EXCEEDED",
+                                  f"line of {size} bytes, over the {limit.max_line_bytes} byte limit")  # fmt: skip
+            elif count != _WIDTH:
+                self.problems.add(line_no, None, text[:200], "FIELD_COUNT", f"expected {_WIDTH} fields, got {count}")
+            else:
+                fields = _fields(text)
+                for name, index in self.positions.items():
+                    value = fields[index]
+                    bad = bad_characters(value)
+                    if bad:
+                        self.problems.add(line_no, name, value, "BAD_CHAR", f"{name}: {bad}")
+                    size = len(value.encode("utf-8"))
+                    if size > limit.max_field_bytes:
+                        self.problems.add(line_no, name, value[:200], "LIMIT_EXCEEDED",
+                                          f"{name}: {size} bytes, over the {limit.max_field_bytes} byte limit")  # fmt: skip
+            if len(self.problems.entries) > before or self.problems.overflowed:
+                broken.append(line_no)
+                before = len(self.problems.entries)
+        return broken
 
-    def missing_footer(self) -> FileRejected:
-        truncated = truncated_last_line(self.lines, _PREAMBLE_LINES + 1, _WIDTH, "footer")
-        if truncated is not None:
-            return truncated
-        return FileRejected(
-            "FOOTER_MISSING", f"no '{_DETAIL_MARKER}{_END}' marker after the detail lines", len(self.lines)
+    def stripped(self, lines: pl.DataFrame) -> pl.DataFrame:
+        """The named, stripped columns the controls and the rejected rows read, of ``read_fields`` rows."""
+        needed = ("业务类型", _RECEIVED, _DISCOUNT, "支付宝交易号", _REFUND_ID, "商户订单号")
+        return lines.select(
+            *(pl.col(self.columns[name]).str.strip_chars(" \t").alias(name) for name in needed), "source_line", "fields"
         )
 
-    def read_footer(self, end_at: int) -> tuple[ControlTotal, ...]:
+    def add_text_sums(self, lines: pl.DataFrame) -> None:
+        """Add lines that did not pass the raw model to the controls, from their text.
+
+        A line with more fields than the header has shifted values: its 业务类型 is unknown, which
+        makes every control unverifiable; a missing or unreadable amount makes its own sum so.
+        """
+        readable = pl.col("fields") <= _WIDTH
+
+        def text(column: str) -> pl.Expr:
+            return pl.when(readable).then(pl.col(column))
+
+        units = {
+            column: amount_units_or_null(text(column), _AMOUNT_SCALES[column]) for column in (_RECEIVED, _DISCOUNT)
+        }
+        self.sums.add_units(lines, _control_units(text("业务类型"), units[_RECEIVED], units[_DISCOUNT]))
+
+    def reject(self, lines: pl.DataFrame) -> None:
+        """Send the best-effort rows of quarantined lines (stripped named columns), and count their facts."""
+        rejected = lines.select(
+            source_file=pl.lit(self.source_file),
+            source_line="source_line",
+            **_best_effort(),
+        )
+        self.output.rejected(rejected)
+        self.facts.add_rejected(rejected)
+
+    # -- the footer -----------------------------------------------------------------------------
+
+    def footer_text(self, offset: int) -> tuple[list[str], int]:
+        """The footer's lines (the first ``_FOOTER_BYTES``, decoded) and its physical line count."""
+        footer, physical = tail_lines(self.source, offset, encoding="gb18030", max_bytes=_FOOTER_BYTES)
+        if footer and len(footer) == physical and self.source.read(self.source.size - 1, self.source.size) == b"\r":
+            footer[-1] += "\r"  # a lone CR at the very end stays in its line (split_lines)
+        return footer, physical
+
+    def missing_footer(self, physical: int) -> FileRejected:
+        if self.last_data_line is not None and self.last_data_line[1] < _WIDTH:
+            line, count = self.last_data_line
+            return FileRejected(
+                "TRUNCATED", f"no footer; the last line {line} has {count} of {_WIDTH} fields (file cut short?)", line
+            )
+        return FileRejected(
+            "FOOTER_MISSING", f"no '{_DETAIL_MARKER}{_END}' marker after the detail lines", physical
+        )
+
+    def read_footer(
+        self, footer: list[str], footer_physical: int, marker_line: int, physical: int
+    ) -> tuple[ControlTotal, ...]:
+        """The ``#`` footer from the end marker on: the control totals of the two ``合计`` lines."""
         found: dict[str, re.Match[str]] = {}
-        for index in range(end_at, len(self.lines)):
-            line = self.lines[index].rstrip(", ")  # some exports pad # lines with commas
+        for index, text in enumerate(footer):
+            line_no = marker_line + index
+            line = text.rstrip(", ")  # some exports pad # lines with commas
             if not line.strip():
                 self.blank += 1
                 continue
             if not line.startswith("#"):
-                self.errors.append(
-                    FileRejected("FOOTER_INVALID", f"unexpected line {index + 1} in the footer", index + 1)
-                )
+                self.errors.append(FileRejected("FOOTER_INVALID", f"unexpected line {line_no} in the footer", line_no))
                 continue
             self.footer_lines += 1
             for key, pattern in (("交易", _PAYMENT_FOOTER), ("退款", _REFUND_FOOTER)):
@@ -430,161 +707,203 @@ class _DetailParser:
                     match = pattern.match(line)
                     if match is None:
                         self.errors.append(
-                            FileRejected("FOOTER_INVALID", f"cannot read the footer line {line!r}", index + 1)
+                            FileRejected("FOOTER_INVALID", f"cannot read the footer line {line!r}", line_no)
                         )
                     else:
                         found[key] = match
-        missing = [f"#{key}合计" for key in ("交易", "退款") if key not in found]
+        if footer_physical > len(footer):  # past _FOOTER_BYTES: no footer is that long
+            line_no = marker_line + len(footer)
+            self.errors.append(FileRejected(
+                "FOOTER_INVALID", f"the footer goes on past {_FOOTER_BYTES} bytes: unexpected line {line_no}", line_no
+            ))  # fmt: skip
+        missing = [f"#{key}合计" for key in _KINDS if key not in found]
         if missing:
-            self.errors.append(
-                FileRejected("FOOTER_MISSING", f"footer lacks {' and '.join(missing)}", len(self.lines))
-            )
+            self.errors.append(FileRejected("FOOTER_MISSING", f"footer lacks {' and '.join(missing)}", physical))
             return ()
         controls = []
-        for key in ("交易", "退款"):
+        for key in _KINDS:
             count, received, discount = found[key].groups()
             try:
                 received_units = parse_decimal_text(received, scale=2, exact_scale=True)
                 discount_units = parse_decimal_text(discount, scale=2, exact_scale=True)
             except AmountError as exc:
-                self.errors.append(FileRejected("FOOTER_INVALID", f"#{key}合计: {exc}", end_at + 1))
+                self.errors.append(FileRejected("FOOTER_INVALID", f"#{key}合计: {exc}", marker_line))
                 return ()
-            parsed_count = self.counts[key]
             controls += [
-                ControlTotal(
-                    f"{key}合计笔数", Decimal(count), None if parsed_count is None else Decimal(parsed_count)
-                ),
-                ControlTotal(f"{key}合计商家实收", _yuan(received_units), _yuan(self.sums[(key, _RECEIVED)])),
-                ControlTotal(f"{key}合计商家优惠", _yuan(discount_units), _yuan(self.sums[(key, _DISCOUNT)])),
+                ControlTotal(f"{key}合计笔数", Decimal(count), self.sums.decimal(f"{key}笔数")),
+                ControlTotal(f"{key}合计商家实收", units_to_decimal(received_units), self.sums.decimal(f"{key}商家实收")),
+                ControlTotal(f"{key}合计商家优惠", units_to_decimal(discount_units), self.sums.decimal(f"{key}商家优惠")),
             ]
         return tuple(controls)
 
-    def canonical_rows(
-        self, values: Mapping[str, Sequence[str]], units: Mapping[str, Mapping[str, int]]
-    ) -> pl.DataFrame:
-        return canonical_rows(
-            self.findings,
-            raw_frame(ALIPAY_TRADE_COLUMNS, values, self.good_lines, self.source_file),
-            AlipayTradeRaw,
-            ChannelTxn,
-            lambda good: self.to_canonical(good, units),
-            reason_codes=_RAW_REASON_CODES,
-            amount_scales=_AMOUNT_SCALES,
-        )
+    # -- canonical rows -------------------------------------------------------------------------
 
-    def to_canonical(self, good: pl.DataFrame, units: Mapping[str, Mapping[str, int]]) -> pl.DataFrame:
-        """Map the raw-valid lines to ``ChannelTxn`` rows; quarantine the lines that break the sign table."""
-        column = good.get_column
-        received_units = units[_RECEIVED]
-        keep: list[bool] = []
-        for line_no, business_type, received_text, refund_id in zip(
-            column("source_line").to_list(),
-            column("业务类型").to_list(),
-            column(_RECEIVED).to_list(),
-            column(_REFUND_ID).to_list(),
-            strict=True,
-        ):
-            received = received_units[received_text]
-            ok = True
-            if business_type == "交易" and received < 0 or business_type == "退款" and received > 0:
-                ok = False
-                expected = "negative" if business_type == "退款" else "positive"
-                self.problem(
-                    line_no, _RECEIVED, received_text, "SIGN_VIOLATION",
-                    f"{_RECEIVED} {received_text} on a {business_type} line (Alipay writes it {expected})",
-                )  # fmt: skip
-            if business_type == "退款" and not refund_id:
-                ok = False
-                self.problem(line_no, _REFUND_ID, "", "REQUIRED_EMPTY", f"a 退款 line needs its {_REFUND_ID}")
-            keep.append(ok)
-        kept = good.filter(pl.Series(keep, dtype=pl.Boolean()))
-
-        exact = {text: Decimal(fee).scaleb(-2).quantize(Decimal("0.00001")) for text, fee in units[_FEE].items()}
-        times = {text: local_timestamp(text, BILL_TIME_ZONE) for text in set(kept.get_column("完成时间").to_list())}
-        kept = kept.with_columns(
-            *(mapped_column(kept, name, units[name], pl.Int64()) for name in (_RECEIVED, _DISCOUNT, _FEE, _ORDER)),
-            mapped_column(kept, _FEE, exact, _CANONICAL_SCHEMA["fee_exact"]).alias("fee_exact"),
-            mapped_column(kept, "完成时间", times, _CANONICAL_SCHEMA["occurred_at"]).alias("occurred_at"),
-        )
-        refund = pl.col("业务类型") == "退款"
+    def to_canonical(self, good: pl.DataFrame) -> pl.DataFrame:
+        """Map raw-valid lines to ``ChannelTxn`` rows; quarantine the lines that break the sign table."""
+        kind, received = pl.col("业务类型"), _units(_RECEIVED)
+        refund = kind == "退款"
+        wrong_sign = (kind == "交易") & (received < 0) | refund & (received > 0)
+        no_refund_id = refund & (pl.col(_REFUND_ID) == "")
+        broken = good.select(wrong_sign | no_refund_id).to_series()
+        kept = good
+        if broken.any():
+            for row in good.filter(broken).iter_rows(named=True):
+                self.sign_table_problems(row)
+            kept = good.filter(~broken)
         exprs = {
             "channel": pl.lit(CHANNEL),
             "merchant_account": pl.lit(self.account, pl.String()),
             "channel_txn_id": pl.when(refund).then(pl.col(_REFUND_ID)).otherwise(pl.col("支付宝交易号")),
             "order_no": pl.col("商户订单号"),
             "original_txn_id": pl.when(refund).then(pl.col("支付宝交易号")).otherwise(pl.lit(None, pl.String())),
-            "kind": pl.col("业务类型").replace_strict(_KINDS, return_dtype=pl.String()),
-            "amount_minor": pl.col(_RECEIVED),
-            "fee_minor": pl.col(_FEE),
-            "fee_exact": pl.col("fee_exact"),
-            "order_amount_minor": pl.col(_ORDER),
-            "discount_minor": pl.col(_DISCOUNT),
+            "kind": kind.replace_strict(_KINDS, return_dtype=pl.String()),
+            "amount_minor": received,
+            "fee_minor": _units(_FEE),
+            # exact: the text has 2 decimals; one beyond Decimal(18,5) is null, which the model rejects
+            "fee_exact": pl.col(_FEE).cast(_CANONICAL_SCHEMA["fee_exact"], strict=False),
+            "order_amount_minor": _units(_ORDER),
+            "discount_minor": _units(_DISCOUNT),
             "currency": pl.lit(CURRENCY),
-            "settle_amount_minor": pl.col(_RECEIVED),
+            "settle_amount_minor": received,
             "settle_currency": pl.lit(CURRENCY),
             "fx_rate": pl.lit(None, _CANONICAL_SCHEMA["fx_rate"]),
-            "occurred_at": pl.col("occurred_at"),
-            "settle_date": pl.lit(self.business_date, pl.Date()),
+            "occurred_at": local_time_expr(pl.col("完成时间"), BILL_TIME_ZONE),
+            "settle_date": pl.lit(self.context.business_date, pl.Date()),
             "status": pl.lit("succeeded"),
             "status_detail": pl.lit(None, pl.String()),
-            "source_file": pl.col("source_file"),
+            "source_file": pl.lit(self.source_file),
             "source_line": pl.col("source_line"),
         }
         return kept.select(**exprs).cast(_CANONICAL_SCHEMA)  # type: ignore[arg-type]
 
+    def sign_table_problems(self, row: dict[str, object]) -> None:
+        """The problems of one raw-valid line that breaks the rules across fields."""
+        line_no = int(row["source_line"])  # type: ignore[call-overload]
+        business_type, received_text = row["业务类型"], row[_RECEIVED]
+        received = int(row[_units_of(_RECEIVED)])  # type: ignore[call-overload]
+        if business_type == "交易" and received < 0 or business_type == "退款" and received > 0:
+            expected = "negative" if business_type == "退款" else "positive"
+            self.problems.add(
+                line_no, _RECEIVED, str(received_text), "SIGN_VIOLATION",
+                f"{_RECEIVED} {received_text} on a {business_type} line (Alipay writes it {expected})",
+            )  # fmt: skip
+        if business_type == "退款" and not row[_REFUND_ID]:
+            self.problems.add(line_no, _REFUND_ID, "", "REQUIRED_EMPTY", f"a 退款 line needs its {_REFUND_ID}")
 
-def _best_effort(source_file: str, line_no: int, values: Mapping[str, object]) -> dict[str, object]:
-    """Whatever can be read of a quarantined line, for its ``rejected`` row (nulls elsewhere)."""
-    kind = _KINDS.get(str(values.get("业务类型", "")))
-    try:
-        amount: int | None = parse_decimal_text(str(values.get(_RECEIVED, "")), scale=2, exact_scale=True)
-    except AmountError:
-        amount = None
-    txn_id = values.get(_REFUND_ID) if kind == "refund" else values.get("支付宝交易号")
-    return rejected_row(
-        source_file,
-        line_no,
-        channel=CHANNEL,
-        channel_txn_id=str(txn_id) if txn_id else None,
-        order_no=str(values["商户订单号"]) if values.get("商户订单号") else None,
-        kind=kind,
-        amount_minor=amount,
-        currency=CURRENCY,
-    )
+
+def _control_units(kind: pl.Expr, received: pl.Expr, discount: pl.Expr) -> dict[str, pl.Expr]:
+    """Each line's share of the footer controls; null where it makes a control unverifiable.
+
+    A 业务类型 that is neither 交易 nor 退款 could belong to either footer line, so it makes every
+    control null; an unreadable amount makes its own 业务类型's sum null.
+    """
+    known = kind.is_in(list(_KINDS)).fill_null(False)
+    units: dict[str, pl.Expr] = {}
+    for key in _KINDS:
+        mine = kind == key
+        units[f"{key}笔数"] = pl.when(known).then(mine.cast(pl.Int64))
+        for what, amount in (("商家实收", received), ("商家优惠", discount)):
+            units[f"{key}{what}"] = pl.when(known).then(pl.when(mine).then(amount).otherwise(pl.lit(0, pl.Int64)))
+    return units
+
+
+def _best_effort() -> dict[str, pl.Expr]:
+    """Whatever can be read of a quarantined line (stripped named columns) for its ``rejected`` row."""
+    kind = pl.col("业务类型").replace_strict(_KINDS, default=None, return_dtype=pl.String())
+    txn_id = pl.when(kind == "refund").then(pl.col(_REFUND_ID)).otherwise(pl.col("支付宝交易号"))
+    order_no = pl.col("商户订单号")
+    return {
+        "channel": pl.lit(CHANNEL),
+        "channel_txn_id": pl.when(txn_id != "").then(txn_id),
+        "order_no": pl.when(order_no != "").then(order_no),
+        "kind": kind,
+        "amount_minor": amount_units_or_null(pl.col(_RECEIVED), _AMOUNT_SCALES[_RECEIVED]),
+        "currency": pl.lit(CURRENCY),
+    }
+
+
+def _lines_with_lone_cr(chunk: Chunk) -> dict[int, str]:
+    """The text of each line of a UTF-8 chunk that holds a lone CR, by physical line (few lines)."""
+    data = chunk.data
+    texts: dict[int, str] = {}
+    counted, line = 0, chunk.first_line
+    for match in _LONE_CR.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        line += data.count(b"\n", counted, start)
+        counted = start
+        if line in texts:
+            continue
+        end = data.find(b"\n", match.start())
+        # the CR of a CRLF is the line end; the file's last line, unterminated, keeps its CR (split_lines)
+        text = data[start:end].removesuffix(b"\r") if end != -1 else data[start:]
+        texts[line] = text.decode("utf-8")
+    return texts
+
+
+def _as_written(frame: pl.DataFrame, texts: dict[int, str]) -> pl.DataFrame:
+    """``read_fields`` rows with the given lines put back as written (Polars drops a CR before a separator).
+
+    Args:
+        frame: a ``read_fields`` frame.
+        texts: the text of some of its lines (``_lines_with_lone_cr``), by physical line.
+    """
+    names = field_names(_WIDTH)
+    fixes = []
+    for line, text in texts.items():
+        fields = text.split(",")
+        fixes.append({
+            **{name: fields[i] if i < len(fields) else None for i, name in enumerate(names)},
+            "fields": len(fields), "line": text, "source_line": line,
+        })  # fmt: skip
+    schema = {**dict.fromkeys(names, pl.String()), "fields": pl.Int64(), "line": pl.String(), "source_line": pl.Int64()}
+    return frame.update(pl.DataFrame(fixes, schema=schema), on="source_line", include_nulls=True)
+
+
+def _units_of(column: str) -> str:
+    """The name of the integer-units column computed next to a raw-valid amount column."""
+    return f"{column}__units"
+
+
+def _units(column: str) -> pl.Expr:
+    return pl.col(_units_of(column))
 
 
 # -- 业务明细(汇总) ---------------------------------------------------------------------------------
 
 
-def parse_alipay_trade_summary(data: bytes, source_file: str, *, business_date: date) -> ParsedFile:
+def parse_alipay_trade_summary(data: bytes | Source, source_file: str, context: ParseContext) -> ParsedFile:
     """Read an Alipay 业务明细(汇总) file: no rows, its ``合计`` line as control totals.
 
     Each control's ``footer`` is the ``合计`` figure and ``parsed`` the sum of the store lines above it
     (so a 合计 that disagrees with its own store lines is CONTROL_TOTAL_MISMATCH). Counts are
-    ``Decimal`` integers, money ``Decimal`` yuan.
+    ``Decimal`` integers, money ``Decimal`` yuan. The file is a few lines: it is read whole, and one
+    bigger than ``MAX_SUMMARY_BYTES`` is refused (``LIMIT_EXCEEDED``) without being decoded.
 
     Args:
-        data: the file's bytes (after unpacking), GBK.
+        data: the file's bytes, or a Source over them (after unpacking), GBK.
         source_file: the path relative to the date's inbox.
-        business_date: the date the run reconciles; a different 起始日期 is ``WRONG_DATE``.
+        context: the date the run reconciles (a different 起始日期 is ``WRONG_DATE``); the 汇总 sends
+            no rows, so the sink is not used.
 
     Returns:
         A ``ParsedFile`` of format ``alipay_trade_summary``, role ``reference``, with empty ``rows``
         and the controls 交易订单总笔数, 退款订单总笔数, 订单金额, 商家实收, 商家优惠, 服务费, 实收净额.
     """
+    source = as_source(data)
+    if source.size > MAX_SUMMARY_BYTES:
+        error = FileRejected(
+            "LIMIT_EXCEEDED", f"{source.size} bytes is over the {MAX_SUMMARY_BYTES} byte limit of a 汇总 file"
+        )
+        return _empty_file(source_file, SUMMARY_FORMAT, "reference", error)
     try:
-        lines = split_lines(_decode(data))
+        lines = split_lines(_decode(source.read(0, source.size)))
         account, statement_date = _read_preamble(lines, _SUMMARY_TITLE, _SUMMARY_MARKER)
         positions = _read_header(lines[_PREAMBLE_LINES], ALIPAY_SUMMARY_COLUMNS, _PREAMBLE_LINES + 1)
     except FileRejected as exc:
         return _empty_file(source_file, SUMMARY_FORMAT, "reference", exc)
     errors: list[FileRejected] = []
-    if statement_date != business_date:
-        errors.append(
-            FileRejected(
-                "WRONG_DATE", f"the file's 起始日期 is {statement_date}, the run is for {business_date}", 3
-            )
-        )
+    if statement_date != context.business_date:
+        errors.append(_wrong_date(statement_date, context.business_date))
     store_sums: dict[str, int | None] = {name: 0 for name, _, _ in _SUMMARY_TOTALS}
     total: dict[str, int] | None = None
     total_line = 0
@@ -620,7 +939,7 @@ def parse_alipay_trade_summary(data: bytes, source_file: str, *, business_date: 
         errors.append(FileRejected("FOOTER_MISSING", "no 合计 line", len(lines)))
     else:
         controls = tuple(
-            ControlTotal(name, _yuan(total[name], scale), _yuan(store_sums[name], scale))
+            ControlTotal(name, units_to_decimal(total[name], scale), units_to_decimal(store_sums[name], scale))
             for name, _, scale in _SUMMARY_TOTALS
         )
         mismatch = control_total_error(
@@ -676,7 +995,8 @@ def cross_check_alipay_summary(detail: ParsedFile, summary: ParsedFile) -> list[
     Checked: 交易 and 退款 counts, 订单金额, 商家实收, 商家优惠 and 服务费 (all netted over 交易 and 退款), and
     实收净额 = 商家实收 + 服务费 both inside the 汇总 and against the detail. Counts and 商家实收 cover every
     data line of the detail (valid and rejected); the other sums need the valid rows, so they are reported
-    as not verifiable when lines were rejected.
+    as not verifiable when lines were rejected. The detail's figures are its ``facts`` (``DETAIL_FACTS``),
+    since its rows may have left through a sink; a detail without them counts as one without lines.
 
     Args:
         detail: the parsed 业务明细 (``parse_alipay_trade_detail``).
@@ -701,31 +1021,18 @@ def cross_check_alipay_summary(detail: ParsedFile, summary: ParsedFile) -> list[
         problems.append(
             f"in the 汇总, 商家实收 {figures['商家实收']} + 服务费 {figures['服务费']} ≠ 实收净额 {figures['实收净额']}"
         )
-    rows, rejected = detail.rows, detail.rejected
-    kinds = [*rows["kind"].to_list(), *rejected["kind"].to_list()]
-    for name, kind in (("交易订单总笔数", "payment"), ("退款订单总笔数", "refund")):
-        if None in kinds:
+    facts = {**_DetailFacts().facts(rejected_count=0), **detail.facts}
+    for name in ("交易订单总笔数", "退款订单总笔数"):
+        count = facts[name]
+        if count is None:
             problems.append(f"{name} not verifiable: a rejected 业务明细 line has no readable 业务类型")
             break
-        if Decimal(kinds.count(kind)) != figures[name]:
-            problems.append(
-                f"{name}: the 汇总 says {figures[name]}, the 业务明细 has {kinds.count(kind)} lines"
-            )
-    amounts = [*rows["amount_minor"].to_list(), *rejected["amount_minor"].to_list()]
-    received = None if None in amounts else Decimal(sum(amounts)).scaleb(-2)
-    sums: dict[str, Decimal | None] = {"商家实收": received}
-    if rejected.height == 0:
-        fees = Decimal(rows["fee_minor"].sum()).scaleb(-2)
-        sums |= {
-            "订单金额": Decimal(rows["order_amount_minor"].sum()).scaleb(-2),
-            "商家优惠": Decimal(rows["discount_minor"].sum()).scaleb(-2),
-            "服务费": fees,
-        }
-        sums["实收净额"] = None if received is None else received + fees
+        if count != figures[name]:
+            problems.append(f"{name}: the 汇总 says {figures[name]}, the 业务明细 has {count} lines")
     for name in ("订单金额", "商家实收", "商家优惠", "服务费", "实收净额"):
-        parsed = sums.get(name)
+        parsed = facts[name]
         if parsed is None:
-            problems.append(f"{name} not verifiable: {rejected.height} 业务明细 line(s) were rejected")
+            problems.append(f"{name} not verifiable: {detail.rejected_count} 业务明细 line(s) were rejected")
         elif parsed != figures[name]:
             problems.append(f"{name}: the 汇总 says {figures[name]}, the 业务明细 lines give {parsed}")
     return problems

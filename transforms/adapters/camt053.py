@@ -22,7 +22,8 @@ from defusedxml.expatreader import DefusedExpatParser
 
 from schemas.bank import CAMT_AMOUNT, ISO_DATE, RawCamtEntry
 from schemas.canonical import BankTxn
-from transforms.adapters.common import (
+from transforms.adapters.template import (
+    Output,
     control_total_error,
     quarantine_entry,
     rejected_file,
@@ -30,7 +31,16 @@ from transforms.adapters.common import (
     rejected_row,
 )
 from transforms.money import CURRENCY_EXPONENT, AmountError, parse_decimal_text
-from transforms.parsed import ControlTotal, FileRejected, LineCounts, ParsedFile, quarantine_frame
+from transforms.parsed import (
+    ControlTotal,
+    FileRejected,
+    LineCounts,
+    ParseContext,
+    ParsedFile,
+    Source,
+    as_source,
+    quarantine_frame,
+)
 from transforms.text import MAX_FILE_BYTES, bad_characters
 from transforms.validate import split_valid
 
@@ -164,12 +174,16 @@ class _Entry:
     problems: list[tuple[str | None, str, str, str]] = field(default_factory=list)
 
 
-def parse_camt053(data: bytes, source_file: str) -> ParsedFile:
+def parse_camt053(source: bytes | Source, source_file: str, context: ParseContext) -> ParsedFile:
     """Parse a camt.053 (BankToCustomerStatement) document, any version .001.02 to .001.08.
 
+    A bank statement holds a few hundred entries a day, so the document is read whole (within
+    ``MAX_XML_BYTES``) and walked entry by entry; its rows still leave through the context's sink.
+
     Args:
-        data: the XML document's bytes.
+        source: the XML document's bytes, or a Source over them.
         source_file: the path relative to the date's inbox folder, carried on every row.
+        context: the sink for rows (rows are collected into the ParsedFile without one).
 
     Returns:
         A ParsedFile (format ``camt053``, role and channel ``bank``): one ``BankTxn`` per booked entry,
@@ -177,6 +191,11 @@ def parse_camt053(data: bytes, source_file: str) -> ParsedFile:
         (``XML_MALFORMED``), foreign (``HEADER_MISMATCH``) or inconsistent
         (``CONTROL_TOTAL_MISMATCH``) document.
     """
+    reader = as_source(source)
+    if reader.size > MAX_XML_BYTES:
+        error = FileRejected("LIMIT_EXCEEDED", f"{reader.size} bytes is over the {MAX_XML_BYTES} limit")
+        return _rejected_file(source_file, error, LineCounts())
+    data = reader.read(0, reader.size)
     try:
         root = _parse_tree(data)
     except FileRejected as exc:
@@ -218,7 +237,7 @@ def parse_camt053(data: bytes, source_file: str) -> ParsedFile:
             statement_date = date.fromisoformat(next(iter(statement_dates)))
         except ValueError:
             statement_date = None
-    return _finish(source_file, data, root, entries, tuple(controls), file_error, statement_date)
+    return _finish(source_file, data, root, entries, tuple(controls), file_error, statement_date, context)
 
 
 def _parse_tree(data: bytes) -> _Node:
@@ -414,8 +433,9 @@ def _finish(
     controls: tuple[ControlTotal, ...],
     file_error: FileRejected | None,
     statement_date: date | None,
+    context: ParseContext,
 ) -> ParsedFile:
-    """Validate the good entries and assemble the ParsedFile."""
+    """Validate the good entries, send the rows on and assemble the ParsedFile."""
     problems: list[dict[str, object]] = []
     good: list[dict[str, object]] = []
     raw_rows: list[dict[str, object]] = []
@@ -461,14 +481,13 @@ def _finish(
         rows, schema_problems = split_valid(rows, BankTxn)
         quarantines.append(schema_problems)
     quarantine = pl.concat(quarantines, how="vertical").sort("source_line", maintain_order=True)
-    rejected = rejected_frame(rejected_by_line, quarantine["source_line"].to_list())
-    return ParsedFile(
-        source_file=source_file,
-        format="camt053",
+    output = Output(context, BankTxn, source_file)
+    output.rows(rows)
+    output.rejected(rejected_frame(rejected_by_line, quarantine["source_line"].to_list()))
+    return output.parsed_file(
+        file_format="camt053",
         role="bank",
         channel="bank",
-        rows=rows,
-        rejected=rejected,
         quarantine=quarantine,
         controls=controls,
         file_error=file_error,

@@ -333,6 +333,16 @@ def read_fields(chunk: Chunk, width: int, *, separator: str = ",") -> pl.DataFra
     )
 
 
+def _decode_error(chunk: Chunk, exc: Exception) -> FileRejected:
+    """The DECODE_ERROR of a chunk Polars refused, naming the line of the first undecodable byte."""
+    try:
+        chunk.data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = chunk.first_line + chunk.data.count(b"\n", 0, error.start)
+        return FileRejected("DECODE_ERROR", f"not valid utf-8 at line {line}: {error.reason}", line=line)
+    return FileRejected("DECODE_ERROR", f"unreadable text from line {chunk.first_line}: {exc}", chunk.first_line)
+
+
 def line_text(frame: pl.DataFrame, width: int, separator: str = ",") -> pl.Expr:
     """The text of each line: ``line`` where kept, else its fields joined (exact for regular lines)."""
     joined = pl.concat_str([pl.col(name) for name in field_names(width)], separator=separator)

@@ -57,7 +57,15 @@ from transforms.adapters.template import (
     tail_lines,
 )
 from transforms.money import CURRENCY_EXPONENT, AmountError, parse_decimal_text
-from transforms.parsed import ControlTotal, FileRejected, LineCounts, ParseContext, ParsedFile, Source, as_source
+from transforms.parsed import (
+    ControlTotal,
+    FileRejected,
+    LineCounts,
+    ParseContext,
+    ParsedFile,
+    Source,
+    as_source,
+)
 from transforms.text import bad_characters
 
 FORMAT = "wechatpay_trade"

@@ -16,7 +16,7 @@ from transforms.adapters.alipay import (
     parse_alipay_trade_summary,
 )
 from transforms.archive import unpack
-from transforms.parsed import LineCounts
+from transforms.parsed import LineCounts, ParseContext
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "formats"
 DETAIL = FIXTURES / "alipay_20886413579246800156_20260302_业务明细.csv"
@@ -26,11 +26,11 @@ DAY = date(2026, 3, 2)
 
 
 def parse(data: bytes, day: date = DAY):
-    return parse_alipay_trade_detail(data, "alipay/detail.csv", business_date=day)
+    return parse_alipay_trade_detail(data, "alipay/detail.csv", ParseContext(business_date=day))
 
 
 def parse_summary(data: bytes):
-    return parse_alipay_trade_summary(data, "alipay/summary.csv", business_date=DAY)
+    return parse_alipay_trade_summary(data, "alipay/summary.csv", ParseContext(business_date=DAY))
 
 
 def with_field(line_no: int, column: str, value: str) -> bytes:
@@ -97,11 +97,11 @@ def test_sample_zip_members():
     assert looks_like_alipay_trade_summary(members[summary_name])
     assert not looks_like_alipay_trade_detail(members[summary_name])
     detail = parse_alipay_trade_detail(
-        members[detail_name], f"alipay/{ZIP.name}!{detail_name}", business_date=DAY
+        members[detail_name], f"alipay/{ZIP.name}!{detail_name}", ParseContext(business_date=DAY)
     )
     assert_sample_detail(detail)
     summary = parse_alipay_trade_summary(
-        members[summary_name], f"alipay/{ZIP.name}!{summary_name}", business_date=DAY
+        members[summary_name], f"alipay/{ZIP.name}!{summary_name}", ParseContext(business_date=DAY)
     )
     assert cross_check_alipay_summary(detail, summary) == []
 

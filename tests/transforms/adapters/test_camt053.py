@@ -8,6 +8,7 @@ import pytest
 
 from schemas.canonical import BankTxn
 from transforms.adapters.camt053 import parse_camt053
+from transforms.parsed import ParseContext
 
 SAMPLE = Path(__file__).parents[2] / "fixtures" / "formats" / "camt053_SAMPLEBANK_20260303.xml"
 
@@ -18,7 +19,7 @@ def sample() -> bytes:
 
 
 def parse(data: bytes):
-    return parse_camt053(data, "bank/camt053_SAMPLEBANK_20260303.xml")
+    return parse_camt053(data, "bank/camt053_SAMPLEBANK_20260303.xml", ParseContext(business_date=date(2026, 3, 3)))
 
 
 def controls(result) -> dict[str, tuple[Decimal, Decimal | None]]:

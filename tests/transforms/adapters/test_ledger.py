@@ -12,6 +12,10 @@ import pytest
 
 from schemas.canonical import LedgerEntry
 from transforms.adapters.ledger import LEDGER_COLUMNS, parse_ledger_csv, parse_ledger_parquet
+from transforms.parsed import Limits, ParseContext
+
+DAY = date(2026, 3, 2)
+CONTEXT = ParseContext(business_date=DAY)
 
 HEADER = ",".join(LEDGER_COLUMNS)
 
@@ -38,8 +42,9 @@ WORKED = (
 )
 
 
-def parse(text: str, **kwargs: object):
-    return parse_ledger_csv(text.encode("utf-8"), "ledger/ledger_20260302.csv", **kwargs)
+def parse(text: str, tz: str = "Asia/Shanghai", limits: Limits | None = None):
+    context = ParseContext(business_date=DAY, timezone=tz, limits=limits or Limits())
+    return parse_ledger_csv(text.encode("utf-8"), "ledger/ledger_20260302.csv", context)
 
 
 def problems(result) -> list[tuple[int, str | None, str]]:
@@ -188,7 +193,7 @@ def test_header_problems_reject_file(header: str, code: str) -> None:
 
 
 def test_header_only_is_valid_and_bom_stripped() -> None:
-    result = parse_ledger_csv(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n", "ledger/x.csv")
+    result = parse_ledger_csv(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n", "ledger/x.csv", CONTEXT)
     assert result.file_error is None and result.rows.height == 0 and result.quarantine.height == 0
     assert result.lines.physical == 1 and result.lines.header == 1 and result.lines.data == 0
 
@@ -202,7 +207,7 @@ def test_unclosed_quote_is_truncated_file() -> None:
 
 
 def test_not_utf8_rejected() -> None:
-    result = parse_ledger_csv(HEADER.encode() + b"\n" + "E1,订单".encode("gb18030"), "ledger/x.csv")
+    result = parse_ledger_csv(HEADER.encode() + b"\n" + "E1,订单".encode("gb18030"), "ledger/x.csv", CONTEXT)
     assert result.file_error is not None and result.file_error.reason_code == "DECODE_ERROR"
     assert result.file_error.line == 2
 
@@ -218,7 +223,7 @@ def test_parquet_round_trip_equals_csv() -> None:
     records = [r for r in csv.reader(io.StringIO(WORKED)) if len(r) == len(LEDGER_COLUMNS)][1:]
     # the FIELD_COUNT row and the blank line cannot be in Parquet: all columns as text
     frame = pl.DataFrame(records, schema=list(LEDGER_COLUMNS), orient="row")
-    result = parse_ledger_parquet(_parquet(frame.to_arrow()), "ledger/ledger.parquet")
+    result = parse_ledger_parquet(_parquet(frame.to_arrow()), "ledger/ledger.parquet", CONTEXT)
     assert result.format == "ledger_parquet" and result.file_error is None
     drop = ["source_file", "source_line"]
     assert result.rows.drop(drop).equals(from_csv.rows.drop(drop))
@@ -241,7 +246,7 @@ def test_parquet_typed_columns() -> None:
             "booked_at": pa.array([datetime(2026, 3, 2, 16, 10, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
         }
     )
-    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet")
+    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet", CONTEXT)
     row = result.rows.row(0, named=True)
     assert row["amount_minor"] == -123450 and row["channel_txn_id"] is None
     assert row["business_date"] == date(2026, 3, 3) and row["source_line"] == 1
@@ -259,7 +264,7 @@ def test_parquet_naive_timestamp_is_bad_date() -> None:
             "booked_at": pa.array([datetime(2026, 3, 2, 16, 10)], pa.timestamp("us")),
         }
     )
-    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet")
+    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet", CONTEXT)
     assert problems(result) == [(1, "booked_at", "BAD_DATE")]
 
 
@@ -267,10 +272,10 @@ def test_parquet_float_amount_rejected() -> None:
     table = pa.table({name: pa.array(["x"]) for name in LEDGER_COLUMNS}).set_column(
         LEDGER_COLUMNS.index("amount"), "amount", pa.array([12.3], pa.float64())
     )
-    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet")
+    result = parse_ledger_parquet(_parquet(table), "ledger/l.parquet", CONTEXT)
     assert result.file_error is not None and result.file_error.reason_code == "FLOAT_AMOUNT"
 
 
 def test_parquet_garbage_rejected() -> None:
-    result = parse_ledger_parquet(b"PAR1 not really", "ledger/l.parquet")
+    result = parse_ledger_parquet(b"PAR1 not really", "ledger/l.parquet", CONTEXT)
     assert result.file_error is not None and result.file_error.reason_code == "PARQUET_MALFORMED"
