@@ -118,7 +118,7 @@ def generate_bench_day(
     The day is cached under ``cache_root`` by (rows, seed, channels, ledger_format, FORMAT_VERSION):
     a directory holding ``DONE`` is returned at once. A new day is written into a temporary directory
     that is renamed into place only when complete, so a killed generation never leaves a half cache
-    (its temporary directory is removed by the next call for the same key).
+    (its temporary directory is removed by the next generation under the same ``cache_root``).
 
     Args:
         cache_root: Directory holding the cached days (created when missing).
@@ -140,7 +140,7 @@ def generate_bench_day(
     if (final / "DONE").exists():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(final.parent, key)
+    _remove_stale_temps(final.parent)
     tmp = final.parent / f".tmp-{key}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -220,9 +220,9 @@ def _check_arguments(
     return tuple(c for c in CHANNELS if c in channels)
 
 
-def _remove_stale_temps(root: Path, key: str) -> None:
-    """Remove temporary directories of this key whose generating process is gone."""
-    for path in root.glob(f".tmp-{key}-*"):
+def _remove_stale_temps(root: Path) -> None:
+    """Remove the temporary directories of generations whose process is gone (killed midway)."""
+    for path in root.glob(".tmp-day-*"):
         try:
             pid = int(path.name.rsplit("-", 1)[1])
         except ValueError:

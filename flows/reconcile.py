@@ -67,6 +67,10 @@ class RunResult:
     reports_dir: Path
     outputs: dict[str, str]
 
+    def outcomes(self) -> pl.DataFrame:
+        """Every outcome row of the run, read back from its ``outcomes.parquet``."""
+        return pl.read_parquet(self.reports_dir / "outcomes.parquet")
+
 
 @dataclass(frozen=True)
 class ParsedInput:

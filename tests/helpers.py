@@ -85,3 +85,10 @@ def bank_frame(text: str) -> pl.DataFrame:
             row[key] = int(value) if key == "amount_minor" else (value or None)
         rows.append(row)
     return _typed(rows, BankTxn)
+
+
+def run_day(business_date: date, data_dir: object, rules: object, **kwargs: object) -> object:
+    """Run the daily flow once (the caller's test module uses the ``prefect_harness`` fixture)."""
+    from flows.reconcile import reconcile_day
+
+    return reconcile_day(business_date, data_dir, rules, **kwargs)

@@ -15,9 +15,12 @@ import polars as pl
 import pytest
 
 from flows.config import load_rules
-from flows.reconcile import RunResult, run_day
+from flows.reconcile import RunResult
 from sample_data.generate import generate
 from tests.conftest import SAMPLE_DATA
+from tests.helpers import run_day
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 KEY = ["source", "source_file", "source_line"]
 COMMITTED_START, COMMITTED_DAYS = date(2026, 3, 2), 7
@@ -41,7 +44,7 @@ def diff(expected: pl.DataFrame, got: pl.DataFrame) -> pl.DataFrame:
 
 
 def assert_matches_key(root: Path, day: date, result: RunResult) -> None:
-    bad = diff(answer_key(root, day), result.report.outcomes)
+    bad = diff(answer_key(root, day), result.outcomes())
     if bad.height:
         with pl.Config(tbl_rows=30, fmt_str_lengths=70, tbl_width_chars=220):
             pytest.fail(f"{day}: {bad.height} rows differ from the answer key\n{bad}")
@@ -61,7 +64,7 @@ def run_days(root: Path, data_dir: Path, start: date, days: int) -> list[RunResu
 def test_committed_week_matches_its_answer_key(tmp_path: Path) -> None:
     shutil.copytree(SAMPLE_DATA / "inbox", tmp_path / "inbox")
     results = run_days(SAMPLE_DATA, tmp_path, COMMITTED_START, COMMITTED_DAYS)
-    seen = {o for r in results for o in r.report.outcomes["outcome"].unique()}
+    seen = {o for r in results for o in r.outcomes()["outcome"].unique()}
     # Every class this issue builds appears in the committed week (resolved_late comes with carry-forward).
     assert seen == {
         "matched", "matched_fallback", "amount_mismatch", "currency_mismatch", "status_mismatch",
@@ -91,8 +94,8 @@ def test_the_answer_key_check_can_fail(tmp_path: Path) -> None:
     result = run_day(start, tmp_path, rules)
     key = answer_key(tmp_path, start)
     tampered = key.with_columns(outcome=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("void")).otherwise("outcome"))
-    assert diff(tampered, result.report.outcomes).height == 1
-    assert diff(key, result.report.outcomes).height == 0
+    assert diff(tampered, result.outcomes()).height == 1
+    assert diff(key, result.outcomes()).height == 0
 
 
 @pytest.mark.slow

@@ -18,8 +18,11 @@ import openpyxl
 import pytest
 
 from flows.config import load_rules
-from flows.reconcile import RunResult, run_day
+from flows.reconcile import RunResult
 from tests.conftest import SAMPLE_DATA
+from tests.helpers import run_day
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGEN = os.environ.get("RECON_REGEN_GOLDEN") == "1"
@@ -57,7 +60,7 @@ def check(name: str, text: str) -> None:
 
 
 def test_outcomes(result: RunResult) -> None:
-    check(f"outcomes_{DAY}.csv", result.report.outcomes.write_csv())
+    check(f"outcomes_{DAY}.csv", result.outcomes().write_csv())
 
 
 def test_settlement(result: RunResult) -> None:

@@ -13,9 +13,13 @@ import pytest
 
 from flows.config import load_rules
 from flows.inbox import discover_inputs, inbox_dir
-from flows.reconcile import RunResult, run_day
+from flows.reconcile import RunResult
 from tests.conftest import SAMPLE_DATA
+from tests.helpers import run_day
 from transforms.dispatch import parse_input
+from transforms.parsed import ParseContext
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 DAY = date(2026, 3, 3)  # a committed day with a zip delivery, quarantined ledger rows and payouts of D-1
 
@@ -36,7 +40,7 @@ def result(week_dir: Path) -> RunResult:
 
 
 def test_rows_in_equal_rows_over_outcomes_per_file(result: RunResult) -> None:
-    per_file = dict(result.report.outcomes.group_by("source_file").len().iter_rows())
+    per_file = dict(result.outcomes().group_by("source_file").len().iter_rows())
     for f in result.report.inputs:
         # every data row of every file has exactly one outcome...
         assert per_file.get(f.source_file, 0) == f.data_rows, f.source_file
@@ -44,15 +48,15 @@ def test_rows_in_equal_rows_over_outcomes_per_file(result: RunResult) -> None:
         assert f.physical_lines == (
             f.data_rows + f.continuation_lines + f.header_lines + f.preamble_lines + f.footer_lines + f.blank_lines
         )
-    assert result.report.outcomes.select(["source_file", "source_line"]).is_duplicated().sum() == 0
+    assert result.outcomes().select(["source_file", "source_line"]).is_duplicated().sum() == 0
 
 
 def test_money_in_equals_money_over_outcomes_per_channel_and_currency(result: RunResult, week_dir: Path) -> None:
     rules, _ = load_rules(week_dir, None)
     parsed = [
-        parse_input(i.data, i.source_file, business_date=DAY, rules=rules)
+        parse_input(i.source(), i.source_file, ParseContext(business_date=DAY, timezone=rules.timezone))
         for i in discover_inputs(inbox_dir(week_dir, DAY))
-        if i.data is not None
+        if i.error is None and i.duplicate_of is None
     ]
     money_in = pl.concat(
         [
@@ -63,7 +67,7 @@ def test_money_in_equals_money_over_outcomes_per_channel_and_currency(result: Ru
         ]
     )
     # Outcomes name the recognised payout channel on bank rows; compare bank money per currency only.
-    outcomes = result.report.outcomes.with_columns(
+    outcomes = result.outcomes().with_columns(
         channel=pl.when(pl.col("source") == "bank").then(pl.lit(None, pl.String)).otherwise("channel")
     )
 
@@ -77,7 +81,7 @@ def test_money_in_equals_money_over_outcomes_per_channel_and_currency(result: Ru
 def test_every_money_column_of_every_output_is_an_integer_or_decimal(result: RunResult) -> None:
     frames = {name: pl.read_parquet(result.reports_dir / name) for name in
               ("outcomes.parquet", "discrepancies.parquet", "settlement.parquet", "quarantine.parquet")}
-    frames |= {"report.outcomes": result.report.outcomes, "report.settlement": result.report.settlement}
+    frames |= {"report.outcomes": result.outcomes(), "report.settlement": result.report.settlement}
     checked = 0
     for name, frame in frames.items():
         for column, dtype in frame.schema.items():
@@ -110,7 +114,7 @@ def test_a_rerun_is_byte_identical_whatever_the_host_time_zone(result: RunResult
     after = {p.name: p.read_bytes() for p in rerun.reports_dir.iterdir()}
     assert sorted(before) == sorted(after) == sorted(
         ["recon_2026-03-03.xlsx", "outcomes.parquet", "discrepancies.parquet", "settlement.parquet",
-         "quarantine.parquet", "manifest.json"]
+         "quarantine.parquet", "manifest.json", "discrepancies.csv"]
     )
     assert {k for k in before if before[k] != after[k]} == set()
     assert rerun.report.run_id == result.report.run_id
@@ -140,20 +144,24 @@ def test_two_processes_with_other_hash_seeds_locales_and_time_zones_write_identi
     import subprocess
     import sys
 
+    from prefect.settings import PREFECT_API_URL
+
     script = (
-        "import sys, shutil; from pathlib import Path; from datetime import date\n"
-        "from flows.config import load_rules; from flows.reconcile import run_day\n"
+        "import sys, shutil; from pathlib import Path\n"
+        "from flows.cli import main\n"
         "src, out = Path(sys.argv[1]), Path(sys.argv[2])\n"
         "shutil.copytree(src / 'inbox' / '2026-03-02', out / 'inbox' / '2026-03-02')\n"
-        "run_day(date(2026, 3, 2), out, load_rules(out, None)[0])\n"
+        "sys.exit(main(['run', '--date', '2026-03-02', '--data-dir', str(out), '--quiet']) not in (0, 3))\n"
     )
     digests = []
     for n, (seed, tz, lang) in enumerate([("1", "UTC", "C"), ("4242", "America/Los_Angeles", "C.UTF-8")]):
         out = tmp_path / f"run{n}"
-        env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": tz, "LANG": lang, "LC_ALL": lang}
+        # The session's Prefect API (the harness): the two processes differ only where the test says.
+        env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": tz, "LANG": lang, "LC_ALL": lang,
+               "PREFECT_API_URL": str(PREFECT_API_URL.value())}
         subprocess.run([sys.executable, "-c", script, str(SAMPLE_DATA), str(out)], env=env, check=True,
                        cwd=Path(__file__).resolve().parent.parent)
         reports = out / "reports" / "2026-03-02"
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(reports.iterdir())})
-    assert len(digests[0]) == 6
+    assert len(digests[0]) == 7
     assert digests[0] == digests[1]

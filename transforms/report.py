@@ -11,6 +11,7 @@ test and ten million in a run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -244,9 +245,9 @@ def build_report(
         channels=tuple(channels),
         inputs=inputs,
         outcome_counts=outcome_counts,
-        discrepancies=discrepancies.cast(DISCREPANCY_SCHEMA),  # type: ignore[arg-type]
+        discrepancies=discrepancies.cast(DISCREPANCY_SCHEMA),
         discrepancy_count=discrepancy_count,
-        open_items=open_items.cast(OUTCOME_SCHEMA),  # type: ignore[arg-type]
+        open_items=open_items.cast(OUTCOME_SCHEMA),
         open_item_count=open_item_count,
         settlement=settlement.sort("settlement_date", "channel", "merchant_account", "currency",
                                    "bank_source_line", nulls_last=True),
@@ -258,8 +259,8 @@ def build_report(
     )
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
-    return int(con.sql(f"select count(*) from ({sql})", params=params or None).fetchall()[0][0])  # noqa: S608
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]) -> int:
+    return int(con.sql(f"select count(*) from ({sql})", params=dict(params) or None).fetchall()[0][0])  # noqa: S608
 
 
 def register_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pl.DataFrame, row_dates: pl.DataFrame | None = None) -> None:

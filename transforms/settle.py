@@ -17,7 +17,7 @@ from transforms.classify import as_outcomes
 from transforms.money import money_text_expr
 from transforms.rules import Rules
 
-SETTLEMENT_SCHEMA = {name: col.dtype.type for name, col in SettlementLine.to_schema().columns.items()}
+SETTLEMENT_SCHEMA = pl.Schema({name: col.dtype.type for name, col in SettlementLine.to_schema().columns.items()})
 DONE = ("succeeded", "processing")
 
 
@@ -50,8 +50,8 @@ def settle_channel_day(channel: pl.DataFrame, business_date: date) -> pl.DataFra
     """:func:`settlement_sql` on an in-memory frame of ChannelTxn rows (worked examples, small days)."""
     with duckdb.connect() as con:
         con.register("channel_rows", channel)
-        lines = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
-    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
+        lines: pl.DataFrame = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
+    return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)
 
 
 def recognise_payouts(bank: pl.DataFrame, rules: Rules) -> pl.DataFrame:

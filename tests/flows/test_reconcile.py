@@ -11,8 +11,11 @@ import duckdb
 import pytest
 
 from flows.config import load_rules
-from flows.reconcile import NoLedger, run_day
+from flows.reconcile import NoLedger
 from tests.conftest import SAMPLE_DATA
+from tests.helpers import run_day
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 DAY = date(2026, 3, 2)
 
@@ -33,7 +36,7 @@ def test_the_same_file_delivered_twice_is_read_once(data_dir: Path) -> None:
     bill = next((data_dir / "inbox" / DAY.isoformat() / "wechatpay").iterdir())
     shutil.copy(bill, bill.with_name("resent_" + bill.name))
     second = run(data_dir)
-    assert second.report.outcomes.height == first.report.outcomes.height
+    assert second.outcomes().height == first.outcomes().height
     assert any("duplicate delivery" in note for note in second.report.notes)
     manifest = json.loads((second.reports_dir / "manifest.json").read_text(encoding="utf-8"))
     statuses = {i["source_file"]: i["status"] for i in manifest["inputs"]}
@@ -49,7 +52,7 @@ def test_a_rerun_replaces_the_date_in_the_warehouse_never_appends(data_dir: Path
         outcome_rows = con.execute("select count(*) from outcome_row where recon_date = ?", [DAY]).fetchall()[0][0]
         channel_rows = con.execute("select count(*) from canonical_channel_txn where recon_date = ?", [DAY]).fetchall()[0][0]
         runs = con.execute("select count(distinct run_id), count(*) from run_log").fetchall()[0]
-    assert outcome_rows == first.report.outcomes.height
+    assert outcome_rows == first.outcomes().height
     assert channel_rows == 400  # 200 WeChat + 200 Alipay statement rows, once
     assert runs == (1, 2)  # the same inputs give the same run id; both runs are logged
 
@@ -59,8 +62,8 @@ def test_a_missing_statement_makes_the_report_provisional(data_dir: Path) -> Non
     result = run(data_dir)
     assert result.report.exit_code == 3
     assert result.report.headline == f"PROVISIONAL {DAY}: alipay: statement missing"
-    alipay_ledger = result.report.outcomes.filter(
-        (result.report.outcomes["source"] == "ledger") & (result.report.outcomes["channel"] == "alipay")
+    alipay_ledger = result.outcomes().filter(
+        (result.outcomes()["source"] == "ledger") & (result.outcomes()["channel"] == "alipay")
     )
     assert set(alipay_ledger["outcome"]) <= {"in_transit", "duplicate", "quarantined"}
     assert (alipay_ledger["outcome"] == "in_transit").sum() > 100

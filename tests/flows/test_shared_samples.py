@@ -12,10 +12,13 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from flows.config import load_rules
-from flows.reconcile import run_day
 from tests.conftest import FIXTURES
+from tests.helpers import run_day
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 FORMATS = FIXTURES / "formats"
 RULES = """
@@ -46,7 +49,7 @@ def test_sample_statements_reconcile_and_their_payouts_arrive(tmp_path: Path) ->
     rules, _ = load_rules(tmp_path, None)
 
     first = run_day(date(2026, 3, 2), tmp_path, rules)
-    channel_and_ledger = first.report.outcomes.filter(pl.col("source") != "bank")
+    channel_and_ledger = first.outcomes().filter(pl.col("source") != "bank")
     assert channel_and_ledger.height == 17 + 16 + 33
     assert channel_and_ledger["outcome"].unique().to_list() == ["matched"]
     own = first.report.settlement.filter(pl.col("settlement_date") == date(2026, 3, 2))
@@ -55,7 +58,7 @@ def test_sample_statements_reconcile_and_their_payouts_arrive(tmp_path: Path) ->
     assert first.report.headline == "PROVISIONAL 2026-03-02: bank: statement missing"
 
     second = run_day(date(2026, 3, 3), tmp_path, rules)
-    bank = second.report.outcomes.filter(pl.col("source") == "bank")
+    bank = second.outcomes().filter(pl.col("source") == "bank")
     by_outcome = dict(bank.group_by("outcome").agg(pl.col("channel_txn_id").sort()).iter_rows())
     assert by_outcome == {
         "matched": ["AP0303WDR0001", "WX0303STL0001"],

@@ -98,7 +98,7 @@ def test_a_bill_in_the_wrong_encoding_still_reaches_its_adapter_which_rejects_it
 
     from tests.conftest import FIXTURES
     from transforms.dispatch import parse_input
-    from transforms.rules import Rules
+    from transforms.parsed import ParseContext
 
     wechat = (FIXTURES / "formats" / "wechatpay_tradebill_ALL_20260302.csv").read_bytes()
     alipay = (FIXTURES / "formats" / "alipay_20886413579246800156_20260302_业务明细.csv").read_bytes()
@@ -107,5 +107,5 @@ def test_a_bill_in_the_wrong_encoding_still_reaches_its_adapter_which_rejects_it
     assert recognise(as_gbk) == "wechatpay_trade"
     assert recognise(as_utf8) == "alipay_trade"
     for data, name in ((as_gbk, "wechatpay/bill.csv"), (as_utf8, "alipay/detail.csv")):
-        parsed = parse_input(data, name, business_date=date(2026, 3, 2), rules=Rules())
+        parsed = parse_input(data, name, ParseContext(business_date=date(2026, 3, 2)))
         assert parsed.file_error is not None and parsed.file_error.reason_code == "HEADER_MISMATCH", parsed.file_error

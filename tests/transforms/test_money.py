@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.classify import contracted_fee_expr
+from transforms.classify import channel_rules_frame, contracted_fee_sql, currency_units_frame, money_text_sql
 from transforms.money import AmountError, contracted_fee_minor, parse_decimal_text, round_half_up
 from transforms.rules import ChannelRules, Rules
 
@@ -171,7 +171,7 @@ def test_contracted_fee_minor_default_is_half_up_and_unknown_rounding_is_refused
         contracted_fee_minor(750, Decimal(60), "bankers")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     amounts=st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=1, max_size=20),
     tenths_of_bps=st.integers(min_value=0, max_value=5000),  # 0.0 … 500.0 bps, one decimal
@@ -180,14 +180,42 @@ def test_contracted_fee_minor_default_is_half_up_and_unknown_rounding_is_refused
 def test_fee_expression_agrees_with_the_scalar_reference(
     amounts: list[int], tenths_of_bps: int, rounding: str
 ) -> None:
+    import duckdb
+
     bps = Decimal(tenths_of_bps) / 10  # e.g. 385 → Decimal('38.5')
     rules = Rules(channels={"wechatpay": ChannelRules(fee_bps=bps, fee_rounding=rounding)})
     frame = pl.DataFrame(
         {"channel": ["wechatpay"] * len(amounts), "amount_minor": amounts}, schema={"channel": pl.String, "amount_minor": pl.Int64}
-    )
-    got = frame.select(fee=contracted_fee_expr(pl.col("amount_minor"), rules))["fee"]
+    ).with_row_index("n")
+    with duckdb.connect() as con:
+        con.register("rows", frame)
+        con.register("channel_rules", channel_rules_frame(rules))
+        got = con.sql(
+            f"select {contracted_fee_sql('x.amount_minor')} as fee from rows x "  # noqa: S608
+            "left join channel_rules r using (channel) order by n"
+        ).pl()["fee"]
     assert got.dtype == pl.Int64
     assert got.to_list() == [contracted_fee_minor(a, bps, rounding) for a in amounts]
+
+
+@settings(max_examples=40, deadline=None)
+@given(amounts=st.lists(st.integers(min_value=-(10**15), max_value=10**15), min_size=1, max_size=10),
+       currency=st.sampled_from(["CNY", "JPY", "KWD", "USD", "XXX"]))
+def test_money_words_are_the_same_in_polars_and_in_sql(amounts: list[int], currency: str) -> None:
+    import duckdb
+
+    from transforms.money import money_text_expr
+
+    frame = pl.DataFrame({"a": amounts, "c": [currency] * len(amounts)}).with_row_index("n")
+    polars_words = frame.select(t=money_text_expr(pl.col("a"), pl.col("c")))["t"].to_list()
+    with duckdb.connect() as con:
+        con.register("rows", frame)
+        con.register("currency_units", currency_units_frame())
+        sql_words = con.sql(
+            f"select {money_text_sql('a', 'c', 'u.exponent', 'u.unit')} as t from rows "  # noqa: S608
+            "left join currency_units u on u.currency = c order by n"
+        ).pl()["t"].to_list()
+    assert sql_words == polars_words
 
 
 def test_money_text_is_exact_major_units_with_the_currency() -> None:

@@ -58,10 +58,11 @@ def make_report() -> Report:
             InputFile(WECHAT_FILE, "a" * 64, "wechatpay_tradebill", "channel", "ok", 12, 17, 1, 1, 3, 0),
         ),
         outcome_counts=(("matched", 21), ("amount_mismatch", 1)),
-        outcomes=empty,
         discrepancies=empty,
+        discrepancy_count=0,
         settlement=empty,
         open_items=empty,
+        open_item_count=0,
         quarantine=empty,
         exit_code=3,
     )

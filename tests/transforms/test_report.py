@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import duckdb
 import polars as pl
 
 from schemas.outputs import Discrepancy, Outcome
 from tests.helpers import table
 from transforms.classify import OUTCOME_SCHEMA
 from transforms.parsed import empty_quarantine, quarantine_frame
-import duckdb
-
 from transforms.report import _rate_pct, build_report, register_outcomes
 from transforms.settle import SETTLEMENT_SCHEMA
 

@@ -498,8 +498,9 @@ class _DetailParser:
         footer_physical = 0
         try:
             for chunk in block.chunks():
-                self.read_chunk(chunk)
-                self.position = (self.position[0] + len(chunk.data), chunk.first_line + chunk.line_count)
+                physical = chunk.line_count
+                self.read_chunk(chunk, physical)
+                self.position = (self.position[0] + len(chunk.data), chunk.first_line + physical)
             if block.footer_offset is not None and block.footer_line is not None:
                 self.position = (block.footer_offset, block.footer_line)
                 footer, footer_physical = self.footer_text(block.footer_offset)
@@ -536,9 +537,9 @@ class _DetailParser:
             facts=self.facts.facts(self.output.rejected_count),
         )  # fmt: skip
 
-    def read_chunk(self, chunk: Chunk) -> None:
-        """One chunk of detail lines: decode, split, check over whole columns, convert, send on."""
-        self.detail_physical += chunk.line_count
+    def read_chunk(self, chunk: Chunk, physical: int) -> None:
+        """One chunk of detail lines (``physical`` of them): decode, split, check over whole columns, convert, send on."""
+        self.detail_physical += physical
         chunk = utf8_chunk(chunk, "gb18030")
         frame = read_fields(chunk, _WIDTH)
         suspect = may_hold_bad_characters(chunk.data)
@@ -584,8 +585,18 @@ class _DetailParser:
                           amount_scales=_AMOUNT_SCALES)  # fmt: skip
         if valid.height < work.height:  # the lines that failed are added to the controls as text
             self.add_text_sums(work.filter(~pl.col("source_line").is_in(valid["source_line"].implode())))
-        valid = valid.with_columns(exact_units(column).alias(_units_of(column)) for column in _UNIT_COLUMNS)
-        self.sums.add_units(valid, _control_units(pl.col("业务类型"), _units(_RECEIVED), _units(_DISCOUNT)))
+        kind, received = pl.col("业务类型"), _units(_RECEIVED)
+        valid = valid.with_columns(
+            exact_units(column).alias(_units_of(column)) for column in _UNIT_COLUMNS
+        ).with_columns(  # the sign table (rules across fields): these lines are quarantined
+            broken=(kind == "交易") & (received < 0) | (kind == "退款") & ((received > 0) | (pl.col(_REFUND_ID) == ""))
+        )
+        # every 业务类型 here is 交易 or 退款 (the raw model) and every amount readable: no null share
+        self.sums.add_units(valid, {
+            f"{key}{what}": (kind == key).cast(pl.Int64) * units
+            for key in _KINDS for what, units in (("笔数", pl.lit(1, pl.Int64)), ("商家实收", received),
+                                                 ("商家优惠", _units(_DISCOUNT)))
+        })  # fmt: skip
         rows = check_canonical(self.problems, self.to_canonical(valid), ChannelTxn)
         self.output.rows(rows)
         self.facts.add_rows(rows)
@@ -739,17 +750,19 @@ class _DetailParser:
     # -- canonical rows -------------------------------------------------------------------------
 
     def to_canonical(self, good: pl.DataFrame) -> pl.DataFrame:
-        """Map raw-valid lines to ``ChannelTxn`` rows; quarantine the lines that break the sign table."""
+        """Map raw-valid lines to ``ChannelTxn`` rows; quarantine the lines that break the sign table.
+
+        Args:
+            good: raw-valid lines with their amounts in fen (``_units_of``) and ``broken``, true for a
+                line that breaks the sign table.
+        """
         kind, received = pl.col("业务类型"), _units(_RECEIVED)
         refund = kind == "退款"
-        wrong_sign = (kind == "交易") & (received < 0) | refund & (received > 0)
-        no_refund_id = refund & (pl.col(_REFUND_ID) == "")
-        broken = good.select(wrong_sign | no_refund_id).to_series()
         kept = good
-        if broken.any():
-            for row in good.filter(broken).iter_rows(named=True):
+        if good["broken"].any():
+            for row in good.filter(pl.col("broken")).iter_rows(named=True):
                 self.sign_table_problems(row)
-            kept = good.filter(~broken)
+            kept = good.filter(~pl.col("broken"))
         exprs = {
             "channel": pl.lit(CHANNEL),
             "merchant_account": pl.lit(self.account, pl.String()),

@@ -698,9 +698,11 @@ class Output:
         facts: dict[str, Decimal | None] | None = None,
     ) -> ParsedFile:
         """The ParsedFile of what was sent (rows collected into it when the context had no sink)."""
-        collecting = isinstance(self.sink, CollectingSink) and self.context.sink is None
-        rows = self.sink.collected_rows(frame_schema(self.model)) if collecting else empty_frame(self.model)  # type: ignore[union-attr]
-        rejected = self.sink.collected_rejected() if collecting else empty_rejected()  # type: ignore[union-attr]
+        sink = self.sink
+        if self.context.sink is None and isinstance(sink, CollectingSink):
+            rows, rejected = sink.collected_rows(frame_schema(self.model)), sink.collected_rejected()
+        else:
+            rows, rejected = empty_frame(self.model), empty_rejected()
         return ParsedFile(
             source_file=self.source_file,
             format=file_format,

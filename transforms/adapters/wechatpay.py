@@ -477,7 +477,8 @@ class _Parser:
 
     def sign_table_problems(self, row: dict[str, object]) -> None:
         """The problems of one raw-valid line that breaks the rules across fields."""
-        line_no = int(row["source_line"])  # type: ignore[arg-type]
+        line_no = row["source_line"]
+        assert isinstance(line_no, int)
         currency, refund_state, refund_id = row["货币种类"], row["退款状态"], row["微信退款单号"]
         if row["bad_currency"]:
             self.problems.add(
