@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="recon.toml to use (default: DIR/recon.toml, else the packaged default)")
     common.add_argument("--debug", action="store_true", help="re-raise unexpected errors with their traceback")
     common.add_argument("--quiet", action="store_true", help="print only the summary, no progress")
+    runner = argparse.ArgumentParser(add_help=False)
+    runner.add_argument("--runner", choices=("local", "dask"), default="local",
+                        help="where the partitions are matched: in this process (local), or on Dask workers "
+                             "through prefect-dask (needs the 'dask' extra)")
+    runner.add_argument("--dask-address", default=None, metavar="tcp://HOST:PORT",
+                        help="the Dask scheduler to use with --runner dask (default: start a local cluster)")
 
     parser = argparse.ArgumentParser(
         prog="recon",
@@ -86,16 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", parents=[common], help="reconcile one business date",
+    run = sub.add_parser("run", parents=[common, runner], help="reconcile one business date",
                          description="Reconcile one business date and write its report.", epilog=EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD",
                      help="business date (default: yesterday in the merchant's time zone)")
-    backfill = sub.add_parser("backfill", parents=[common], help="reconcile a range of dates, in order",
+    backfill = sub.add_parser("backfill", parents=[common, runner], help="reconcile a range of dates, in order",
                               description="Reconcile every date from --from to --to inclusive, oldest first.")
     backfill.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
     backfill.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
-    verify = sub.add_parser("verify", parents=[common], help="rerun a date and compare with its recorded run",
+    verify = sub.add_parser("verify", parents=[common, runner], help="rerun a date and compare with its recorded run",
                             description="Rerun a date into a temporary folder, without touching the warehouse, "
                                         "and compare every output's sha256 with the recorded run. Exit 0 when "
                                         "identical, 1 when not.")
@@ -125,6 +131,9 @@ def _progress(quiet: bool) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
+    # A local Dask cluster narrates its start and stop at INFO; an operator needs only its errors.
+    for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _print_summary(result: object) -> None:
@@ -141,16 +150,31 @@ def _print_summary(result: object) -> None:
     print(f"  report: {result.reports_dir}  (run {report.run_id}, exit {report.exit_code})")  # type: ignore[attr-defined]
 
 
-def _run_date(business_date: date, data_dir: Path, rules: object, **kwargs: object) -> object:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
+def _flow(args: argparse.Namespace) -> object:
+    """The daily flow, with the task runner the arguments ask for."""
     from flows.reconcile import reconcile_day
+
+    if getattr(args, "runner", "local") != "dask":
+        return reconcile_day
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise CannotRun("--runner dask needs the dask extra: pip install -e '.[dask]'") from None
+    if args.dask_address:
+        runner = DaskTaskRunner(address=args.dask_address)
+    else:
+        runner = DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+    return reconcile_day.with_options(task_runner=runner)
+
+
+def _run_date(flow: object, business_date: date, data_dir: Path, rules: object, **kwargs: object) -> object:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     inbox = data_dir / "inbox" / business_date.isoformat()
     if not inbox.is_dir():
         raise CannotRun(f"no inbox for {business_date}: {inbox} does not exist")
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        return reconcile_day(business_date, data_dir, rules, **kwargs)
+        return flow(business_date, data_dir, rules, **kwargs)  # type: ignore[operator]
 
 
 def _yesterday(timezone: str) -> date:
@@ -182,24 +206,25 @@ def dispatch(args: argparse.Namespace) -> int:
     logging.getLogger("recon").info("rules: %s", origin)
 
     if args.command == "run":
-        result = _run_date(args.date or _yesterday(rules.timezone), data_dir, rules)
+        result = _run_date(_flow(args), args.date or _yesterday(rules.timezone), data_dir, rules)
         _print_summary(result)
         return result.report.exit_code  # type: ignore[attr-defined]
     if args.command == "backfill":
         if args.end < args.start:
             raise CannotRun("--to is before --from")
         worst = EXIT_OK
+        flow = _flow(args)
         day = args.start
         total = (args.end - args.start).days + 1
         for n in range(total):
             day = args.start + timedelta(days=n)
             print(f"[{n + 1}/{total}] {day}")
-            result = _run_date(day, data_dir, rules)
+            result = _run_date(flow, day, data_dir, rules)
             _print_summary(result)
             worst = max(worst, result.report.exit_code)  # type: ignore[attr-defined]
         return worst
     if args.command == "verify":
-        return _verify(args.date, data_dir, rules)
+        return _verify(_flow(args), args.date, data_dir, rules)
     if args.command == "trace":
         return _trace(args.identifier, data_dir)
     if args.command == "serve":
@@ -210,7 +235,7 @@ def dispatch(args: argparse.Namespace) -> int:
     raise CannotRun(f"unknown command {args.command}")
 
 
-def _verify(business_date: date, data_dir: Path, rules: object) -> int:
+def _verify(flow: object, business_date: date, data_dir: Path, rules: object) -> int:
     from flows.warehouse import Warehouse
 
     with Warehouse(data_dir / "warehouse.duckdb") as warehouse:
@@ -218,7 +243,7 @@ def _verify(business_date: date, data_dir: Path, rules: object) -> int:
     if recorded is None:
         raise CannotRun(f"no recorded run for {business_date}: run it first")
     with tempfile.TemporaryDirectory(prefix="recon-verify-") as tmp:
-        result = _run_date(business_date, data_dir, rules, reports_dir=Path(tmp), record=False)
+        result = _run_date(flow, business_date, data_dir, rules, reports_dir=Path(tmp), record=False)
     expected: dict[str, str] = recorded["outputs"]  # type: ignore[assignment]
     actual: dict[str, str] = result.outputs  # type: ignore[attr-defined]
     same = True

@@ -65,7 +65,7 @@ class InboxInput:
 
     source_file: str
     path: Path | None
-    data: bytes | None
+    data: bytes | bytearray | None
     sha256: str
     duplicate_of: str | None = None
     error: FileRejected | None = None
@@ -91,11 +91,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def discover_inputs(folder: Path) -> list[InboxInput]:
+def discover_inputs(folder: Path, max_file_bytes: int = MAX_FILE_BYTES) -> list[InboxInput]:
     """Every regular file under ``folder`` (sorted, so the order never depends on the OS).
 
     Archives (.zip, .gz, recognised by magic bytes) are unpacked into their members. A content hash
-    already seen in this run marks the later input as a duplicate delivery (read once).
+    already seen in this run marks the later input as a duplicate delivery (read once). A file over
+    ``max_file_bytes`` is rejected unread.
     """
     found: list[InboxInput] = []
     seen: dict[str, str] = {}
@@ -105,8 +106,8 @@ def discover_inputs(folder: Path) -> list[InboxInput]:
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue  # editor swap files, .DS_Store and our own temp files are not inputs
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            error = FileRejected("LIMIT_EXCEEDED", f"{size} bytes is over the {MAX_FILE_BYTES} limit")
+        if size > max_file_bytes:
+            error = FileRejected("LIMIT_EXCEEDED", f"{size} bytes is over the {max_file_bytes} byte limit")
             found.append(InboxInput(relative, None, None, "", error=error))
             continue
         with open(path, "rb") as handle:
@@ -115,6 +116,10 @@ def discover_inputs(folder: Path) -> list[InboxInput]:
             digest = file_sha256(path)
             found.append(InboxInput(relative, path, None, digest, duplicate_of=seen.get(digest)))
             seen.setdefault(digest, relative)
+            continue
+        if size > MAX_FILE_BYTES:  # an archive is unpacked in memory: the archive limits apply
+            error = FileRejected("LIMIT_EXCEEDED", f"archive of {size} bytes is over the {MAX_FILE_BYTES} limit")
+            found.append(InboxInput(relative, None, None, file_sha256(path), error=error))
             continue
         raw = path.read_bytes()
         try:

@@ -124,12 +124,12 @@ def timed(stage: str) -> Iterator[None]:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def discover(folder: Path) -> list[InboxInput]:
+def discover(folder: Path, rules: Rules) -> list[InboxInput]:
     """List, hash and unpack every file of the date's inbox."""
     if not folder.is_dir():
         raise FileNotFoundError(f"no inbox folder {folder}")
     with timed("discover"):
-        inputs = discover_inputs(folder)
+        inputs = discover_inputs(folder, rules.limits.max_file_bytes)
     log.info("discover: %d inputs in %s", len(inputs), folder)
     return inputs
 
@@ -339,7 +339,7 @@ def reconcile_day(
     target = reports_dir or data_dir / "reports" / business_date.isoformat()
     staging = staged.open_staging(target)
     try:
-        inputs = discover(inbox_dir(data_dir, business_date))
+        inputs = discover(inbox_dir(data_dir, business_date), rules)
         parsed = parse(inputs, business_date, rules, workspace)
         if not any(p.parsed.role == "ledger" for p in parsed):
             raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")

@@ -17,6 +17,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
+from typing import cast
 
 from transforms.parsed import FileRejected
 
@@ -53,7 +54,7 @@ class Member:
     """
 
     name: str
-    data: bytes
+    data: bytes | bytearray
 
 
 def is_archive(data: bytes) -> bool:
@@ -223,26 +224,34 @@ def _check_no_overlap(data: bytes, infos: list[zipfile.ZipInfo], start_dir: int,
 
 def _read_member(
     zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, limits: _Limits, total_before: int
-) -> bytes:
+) -> bytearray:
     cap = min(limits.member_bytes, info.file_size)
-    chunks: list[bytes] = []
+    # The declared size is checked against the limits already: the member is decompressed straight
+    # into one buffer of that size, so it is never held twice (no list of chunks joined at the end).
+    buffer = bytearray(cap)
+    view = memoryview(buffer)
     size = 0
     try:
         with zf.open(info) as stream:
-            while chunk := stream.read(_CHUNK):
+            while size < cap and (read := cast(io.BufferedIOBase, stream).readinto(view[size : size + _CHUNK])):
                 if size == 0:
-                    _check_not_nested(chunk, where)
-                size += len(chunk)
-                if size > cap or total_before + size > limits.total_bytes:
-                    raise FileRejected(
-                        "ARCHIVE_TOO_LARGE",
-                        f"{where}: decompressed more than {min(cap, limits.total_bytes - total_before)} "
-                        "bytes (its declared size or the limit)",
-                    )
-                chunks.append(chunk)
+                    _check_not_nested(bytes(view[:read]), where)
+                size += read
+            if stream.read(1):  # more than declared: a header that lies about its size
+                raise FileRejected(
+                    "ARCHIVE_TOO_LARGE",
+                    f"{where}: decompressed more than {cap} bytes (its declared size or the limit)",
+                )
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
         raise FileRejected("ARCHIVE_CORRUPT", f"{where}: {exc}") from None
-    return b"".join(chunks)
+    if total_before + size > limits.total_bytes:
+        raise FileRejected(
+            "ARCHIVE_TOO_LARGE", f"{where}: decompressed more than {limits.total_bytes - total_before} bytes in all"
+        )
+    view.release()
+    if size < cap:
+        del buffer[size:]
+    return buffer
 
 
 def _unpack_gzip(data: bytes, name: str, limits: _Limits) -> Member:

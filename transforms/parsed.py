@@ -181,7 +181,7 @@ class Source(Protocol):
 class BytesSource:
     """A :class:`Source` over bytes already in memory (tests, small archive members)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | bytearray) -> None:
         self._data = data
 
     @property
@@ -191,7 +191,7 @@ class BytesSource:
 
     def read(self, start: int, end: int) -> bytes:
         """A slice of the bytes."""
-        return self._data[start:end]
+        return bytes(self._data[start:end])
 
 
 def as_source(data: bytes | Source) -> Source:
@@ -206,6 +206,8 @@ class Limits:
     Attributes:
         chunk_bytes: the detail block is read and converted in pieces of about this many bytes, so
             memory follows this setting, not the size of the file.
+        max_file_bytes: a bigger input file is rejected unread (``LIMIT_EXCEEDED``); it is read in
+            chunks, so this bounds time and disk, not memory.
         max_line_bytes: a longer physical line is quarantined (``LIMIT_EXCEEDED``), never parsed.
         max_field_bytes: a longer field (in UTF-8 bytes) is quarantined (``LIMIT_EXCEEDED``).
         max_problem_lines: quarantined lines described one by one; past this many the file is
@@ -214,6 +216,7 @@ class Limits:
     """
 
     chunk_bytes: int = 64 * 1024 * 1024
+    max_file_bytes: int = 16 * 1024 * 1024 * 1024
     max_line_bytes: int = 64 * 1024
     max_field_bytes: int = 4096
     max_problem_lines: int = 10_000

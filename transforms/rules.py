@@ -203,7 +203,7 @@ def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:
 
 def _limits(table: dict[str, object], problems: list[str]) -> Limits:
     defaults = Limits()
-    keys = ("max_line_bytes", "max_field_bytes", "max_problem_lines")
+    keys = ("max_file_bytes", "max_line_bytes", "max_field_bytes", "max_problem_lines")
     _unknown_keys(table, "limits", set(keys), problems)
     values = {key: _positive_int(table, "limits", key, getattr(defaults, key), problems) for key in keys}
     return replace(defaults, **values)

@@ -538,18 +538,13 @@ class _DetailParser:
         )  # fmt: skip
 
     def read_chunk(self, chunk: Chunk, physical: int) -> None:
-        """One chunk of detail lines (``physical`` of them): decode, split, check over whole columns, convert, send on."""
+        """One chunk of detail lines (``physical`` of them): decode, split, check over whole columns, convert, send on.
+
+        Each step drops what it no longer needs (the UTF-8 copy, the unstripped fields), so a chunk
+        holds few copies of itself at a time.
+        """
         self.detail_physical += physical
-        chunk = utf8_chunk(chunk, "gb18030")
-        frame = read_fields(chunk, _WIDTH)
-        suspect = may_hold_bad_characters(chunk.data)
-        if suspect and (texts := _lines_with_lone_cr(chunk)):
-            frame = _as_written(frame, texts)
-        if frame["line"].null_count() < frame.height:  # the texts of lines of other widths are kept
-            frame = frame.with_columns(blank=pl.col("line").str.contains(_BLANK_LINE).fill_null(pl.col("blank")))
-        blank = int(frame["blank"].sum())
-        self.blank += blank
-        lines = frame.filter(~pl.col("blank")) if blank else frame
+        lines, suspect = self.split(chunk)
         if lines.height == 0:
             return
         self.data_lines += lines.height
@@ -560,29 +555,14 @@ class _DetailParser:
             self.add_text_sums(rest)
             self.reject(rest)
             return
-
-        names = field_names(_WIDTH)
-        limits = self.context.limits
-        well_formed = pl.col("fields") == _WIDTH
-        if suspect:
-            well_formed = well_formed & ~pl.any_horizontal(bad_character_expr(n) for n in names)
-        sizes = [pl.col(n).str.len_bytes().fill_null(0) for n in names]
-        within_limits = (pl.sum_horizontal(sizes) + _WIDTH - 1 <= limits.max_line_bytes) & pl.all_horizontal(
-            size <= limits.max_field_bytes for size in sizes
-        )
-        work = lines.select(
-            *(pl.col(self.columns[name]).str.strip_chars(" \t").alias(name) for name in ALIPAY_TRADE_COLUMNS),
-            "source_line", "fields", ok=well_formed & within_limits,
-        )  # fmt: skip
-        odd = work.filter(~pl.col("ok"))
-        if odd.height:
-            broken = self.read_odd_lines(lines.filter(pl.col("source_line").is_in(odd["source_line"].implode())))
-            work = work.with_columns(ok=pl.col("ok") | ~pl.col("source_line").is_in(broken))
-        good = work.filter(pl.col("ok")) if odd.height else work
-
+        work = self.check_structure(lines, suspect)
+        del lines
+        good = work.filter(pl.col("ok")) if not work["ok"].all() else work
         raw = good.select(*ALIPAY_TRADE_COLUMNS, "source_line")
+        del good
         valid = check_raw(self.problems, raw, AlipayTradeRaw, reason_codes=_RAW_REASON_CODES,
                           amount_scales=_AMOUNT_SCALES)  # fmt: skip
+        del raw
         if valid.height < work.height:  # the lines that failed are added to the controls as text
             self.add_text_sums(work.filter(~pl.col("source_line").is_in(valid["source_line"].implode())))
         kind, received = pl.col("业务类型"), _units(_RECEIVED)
@@ -598,10 +578,58 @@ class _DetailParser:
                                                  ("商家优惠", _units(_DISCOUNT)))
         })  # fmt: skip
         rows = check_canonical(self.problems, self.to_canonical(valid), ChannelTxn)
+        del valid
         self.output.rows(rows)
         self.facts.add_rows(rows)
         if rows.height < work.height:
             self.reject(work.filter(~pl.col("source_line").is_in(rows["source_line"].implode())))
+
+    def split(self, chunk: Chunk) -> tuple[pl.DataFrame, bool]:
+        """The chunk's non-blank lines as ``read_fields`` rows, and whether it may hold a bad character.
+
+        Decoded once from GB18030 and handed to Polars as UTF-8; a line that is only whitespace (as
+        ``str.strip`` sees it) is blank.
+        """
+        utf8 = utf8_chunk(chunk, "gb18030")
+        frame = read_fields(utf8, _WIDTH)
+        suspect = may_hold_bad_characters(utf8.data)
+        if suspect and (texts := _lines_with_lone_cr(utf8)):
+            frame = _as_written(frame, texts)
+        del utf8
+        if frame["line"].null_count() < frame.height:  # the texts of lines of other widths are kept
+            frame = frame.with_columns(blank=pl.col("line").str.contains(_BLANK_LINE).fill_null(pl.col("blank")))
+        blank = int(frame["blank"].sum())
+        self.blank += blank
+        return (frame.filter(~pl.col("blank")) if blank else frame), suspect
+
+    def check_structure(self, lines: pl.DataFrame, suspect: bool) -> pl.DataFrame:
+        """The lines' stripped fields by name, with ``ok``: false for a line that breaks the structure.
+
+        The rules (25 fields, no bad character, the byte limits) are whole-column expressions; the
+        few lines that fail one take the per-line path that names each problem.
+
+        Args:
+            lines: non-blank ``read_fields`` rows.
+            suspect: the chunk may hold a bad character (``may_hold_bad_characters``).
+        """
+        names = field_names(_WIDTH)
+        limits = self.context.limits
+        well_formed = pl.col("fields") == _WIDTH
+        if suspect:
+            well_formed = well_formed & ~pl.any_horizontal(bad_character_expr(n) for n in names)
+        sizes = [pl.col(n).str.len_bytes().fill_null(0) for n in names]
+        within_limits = (pl.sum_horizontal(sizes) + _WIDTH - 1 <= limits.max_line_bytes) & pl.all_horizontal(
+            size <= limits.max_field_bytes for size in sizes
+        )
+        work = lines.select(
+            *(pl.col(self.columns[name]).str.strip_chars(" \t").alias(name) for name in ALIPAY_TRADE_COLUMNS),
+            "source_line", "fields", ok=well_formed & within_limits,
+        )  # fmt: skip
+        odd = work.filter(~pl.col("ok"))["source_line"]
+        if odd.len():
+            broken = self.read_odd_lines(lines.filter(pl.col("source_line").is_in(odd.implode())))
+            work = work.with_columns(ok=pl.col("ok") | ~pl.col("source_line").is_in(broken))
+        return work
 
     # -- the few odd lines ----------------------------------------------------------------------
 
