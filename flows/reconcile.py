@@ -39,7 +39,8 @@ from transforms.dispatch import FORMAT_BY_NAME, parse_input, recognise_source, r
 from transforms.intake import Day, combine_parsed, input_notes
 from transforms.match import entry_dups_sql
 from transforms.parsed import REJECTED_SCHEMA, FileRejected, ParseContext, ParsedFile
-from transforms.report import InputFile, Report, build_report
+from transforms.privacy import mask_quarantine, mask_text
+from transforms.report import InputFile, Report, build_report, conservation_problems
 from transforms.rules import Rules
 from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settlement_sql
 
@@ -152,6 +153,7 @@ def parse(inputs: list[InboxInput], business_date: date, rules: Rules, workspace
             context = ParseContext(business_date=business_date, timezone=rules.timezone, sink=sink,
                                    limits=rules.parse_limits())  # fmt: skip
             result = parse_input(source, item.source_file, context)
+            result = replace(result, quarantine=mask_quarantine(result.quarantine))
             parsed.append(ParsedInput(file_no, result, tuple(sink.row_files), tuple(sink.rejected_files)))
             log.info("parse: %s as %s (%d rows)", item.source_file, result.format, result.row_count)
     return parsed
@@ -236,7 +238,7 @@ def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -
             _view(con, f"rejected_{source}_rows", paths, model)
         con.register("rejected_files", pl.DataFrame(
             [{"source_file": p.parsed.source_file, "file_code": day.rejected[p.parsed.source_file].reason_code,
-              "file_reason": f"file rejected: {day.rejected[p.parsed.source_file].message}"} for p in rejected],
+              "file_reason": f"file rejected: {mask_text(day.rejected[p.parsed.source_file].message)}"} for p in rejected],
             schema={"source_file": pl.String, "file_code": pl.String, "file_reason": pl.String},
         ))  # fmt: skip
         line_entries = pl.concat([p.parsed.quarantine for p in parsed], how="vertical") if parsed else day.quarantine
@@ -281,6 +283,9 @@ def report(
             unavailable=day.unavailable, notes=day.notes, inputs=inputs, expected=rules.expected,
             max_sheet_rows=rules.report.max_sheet_rows,
         )  # fmt: skip
+        problems = conservation_problems(built)
+        if problems:  # fail closed (BAD_INPUTS I12): a report that loses or doubles a row is never published
+            raise InvariantBroken("not published, rows would be lost or doubled: " + "; ".join(problems))
         staged.stage_tables(con, business_date, staging)
     return built
 

@@ -37,6 +37,7 @@ class Workspace:
 
     root: Path
     engine: EngineSettings
+    data_dir: Path
 
     @property
     def rows_dir(self) -> Path:
@@ -54,7 +55,9 @@ class Workspace:
         return self.root / "outcomes"
 
     def temp_directory(self) -> Path:
-        """DuckDB's spill space."""
+        """DuckDB's spill space: ``engine.temp_directory`` inside the data dir, else the work folder."""
+        if self.engine.temp_directory:
+            return self.data_dir / self.engine.temp_directory / self.root.name
         return self.root / "duckdb"
 
 
@@ -64,14 +67,15 @@ def open_workspace(data_dir: Path, business_date: date, engine: EngineSettings) 
     work.mkdir(mode=0o700, parents=True, exist_ok=True)
     root = work / f"{business_date.isoformat()}-{uuid.uuid4().hex[:12]}"
     root.mkdir(mode=0o700)
-    workspace = Workspace(root=root.resolve(), engine=engine)
+    workspace = Workspace(root=root.resolve(), engine=engine, data_dir=data_dir.resolve())
     for folder in (workspace.rows_dir, workspace.rejected_dir, workspace.outcomes_dir, workspace.temp_directory()):
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return workspace
 
 
 def close_workspace(workspace: Workspace) -> None:
-    """Remove the work folder (nothing in it is an output)."""
+    """Remove the work folder and DuckDB's spill space (nothing in them is an output)."""
+    shutil.rmtree(workspace.temp_directory(), ignore_errors=True)
     shutil.rmtree(workspace.root, ignore_errors=True)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.parsed import FileRejected, ParsedFile, empty_quarantine, quarantine_frame
+from transforms.privacy import mask_text
 
 #: Roles whose rows are reconciled (reference files produce none).
 ROW_ROLES = ("channel", "ledger", "bank")
@@ -56,7 +57,9 @@ def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledge
     for parsed in sorted(files, key=lambda p: p.source_file):
         if parsed.role not in ROW_ROLES:
             if parsed.file_error is not None:
-                notes.append(f"{parsed.source_file}: {parsed.file_error.reason_code}: {parsed.file_error.message}")
+                notes.append(
+                    f"{parsed.source_file}: {parsed.file_error.reason_code}: {mask_text(parsed.file_error.message)}"
+                )
             continue
         quarantine.append(parsed.quarantine)
         error = parsed.file_error
@@ -65,13 +68,14 @@ def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledge
             usable_channels.add(parsed.channel)
             continue
         where = f":{error.line}" if error.line else ""
-        notes.append(f"FILE REJECTED {parsed.source_file}{where}: {error.reason_code}: {error.message}")
+        message = mask_text(error.message) or ""
+        notes.append(f"FILE REJECTED {parsed.source_file}{where}: {error.reason_code}: {message}")
         rejected[parsed.source_file] = error
         rejected_why.setdefault(parsed.channel, f"statement rejected ({error.reason_code})")
         quarantine.append(
             quarantine_frame(
                 [{"source_file": parsed.source_file, "source_line": error.line, "column": None, "value": None,
-                  "reason_code": error.reason_code, "reason": f"file rejected: {error.message}"}]
+                  "reason_code": error.reason_code, "reason": f"file rejected: {message}"}]
             )  # fmt: skip
         )
     unavailable = {

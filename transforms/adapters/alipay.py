@@ -352,8 +352,8 @@ def _head(source: Source) -> tuple[list[str], int]:
     """The preamble and header lines, decoded, and the offset of the first detail line.
 
     Raises:
-        FileRejected: ``DECODE_ERROR`` (worded by ``_decode_error``), or ``LIMIT_EXCEEDED`` when one
-            of the first five lines is longer than the head that is looked at.
+        FileRejected: ``DECODE_ERROR`` (the caller words it as ``_decode_error`` does), or
+            ``LIMIT_EXCEEDED`` when the first five lines do not fit in the head looked at (64 KiB).
     """
     _, offset = head_lines(source, _PREAMBLE_LINES + 1)
     raw = source.read(0, offset)
@@ -365,7 +365,7 @@ def _head(source: Source) -> tuple[list[str], int]:
     lines = split_lines(text)
     if cut:
         raise FileRejected(
-            "LIMIT_EXCEEDED", f"line {len(lines)} is longer than {offset} bytes: no preamble and header", len(lines)
+            "LIMIT_EXCEEDED", f"line {len(lines)} goes on past byte {offset}: no preamble and header", len(lines)
         )
     return lines, offset
 

@@ -16,7 +16,7 @@ from transforms.adapters.alipay import (
     parse_alipay_trade_summary,
 )
 from transforms.archive import unpack
-from transforms.parsed import LineCounts, ParseContext
+from transforms.parsed import Limits, LineCounts, ParseContext
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "formats"
 DETAIL = FIXTURES / "alipay_20886413579246800156_20260302_业务明细.csv"
@@ -201,3 +201,172 @@ def test_positive_refund_is_a_sign_violation():
 def test_footer_missing():
     lines = DETAIL.read_bytes().split(b"\r\n")
     assert parse(b"\r\n".join(lines[:21]) + b"\r\n").file_error.reason_code == "FOOTER_MISSING"
+
+
+# -- the columnar reader: chunking, sinks, facts ----------------------------------------------------
+
+
+def with_lines(edit) -> bytes:
+    lines = DETAIL.read_bytes().decode("gb18030").split("\r\n")
+    edit(lines)
+    return "\r\n".join(lines).encode("gb18030")
+
+
+def long_lines(lines: list[str]) -> None:
+    """Pad every detail line's 备注 past 1 KiB, the smallest chunk: each line becomes its own chunk."""
+    for index in range(5, 21):
+        fields = lines[index].split(",")
+        fields[ALIPAY_TRADE_COLUMNS.index("备注")] = "x" * 1100 + "\t"
+        lines[index] = ",".join(fields)
+
+
+CORRUPTED = {
+    "sample": lambda: DETAIL.read_bytes(),
+    "bad fields": lambda: with_lines(
+        lambda lines: (
+            lines.__setitem__(5, lines[5].replace("128.80", "128.805", 1)),  # SCALE_EXCEEDED
+            lines.__setitem__(8, lines[8] + ",extra"),  # FIELD_COUNT, controls not verifiable
+            lines.__setitem__(10, lines[10].replace("\t,", "\x07\t,", 1)),  # BAD_CHAR
+            lines.insert(12, "\u3000 \t"),  # a blank line
+        )
+    ),
+    "sign and refund id": lambda: with_field(8, "商家实收（元）", "129.00").replace(b"ZZR20260302A01", b""),
+    "truncated": lambda: DETAIL.read_bytes()[: DETAIL.read_bytes().index(b"\r\n#---", 1500) - 40],
+    "one line per chunk": lambda: with_lines(long_lines),
+    "one line per chunk, bad lines": lambda: with_lines(
+        lambda lines: (long_lines(lines), lines.__setitem__(9, lines[9].replace("交易", "冻结", 1)), lines.insert(14, ""))
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CORRUPTED))
+def test_chunk_size_does_not_change_the_result(name):
+    data = CORRUPTED[name]()
+    default = parse_alipay_trade_detail(data, "alipay/detail.csv", ParseContext(business_date=DAY))
+    tiny = parse_alipay_trade_detail(
+        data, "alipay/detail.csv", ParseContext(business_date=DAY, limits=Limits(chunk_bytes=1))
+    )
+    assert tiny.rows.equals(default.rows) and tiny.rejected.equals(default.rejected)
+    assert tiny.quarantine.equals(default.quarantine)
+    assert (tiny.controls, tiny.lines, tiny.facts) == (default.controls, default.lines, default.facts)
+    assert repr(tiny.file_error) == repr(default.file_error)
+    assert (tiny.row_count, tiny.rejected_count) == (default.row_count, default.rejected_count)
+    clean = name in ("sample", "one line per chunk")
+    assert (default.quarantine.height == 0 and default.file_error is None) == clean
+
+
+class RecordingSink:
+    """Records what an adapter sends, chunk by chunk."""
+
+    def __init__(self):
+        self.row_frames: list[pl.DataFrame] = []
+        self.rejected_frames: list[pl.DataFrame] = []
+        self.discarded = False
+
+    def rows(self, frame):
+        self.row_frames.append(frame)
+
+    def rejected(self, frame):
+        self.rejected_frames.append(frame)
+
+    def discard(self):
+        self.discarded = True
+        self.row_frames.clear()
+        self.rejected_frames.clear()
+
+
+def test_rows_go_to_the_sink():
+    data = with_field(6, "完成时间", "2026-02-30 08:05:36")
+    collected = parse(data)
+    sink = RecordingSink()
+    parsed = parse_alipay_trade_detail(
+        data, "alipay/detail.csv", ParseContext(business_date=DAY, sink=sink, limits=Limits(chunk_bytes=1))
+    )
+    assert len(sink.row_frames) > 1  # sent chunk by chunk
+    assert pl.concat(sink.row_frames).equals(collected.rows)
+    assert pl.concat(sink.rejected_frames)["source_line"].to_list() == [6]
+    assert parsed.rows.height == 0 and parsed.rejected.height == 0
+    assert (parsed.row_count, parsed.rejected_count) == (15, 1) == (collected.rows.height, collected.rejected.height)
+    assert parsed.quarantine.equals(collected.quarantine) and parsed.controls == collected.controls
+    # the cross-check reads the facts, not the rows that left
+    summary = parse_summary(SUMMARY.read_bytes())
+    assert cross_check_alipay_summary(parsed, summary) == cross_check_alipay_summary(collected, summary)
+
+
+def test_undecodable_file_takes_back_what_was_sent():
+    data = DETAIL.read_bytes()
+    data = data.replace("#交易合计".encode("gb18030"), b"#\x81\x20")
+    sink = RecordingSink()
+    parsed = parse_alipay_trade_detail(
+        data, "alipay/detail.csv", ParseContext(business_date=DAY, sink=sink, limits=Limits(chunk_bytes=1))
+    )
+    assert sink.discarded and not sink.row_frames and parsed.row_count == 0
+    assert parsed.file_error.reason_code == "DECODE_ERROR" and parsed.file_error.line == 23
+    at = data.index(b"#\x81") + 1
+    assert parsed.file_error.message.startswith(f"not valid gb18030 at byte {at} (line 23)")
+
+
+def test_sample_facts():
+    assert parse(DETAIL.read_bytes()).facts == {
+        "交易订单总笔数": Decimal(13),
+        "退款订单总笔数": Decimal(3),
+        "订单金额": Decimal("3632.30"),
+        "商家实收": Decimal("3602.30"),
+        "商家优惠": Decimal("30.00"),
+        "服务费": Decimal("-21.63"),
+        "实收净额": Decimal("3580.67"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("业务类型", "冻结", ["交易订单总笔数 not verifiable: a rejected 业务明细 line has no readable 业务类型"]),
+        ("商家实收（元）", "x", ["商家实收 not verifiable: 1 业务明细 line(s) were rejected"]),
+        ("完成时间", "x", []),
+    ],
+)
+def test_cross_check_with_a_rejected_line(column, value, expected):
+    problems = cross_check_alipay_summary(parse(with_field(6, column, value)), parse_summary(SUMMARY.read_bytes()))
+    rest = [f"{name} not verifiable: 1 业务明细 line(s) were rejected" for name in ("订单金额", "商家优惠", "服务费", "实收净额")]
+    assert set(problems) == set(expected + rest) and len(problems) == len(expected) + 4
+
+
+def test_lone_carriage_return_before_a_separator_is_a_bad_character():
+    data = with_lines(lambda lines: lines.__setitem__(6, lines[6].replace("\t,", "\t\r,", 1)))
+    parsed = parse(data)
+    assert reasons(parsed) == {(7, "支付宝交易号", "BAD_CHAR")}
+    assert parsed.rejected["channel_txn_id"].to_list() == ["2026030222001714964729299942\t\r"]  # as the line says
+
+
+def test_whitespace_only_lines_are_blank():
+    parsed = parse(with_lines(lambda lines: [lines.insert(10, text) for text in ("\u3000", "\x0c", " \t")]))
+    assert parsed.quarantine.height == 0 and parsed.file_error is None
+    assert parsed.lines == LineCounts(physical=28, data=16, header=1, preamble=4, footer=4, blank=3)
+
+
+def test_too_many_bad_lines_reject_the_file():
+    data = with_lines(lambda lines: [lines.__setitem__(i, lines[i].replace("交易", "冻结", 1)) for i in range(5, 12)])
+    parsed = parse_alipay_trade_detail(
+        data, "alipay/detail.csv", ParseContext(business_date=DAY, limits=Limits(max_problem_lines=2))
+    )
+    assert parsed.file_error.reason_code == "TOO_MANY_BAD_ROWS"
+    assert parsed.quarantine["reason_code"].to_list() == ["UNKNOWN_ENUM", "UNKNOWN_ENUM", "TOO_MANY_BAD_ROWS"]
+    assert parsed.row_count + parsed.rejected_count == 16  # every data line is accounted for
+
+
+def test_field_over_the_byte_limit():
+    limits = Limits(max_field_bytes=40)
+    parsed = parse_alipay_trade_detail(
+        with_field(6, "商品名称", "长" * 14), "alipay/detail.csv", ParseContext(business_date=DAY, limits=limits)
+    )
+    assert reasons(parsed) == {(6, "商品名称", "LIMIT_EXCEEDED")}
+    tab_padded = with_field(6, "支付宝交易号", "2026030222001008609898346163" + "\t" * 20)  # only its padding is long
+    assert parse_alipay_trade_detail(
+        tab_padded, "alipay/detail.csv", ParseContext(business_date=DAY, limits=limits)
+    ).quarantine.height == 0
+
+
+def test_oversized_summary_is_refused_undecoded():
+    parsed = parse_summary(SUMMARY.read_bytes() + b"#" * (5 * 1024 * 1024))
+    assert parsed.file_error.reason_code == "LIMIT_EXCEEDED" and parsed.controls == ()
