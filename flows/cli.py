@@ -45,7 +45,7 @@ class CannotRun(Exception):  # noqa: N818 - an expected stop with exit code 2
     """Bad arguments or configuration: reported in one line, exit code 2."""
 
 
-def _quiet_prefect(data_dir: Path) -> None:
+def _quiet_prefect(data_dir: Path, debug: bool = False) -> None:
     """Offline, quiet, fast Prefect for a batch job (STACK_NOTES gotchas 1-3), unless the user set them."""
     defaults = {
         "PREFECT_HOME": str((data_dir / ".prefect").resolve()),
@@ -53,7 +53,9 @@ def _quiet_prefect(data_dir: Path) -> None:
         "DO_NOT_TRACK": "1",
         "PREFECT_TASKS_DEFAULT_NO_CACHE": "true",
         "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
+        # Prefect's own log lines would print a traceback before recon's one-line message: recon
+        # reports every failure itself (--debug shows everything).
+        "PREFECT_LOGGING_LEVEL": "INFO" if debug else "CRITICAL",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     }
     for key, value in defaults.items():
@@ -189,7 +191,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from transforms.rules import RulesError
 
     data_dir: Path = args.data_dir
-    _quiet_prefect(data_dir)
+    _quiet_prefect(data_dir, args.debug)
     _progress(args.quiet)
     if args.command == "sample":
         from sample_data.generate import generate
@@ -236,10 +238,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _verify(flow: object, business_date: date, data_dir: Path, rules: object) -> int:
-    from flows.warehouse import Warehouse
-
-    with Warehouse(data_dir / "warehouse.duckdb") as warehouse:
-        recorded = warehouse.last_run(business_date)
+    recorded = _read_warehouse(data_dir, lambda warehouse: warehouse.last_run(business_date))
     if recorded is None:
         raise CannotRun(f"no recorded run for {business_date}: run it first")
     with tempfile.TemporaryDirectory(prefix="recon-verify-") as tmp:
@@ -256,10 +255,7 @@ def _verify(flow: object, business_date: date, data_dir: Path, rules: object) ->
 
 
 def _trace(identifier: str, data_dir: Path) -> int:
-    from flows.warehouse import Warehouse
-
-    with Warehouse(data_dir / "warehouse.duckdb") as warehouse:
-        rows = warehouse.trace(identifier)
+    rows = _read_warehouse(data_dir, lambda warehouse: warehouse.trace(identifier))
     if rows.is_empty():
         print(f"{identifier}: not found in any recorded run")
         return EXIT_OK
@@ -271,8 +267,20 @@ def _trace(identifier: str, data_dir: Path) -> int:
     return EXIT_OK
 
 
+def _read_warehouse(data_dir: Path, read: object) -> object:
+    """Run ``read(warehouse)`` on the warehouse opened read-only: a command that only reads creates nothing."""
+    from flows.warehouse import open_warehouse
+
+    path = data_dir / "warehouse.duckdb"
+    if not path.is_file():
+        raise CannotRun(f"no warehouse at {path}: reconcile a date first (recon run --date D --data-dir {data_dir})")
+    with open_warehouse(path, read_only=True) as warehouse:
+        return read(warehouse)  # type: ignore[operator]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``recon`` console script; returns the exit code."""
+    os.umask(0o077)  # reports, the warehouse and the work folder hold financial data: owner only
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -284,10 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"recon: cannot run: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except Exception as exc:
+        from flows.locks import DateBusy
         from flows.reconcile import NoLedger
         from flows.warehouse import WarehouseBusy
 
-        if isinstance(exc, NoLedger | WarehouseBusy):
+        if isinstance(exc, NoLedger | WarehouseBusy | DateBusy):
             print(f"recon: cannot run: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
         if args.debug:

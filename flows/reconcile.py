@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +25,8 @@ from prefect.cache_policies import NO_CACHE
 from flows import outputs as staged
 from flows.config import code_version
 from flows.inbox import InboxInput, discover_inputs, inbox_dir
-from flows.warehouse import Warehouse
+from flows.locks import date_lock
+from flows.warehouse import open_warehouse
 from flows.workspace import SpillSink, Workspace, close_workspace, connect_engine, open_workspace
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from transforms.classify import (
@@ -304,7 +305,7 @@ def record_run(
 ) -> None:  # fmt: skip
     """Keep the day's canonical rows, outcomes, settlement and quarantine; log the run with its hashes."""
     readable = (staging, workspace.root)
-    with timed("record"), Warehouse(data_dir / "warehouse.duckdb", readable=readable) as warehouse:
+    with timed("record"), open_warehouse(data_dir / "warehouse.duckdb", readable=readable) as warehouse:
         spill = {
             source: [path for p in parsed if p.parsed.source_file in day.usable and p.parsed.role == source
                      for path in p.rows()]
@@ -340,10 +341,9 @@ def reconcile_day(
         record: False to leave the warehouse untouched (``recon verify``).
     """
     started_at = datetime.now(UTC)
-    workspace = open_workspace(data_dir, business_date, rules.engine)
     target = reports_dir or data_dir / "reports" / business_date.isoformat()
-    staging = staged.open_staging(target)
-    try:
+    with date_lock(data_dir, business_date) if record else nullcontext(), \
+            run_folders(data_dir, business_date, rules, target) as (workspace, staging):  # fmt: skip
         inputs = discover(inbox_dir(data_dir, business_date), rules)
         parsed = parse(inputs, business_date, rules, workspace)
         if not any(p.parsed.role == "ledger" for p in parsed):
@@ -364,10 +364,19 @@ def reconcile_day(
         if record:
             record_run(data_dir, built, parsed, day, workspace, staging, outputs, started_at)
         staged.switch_into_place(staging, target)
+    return RunResult(report=built, reports_dir=target, outputs=outputs)
+
+
+@contextmanager
+def run_folders(data_dir: Path, business_date: date, rules: Rules, target: Path) -> Iterator[tuple[Workspace, Path]]:
+    """The run's work folder and its report staging folder, both removed when the run ends, however."""
+    workspace = open_workspace(data_dir, business_date, rules.engine)
+    staging = staged.open_staging(target)
+    try:
+        yield workspace, staging
     finally:
         staged.discard_staging(staging)
         close_workspace(workspace)
-    return RunResult(report=built, reports_dir=target, outputs=outputs)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -397,7 +406,7 @@ def _settlement_history(data_dir: Path, business_date: date) -> pl.DataFrame:
     path = data_dir / "warehouse.duckdb"
     if not path.exists():
         return pl.DataFrame(schema=SETTLEMENT_SCHEMA)
-    with Warehouse(path) as warehouse:
+    with open_warehouse(path, read_only=True) as warehouse:
         history = warehouse.settlement_history(business_date)
     return history if history is not None else pl.DataFrame(schema=SETTLEMENT_SCHEMA)
 

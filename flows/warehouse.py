@@ -45,20 +45,25 @@ class WarehouseBusy(RuntimeError):  # noqa: N818 - an expected stop, reported wi
 class Warehouse:
     """A connection to the warehouse file, locked down: no external access, no extension loading."""
 
-    def __init__(self, path: Path, *, readable: tuple[Path, ...] = ()) -> None:
+    def __init__(self, path: Path, *, readable: tuple[Path, ...] = (), read_only: bool = False) -> None:
         """Open (or create) the warehouse file.
 
         Args:
             path: ``<data-dir>/warehouse.duckdb``.
             readable: folders whose Parquet files a load may read (the run's work and staging
                 folders); nothing else on disk is reachable from SQL.
+            read_only: open an existing file for reading only (``trace``, ``verify``, the history of
+                a run): nothing is created or changed.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.read_only = read_only
         try:
             self.con = duckdb.connect(
-                str(path), config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-            )
+                str(path), read_only=read_only,
+                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+            )  # fmt: skip
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -68,7 +73,8 @@ class Warehouse:
         self.con.execute("set enable_external_access = false")
         self.con.execute("set TimeZone = 'UTC'")
         self.con.execute("set lock_configuration = true")
-        self.con.execute(RUN_TABLE_SQL)
+        if not read_only:
+            self.con.execute(RUN_TABLE_SQL)
 
     def close(self) -> None:
         """Close the connection (the file lock is released)."""
@@ -216,6 +222,8 @@ class Warehouse:
 
     def last_run(self, business_date: date) -> dict[str, object] | None:
         """The most recent recorded run of ``business_date``, or None."""
+        if not self._has_table("run_log"):
+            return None
         rows = self.con.execute(
             "select run_id, exit_code, outputs_json from run_log where business_date = ? "
             "order by finished_at desc limit 1",
@@ -237,3 +245,20 @@ class Warehouse:
             "order by recon_date, source, source_file, source_line",
             [identifier],
         )
+
+
+#: How long a run waits for another run's warehouse write to finish before giving up.
+WAREHOUSE_WAIT_SECONDS = 600.0
+
+
+def open_warehouse(
+    path: Path, *, readable: tuple[Path, ...] = (), read_only: bool = False, wait_seconds: float = WAREHOUSE_WAIT_SECONDS
+) -> Warehouse:
+    """Open the warehouse, waiting while another run holds it (runs of other dates write briefly)."""
+    from flows.locks import wait_for
+
+    return wait_for(
+        lambda: Warehouse(path, readable=readable, read_only=read_only),
+        lambda exc: isinstance(exc, WarehouseBusy),
+        seconds=wait_seconds,
+    )
