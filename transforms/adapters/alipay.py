@@ -593,8 +593,6 @@ class _DetailParser:
         utf8 = utf8_chunk(chunk, "gb18030")
         frame = read_fields(utf8, _WIDTH)
         suspect = may_hold_bad_characters(utf8.data)
-        if suspect and (texts := _lines_with_lone_cr(utf8)):
-            frame = _as_written(frame, texts)
         del utf8
         if frame["line"].null_count() < frame.height:  # the texts of lines of other widths are kept
             frame = frame.with_columns(blank=pl.col("line").str.contains(_BLANK_LINE).fill_null(pl.col("blank")))
@@ -861,43 +859,6 @@ def _best_effort() -> dict[str, pl.Expr]:
         "amount_minor": amount_units_or_null(pl.col(_RECEIVED), _AMOUNT_SCALES[_RECEIVED]),
         "currency": pl.lit(CURRENCY),
     }
-
-
-def _lines_with_lone_cr(chunk: Chunk) -> dict[int, str]:
-    """The text of each line of a UTF-8 chunk that holds a lone CR, by physical line (few lines)."""
-    data = chunk.data
-    texts: dict[int, str] = {}
-    counted, line = 0, chunk.first_line
-    for match in _LONE_CR.finditer(data):
-        start = data.rfind(b"\n", 0, match.start()) + 1
-        line += data.count(b"\n", counted, start)
-        counted = start
-        if line in texts:
-            continue
-        end = data.find(b"\n", match.start())
-        # the CR of a CRLF is the line end; the file's last line, unterminated, keeps its CR (split_lines)
-        text = data[start:end].removesuffix(b"\r") if end != -1 else data[start:]
-        texts[line] = text.decode("utf-8")
-    return texts
-
-
-def _as_written(frame: pl.DataFrame, texts: dict[int, str]) -> pl.DataFrame:
-    """``read_fields`` rows with the given lines put back as written (Polars drops a CR before a separator).
-
-    Args:
-        frame: a ``read_fields`` frame.
-        texts: the text of some of its lines (``_lines_with_lone_cr``), by physical line.
-    """
-    names = field_names(_WIDTH)
-    fixes = []
-    for line, text in texts.items():
-        fields = text.split(",")
-        fixes.append({
-            **{name: fields[i] if i < len(fields) else None for i, name in enumerate(names)},
-            "fields": len(fields), "line": text, "source_line": line,
-        })  # fmt: skip
-    schema = {**dict.fromkeys(names, pl.String()), "fields": pl.Int64(), "line": pl.String(), "source_line": pl.Int64()}
-    return frame.update(pl.DataFrame(fixes, schema=schema), on="source_line", include_nulls=True)
 
 
 def _units_of(column: str) -> str:

@@ -115,7 +115,7 @@ class DetailBlock:
         source: the file.
         start: the byte offset of the first detail line.
         first_line: its physical line number.
-        chunk_bytes: the size of a chunk (a chunk grows to hold a line longer than this).
+        chunk_bytes: the size of a chunk, at least 1 KiB (a chunk grows to hold a longer line).
         footer_prefix: bytes a footer line starts with (``#`` for Alipay); None: no footer.
         is_footer: decides on a candidate line (its bytes, line end removed); default: every candidate.
     """
@@ -302,8 +302,11 @@ def read_fields(chunk: Chunk, width: int, *, separator: str = ",") -> pl.DataFra
     if shifted:
         frame = frame.slice(1)
     lines = frame.height
+    # Polars also drops a CR that stands before a separator: a chunk with a lone CR is split by hand.
     regular = (
-        data.count(separator.encode()) == lines * (width - 1) and frame["_extra"].null_count() == lines
+        data.count(separator.encode()) == lines * (width - 1)
+        and frame["_extra"].null_count() == lines
+        and not _LONE_CR.search(data)
     )
     located = pl.int_range(chunk.first_line, chunk.first_line + lines, dtype=pl.Int64).alias("source_line")
     if regular:  # every line has exactly ``width`` fields: a null is an empty field
@@ -320,11 +323,19 @@ def read_fields(chunk: Chunk, width: int, *, separator: str = ",") -> pl.DataFra
     if len(pieces) != lines:  # pragma: no cover - the reader would have changed its line rules
         raise AssertionError(f"read {lines} rows from {len(pieces)} lines")
     line = pl.Series("line", pieces, dtype=pl.String()).str.strip_suffix("\r")
+    # A line holding a CR keeps it in its fields, as written (the reader would have dropped some).
+    as_written = line.str.split_exact(separator, width - 1).struct.unnest()
+    with_cr = line.str.contains("\r", literal=True)
     return (
         frame.with_columns(fields=line.str.count_matches(separator, literal=True).cast(pl.Int64) + 1)
         .select(
             # a field the line has is text ("" when empty); one it lacks stays null
-            *(pl.when(pl.col("fields") > i).then(pl.col(name).fill_null("")) for i, name in enumerate(names)),
+            *(
+                pl.when(pl.col("fields") > i)
+                .then(pl.when(pl.lit(with_cr)).then(pl.lit(as_written[f"field_{i}"])).otherwise(pl.col(name)).fill_null(""))
+                .alias(name)
+                for i, name in enumerate(names)
+            ),
             "fields",
             blank=line.str.strip_chars(" \t").str.len_bytes() == 0,
             line=line,
@@ -525,6 +536,7 @@ class Problems:
         self.entries: list[dict[str, object]] = []
         self.lines: set[int] = set()
         self.undescribed = 0
+        self._last_undescribed = -1
 
     @property
     def overflowed(self) -> bool:
@@ -535,7 +547,9 @@ class Problems:
         """Record one problem of ``line``."""
         if line not in self.lines:
             if len(self.lines) >= self.max_lines:
-                self.undescribed += 1
+                if line != self._last_undescribed:  # a line's problems come together: count it once
+                    self.undescribed += 1
+                    self._last_undescribed = line
                 return
             self.lines.add(line)
         self.entries.append(quarantine_entry(self.source_file, line, column, value, code, reason))
@@ -554,7 +568,8 @@ class Problems:
             entries.append(
                 quarantine_entry(
                     self.source_file, None, None, None, "TOO_MANY_BAD_ROWS",
-                    f"{self.undescribed} more bad lines not described one by one",
+                    f"past {self.max_lines} bad lines the file is rejected; {self.undescribed} more lines "
+                    "are not described one by one",
                 )  # fmt: skip
             )
         return quarantine_frame(entries).sort("source_line", maintain_order=True, nulls_last=True)

@@ -97,4 +97,4 @@ def test_problems_past_the_limit_are_counted_not_described() -> None:
         problems.add(line, None, None, "BAD", "why")
     frame = problems.frame()
     assert frame["source_line"].to_list() == [3, 3, 5, None]
-    assert problems.overflowed and "2 more bad lines" in frame["reason"][-1]
+    assert problems.overflowed and "2 more lines" in frame["reason"][-1]
