@@ -179,7 +179,7 @@ def pipeline_without_prefect(data_dir: Path, profile: bool) -> tuple[Measured, s
         quarantined = stage("quarantine", flow.quarantine_rows.fn, parsed, day, workspace)
         bank_outcomes, payouts = stage("settle bank", flow.settle_bank.fn, parsed, day, history, DAY, rules, workspace)
         settlement = pl.concat([*settlements, payouts], how="vertical")
-        files = flow.describe_inputs(inputs, [p.parsed for p in parsed])
+        files = flow.describe_inputs(inputs, [p.parsed for p in parsed], day)
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
         built = stage("report", flow.report.fn, outcome_files, settlement, day, files, DAY,
                       flow.run_id_for(inputs, rules), rules, workspace, staging)  # fmt: skip

@@ -37,7 +37,7 @@ from transforms.classify import (
     quarantined_outcomes_sql,
 )
 from transforms.dispatch import FORMAT_BY_NAME, parse_input, recognise_source, role_of_folder, unreadable
-from transforms.intake import Day, combine_parsed, input_notes
+from transforms.intake import Day, combine_parsed, identify_deliveries, input_notes
 from transforms.match import entry_dups_sql
 from transforms.parsed import REJECTED_SCHEMA, FileRejected, ParseContext, ParsedFile
 from transforms.privacy import mask_quarantine, mask_text
@@ -163,10 +163,15 @@ def parse(inputs: list[InboxInput], business_date: date, rules: Rules, workspace
 @task(cache_policy=NO_CACHE)
 def validate(parsed: list[ParsedInput], inputs: list[InboxInput], rules: Rules) -> Day:
     """Decide usable and rejected statements, the unavailable channels, and what the report must say."""
-    files = [p.parsed for p in parsed]
+    deliveries = identify_deliveries(p.parsed for p in parsed)
+    files = [
+        replace(p.parsed, file_error=deliveries.conflicts[p.parsed.source_file])
+        if p.parsed.source_file in deliveries.conflicts else p.parsed
+        for p in parsed if p.parsed.source_file not in deliveries.duplicates
+    ]  # fmt: skip
     ledger_channels = {
         channel for p in parsed if p.parsed.role == "ledger" and p.parsed.file_error is None
-        for channel, _ in p.row_files
+        and p.parsed.source_file not in deliveries.duplicates for channel, _ in p.row_files
     }  # fmt: skip
     day = combine_parsed(files, rules.expected, ledger_channels)
     checks: list[str] = []
@@ -176,12 +181,13 @@ def validate(parsed: list[ParsedInput], inputs: list[InboxInput], rules: Rules) 
         if detail is not None and spec.cross_check is not None:
             checks += [f"{summary.source_file}: {problem}" for problem in spec.cross_check(detail, summary)]
     duplicates = [(i.source_file, i.duplicate_of) for i in inputs if i.duplicate_of]
+    duplicates += [(name, f"{original} (the same rows in other bytes)") for name, original in deliveries.duplicates.items()]
     unused = [f for f in files if f.role == "reference" and FORMAT_BY_NAME.get(f.format) is not None
               and FORMAT_BY_NAME[f.format].parser is None]  # fmt: skip
     notes = [*day.notes, *input_notes(unused, duplicates, checks)]
     log.info("validate: %d usable files, %d rejected, unavailable: %s",
              len(day.usable), len(day.rejected), ", ".join(sorted(day.unavailable)) or "none")  # fmt: skip
-    return replace(day, notes=tuple(notes))
+    return replace(day, notes=tuple(notes), duplicates=deliveries.duplicates)
 
 
 @task(cache_policy=NO_CACHE)
@@ -232,7 +238,7 @@ def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -
     out = str(workspace.outcomes_dir / "quarantined.parquet")
     rejected = [p for p in parsed if p.parsed.source_file in day.rejected]
     with timed("quarantine"), connect_engine(workspace) as con:
-        spill = [path for p in parsed for path in p.rejected_files]
+        spill = [path for p in parsed if p.parsed.source_file not in day.duplicates for path in p.rejected_files]
         _view(con, "rejected_spill", spill, None, schema={**REJECTED_SCHEMA, "source": pl.String()})
         for source, model in _MODELS.items():
             paths = [path for p in rejected if p.parsed.role == source for path in p.rows()]
@@ -242,7 +248,9 @@ def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -
               "file_reason": f"file rejected: {mask_text(day.rejected[p.parsed.source_file].message)}"} for p in rejected],
             schema={"source_file": pl.String, "file_code": pl.String, "file_reason": pl.String},
         ))  # fmt: skip
-        line_entries = pl.concat([p.parsed.quarantine for p in parsed], how="vertical") if parsed else day.quarantine
+        line_entries = pl.concat(
+            [p.parsed.quarantine for p in parsed if p.parsed.source_file not in day.duplicates], how="vertical"
+        ) if parsed else day.quarantine  # fmt: skip
         con.register("quarantine_rows", line_entries.with_row_index("ordinal"))
         con.execute(f"copy ({quarantined_outcomes_sql()}) to ? (format parquet, compression lz4)", [out])  # noqa: S608
     return out
@@ -357,7 +365,7 @@ def reconcile_day(
         bank_outcomes, payouts = settle_bank(parsed, day, history, business_date, rules, workspace)
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
-        files = describe_inputs(inputs, [p.parsed for p in parsed])
+        files = describe_inputs(inputs, [p.parsed for p in parsed], day)
         built = report(outcome_files, settlement, day, files, business_date, run_id_for(inputs, rules),
                        rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
@@ -411,7 +419,7 @@ def _settlement_history(data_dir: Path, business_date: date) -> pl.DataFrame:
     return history if history is not None else pl.DataFrame(schema=SETTLEMENT_SCHEMA)
 
 
-def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile]) -> tuple[InputFile, ...]:
+def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile], day: Day) -> tuple[InputFile, ...]:
     """One InputFile per input, with its format, role, status and line accounting."""
     by_name = {p.source_file: p for p in parsed}
     described = []
@@ -419,8 +427,12 @@ def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile]) -> tuple
         p = by_name.get(item.source_file)
         if item.duplicate_of:
             status = f"duplicate delivery of {item.duplicate_of}"
+        elif item.source_file in day.duplicates:
+            status = f"duplicate delivery of {day.duplicates[item.source_file]} (the same rows in other bytes)"
         elif item.error is not None:
             status = f"rejected: {item.error.reason_code}"
+        elif item.source_file in day.rejected:
+            status = f"rejected: {day.rejected[item.source_file].reason_code}"
         elif p is not None and p.file_error is not None:
             status = f"rejected: {p.file_error.reason_code}"
         elif p is not None and p.role == "reference":

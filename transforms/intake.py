@@ -9,7 +9,7 @@ Rows never pass through here: they are in the run's spill files, and this module
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -30,6 +30,7 @@ class Day:
         unavailable: expected channel → why no usable statement ("statement missing", ...).
         notes: sentences for the report about files (rejected, unused, cross-check problems).
         quarantine: every problem found (QUARANTINE_SCHEMA), file-level ones with their line.
+        duplicates: source file → the file whose statement it repeats in other bytes (read once).
     """
 
     usable: frozenset[str]
@@ -37,6 +38,7 @@ class Day:
     unavailable: dict[str, str]
     notes: tuple[str, ...]
     quarantine: pl.DataFrame
+    duplicates: dict[str, str] = field(default_factory=dict)
 
 
 def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledger_channels: Iterable[str]) -> Day:
@@ -109,3 +111,56 @@ def input_notes(unused: list[ParsedFile], duplicates: list[tuple[str, str]], cro
     notes += [f"{name}: duplicate delivery of {original}, read once" for name, original in duplicates]
     notes += [f"{p.source_file}: recognised as {p.format}, not used by this run" for p in unused]
     return notes
+
+
+@dataclass(frozen=True)
+class Deliveries:
+    """What the day's files are, as statements: the same one twice, or two that contradict each other.
+
+    Attributes:
+        duplicates: source file → the file it repeats (the same rows in other bytes: another
+            encoding, other line ends, another name); read once, like a byte-identical copy.
+        conflicts: source file → why it is rejected: two different statements of one channel,
+            merchant account and date are never merged; both are rejected, loudly.
+    """
+
+    duplicates: dict[str, str]
+    conflicts: dict[str, FileRejected]
+
+
+def identify_deliveries(files: Iterable[ParsedFile]) -> Deliveries:
+    """Identify each statement by what it says, not by its bytes (BAD_INPUTS F19, F20).
+
+    Files whose rows say the same thing (same role, channel and fingerprint) are one delivery: the
+    first by name is read, the others are duplicates. Channel statements for the same channel,
+    merchant account and date that say different things conflict.
+    """
+    readable = sorted((f for f in files if f.role in ROW_ROLES and f.file_error is None and f.fingerprint),
+                      key=lambda f: f.source_file)  # fmt: skip
+    duplicates: dict[str, str] = {}
+    first_of: dict[tuple[str, str, str], str] = {}
+    for parsed in readable:
+        key = (parsed.role, parsed.channel, parsed.fingerprint)
+        if key in first_of:
+            duplicates[parsed.source_file] = first_of[key]
+        else:
+            first_of[key] = parsed.source_file
+    statements: dict[tuple[str, str, object], list[ParsedFile]] = {}
+    for parsed in readable:
+        if parsed.role != "channel" or parsed.source_file in duplicates:
+            continue
+        if parsed.merchant_account is None or parsed.statement_date is None:
+            continue
+        statements.setdefault((parsed.channel, parsed.merchant_account, parsed.statement_date), []).append(parsed)
+    conflicts: dict[str, FileRejected] = {}
+    for (channel, account, day), group in statements.items():
+        if len(group) < 2:
+            continue
+        names = ", ".join(p.source_file for p in group)
+        for parsed in group:
+            conflicts[parsed.source_file] = FileRejected(
+                "CONFLICTING_DELIVERY",
+                f"{len(group)} different {channel} statements for account {account} on {day} ({names}): "
+                "never merged; deliver the one that stands",
+            )
+    return Deliveries(duplicates=duplicates, conflicts=conflicts)

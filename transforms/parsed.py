@@ -128,6 +128,8 @@ class ParsedFile:
         facts: figures the adapter computed over its rows for another file to cross-check (the
             Alipay 业务明细 for its 汇总): exact ``Decimal`` in the file's unit, None when some row's
             value could not be read. Rows may have left through a sink, so nothing later can recount.
+        fingerprint: what the file says, whatever its bytes: the same statement delivered again in
+            another encoding or with other line ends has the same fingerprint (its name aside).
     """
 
     source_file: str
@@ -145,6 +147,7 @@ class ParsedFile:
     row_count: int = 0
     rejected_count: int = 0
     facts: dict[str, Decimal | None] = field(default_factory=dict)
+    fingerprint: str = ""
 
 
 def empty_quarantine() -> pl.DataFrame:

@@ -157,7 +157,6 @@ _CONTROL_SCALES: dict[str, int] = {
 _BLANK_LINE = (
     r"^[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$"
 )
-_LONE_CR = re.compile(rb"\r(?!\n)")
 #: Decode-error scans and the footer read at most this much at a time.
 _SCAN_BYTES = 4 * 1024 * 1024
 _FOOTER_BYTES = 1024 * 1024

@@ -617,8 +617,9 @@ def _read_fields(chunk: Chunk) -> pl.DataFrame:
     The template takes a chunk as regular (every line exactly ten fields) when its separators add up
     and no line fills the extra column; but an empty extra field reads as null, so a line with eleven
     fields (``,,,,,,,,,,``) next to one with nine passes, and the fields of both shift. Here a chunk
-    is regular only when its separators add up and a read that refuses any line with too many fields
-    succeeds (then that one read is the result). Any other chunk is read as one text column per line
+    is regular only when its separators add up, it holds no lone CR (which Polars drops before a
+    separator) and a read that refuses any line with too many fields succeeds (then that one read is
+    the result). Any other chunk is read as one text column per line
     (a separator byte the chunk does not hold), counted and split by Polars: no Python string per line.
     """
     data = chunk.data
@@ -627,7 +628,8 @@ def _read_fields(chunk: Chunk) -> pl.DataFrame:
     shifted = data.startswith(BOM)  # Polars drops one leading BOM of its buffer; a line keeps it
     buffer = b"\n" + data if shifted else data
     located = pl.int_range(chunk.first_line, chunk.first_line + lines, dtype=pl.Int64).alias("source_line")
-    if data.count(b",") == lines * (_WIDTH - 1):
+    # Polars drops a CR that stands before a separator: a chunk with a lone CR is read line by line.
+    if data.count(b",") == lines * (_WIDTH - 1) and not _has_lone_cr(data):
         try:
             frame = pl.read_csv(
                 buffer, has_header=False, quote_char=None, schema=dict.fromkeys(names, pl.String()),

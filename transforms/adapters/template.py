@@ -595,7 +595,9 @@ class ControlSums:
             return
         exprs = []
         for name, expr in units.items():
-            exprs += [expr.sum().alias(name), expr.null_count().alias(f"{name}__unread")]
+            # Summed in 128 bits: an Int64 sum wraps silently, and a file of many large amounts could
+            # pass 9.2e18 minor units; the footer comparison then fails loudly instead of agreeing by chance.
+            exprs += [expr.cast(pl.Int128).sum().alias(name), expr.null_count().alias(f"{name}__unread")]
         totals = frame.select(exprs).row(0, named=True)
         for name in units:
             current = self.sums[name]
@@ -677,6 +679,7 @@ class Output:
     sink: RowSink = field(init=False)
     row_count: int = 0
     rejected_count: int = 0
+    content_hash: int = 0
 
     def __post_init__(self) -> None:
         self.sink = self.context.sink if self.context.sink is not None else CollectingSink()
@@ -685,17 +688,25 @@ class Output:
         """Send valid canonical rows."""
         if frame.height:
             self.row_count += frame.height
+            self._fingerprint(frame)
             self.sink.rows(frame)
 
     def rejected(self, frame: pl.DataFrame) -> None:
         """Send best-effort rows of quarantined lines (``REJECTED_SCHEMA`` columns, any order)."""
         if frame.height:
             self.rejected_count += frame.height
-            self.sink.rejected(frame.select(list(REJECTED_SCHEMA)).cast(REJECTED_SCHEMA))  # type: ignore[arg-type]
+            rejected = frame.select(list(REJECTED_SCHEMA)).cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
+            self._fingerprint(rejected)
+            self.sink.rejected(rejected)
+
+    def _fingerprint(self, frame: pl.DataFrame) -> None:
+        """Fold the rows into an order-free hash of what the file says (its name and line ends aside)."""
+        hashes = frame.drop("source_file").hash_rows(seed=1)
+        self.content_hash = (self.content_hash + int(hashes.cast(pl.Decimal(38, 0)).sum())) % (1 << 64)
 
     def discard(self) -> None:
         """Take back everything sent: the file is unreadable after all (rejected whole, no rows)."""
-        self.row_count = self.rejected_count = 0
+        self.row_count = self.rejected_count = self.content_hash = 0
         self.sink.discard()
 
     def parsed_file(
@@ -734,6 +745,7 @@ class Output:
             row_count=self.row_count,
             rejected_count=self.rejected_count,
             facts=facts or {},
+            fingerprint=f"{self.row_count}:{self.rejected_count}:{self.content_hash:016x}",
         )
 
 

@@ -23,6 +23,7 @@ Canonical rows (``schemas.canonical.ChannelTxn``), money in fen, positive = towa
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import polars as pl
@@ -217,6 +218,7 @@ class _Parser:
         self.output = Output(context, ChannelTxn, source_file)
         self.sums = ControlSums(_SUMMED)
         self.accounts: set[str] = set()
+        self.dates: dict[date, int] = {}  # the bill's transaction dates (Beijing time): rows per date
         self.data_lines = self.blank = self.detail_physical = 0
         self.last_data_line: tuple[int, int] | None = None  # (line, fields) of the last non-blank line
         self.errors: list[FileRejected] = []
@@ -250,6 +252,9 @@ class _Parser:
         )
         if mismatch is not None:
             self.errors.append(mismatch)
+        wrong_date = self.wrong_date()
+        if wrong_date is not None:
+            self.errors.insert(0, wrong_date)
         if self.problems.overflowed:
             self.errors.insert(0, FileRejected(
                 "TOO_MANY_BAD_ROWS",
@@ -266,7 +271,27 @@ class _Parser:
                 blank=self.blank + (footer_physical - footer_lines),
             ),
             merchant_account=next(iter(self.accounts)) if len(self.accounts) == 1 else None,
+            statement_date=self.statement_date(),
         )  # fmt: skip
+
+    def statement_date(self) -> date | None:
+        """The bill's date: the run's date when its transactions are on it, else their first date.
+
+        The bill does not state its date; its 交易时间 (payment or refund initiation, Beijing time) do.
+        """
+        if not self.dates:
+            return None
+        return self.context.business_date if self.context.business_date in self.dates else min(self.dates)
+
+    def wrong_date(self) -> FileRejected | None:
+        """WRONG_DATE when none of the bill's transactions is on the run's date (another day's bill)."""
+        if not self.dates or self.context.business_date in self.dates:
+            return None
+        first, last = min(self.dates), max(self.dates)
+        dated = f"{first}" if first == last else f"{first} to {last}"
+        return FileRejected(
+            "WRONG_DATE", f"the bill's transactions are dated {dated}; the run is for {self.context.business_date}", 2
+        )
 
     def read_chunk(self, chunk: Chunk) -> None:
         """One chunk of detail lines: split, check over whole columns, convert, send on."""
@@ -313,6 +338,9 @@ class _Parser:
         self.sums.add_units(valid, {column: pl.col(_units_of(column)) for column in _SUMMED})
         rows = check_canonical(self.problems, self.to_canonical(valid), ChannelTxn)
         self.accounts.update(rows["merchant_account"].drop_nulls().unique().to_list())
+        local = rows.group_by(pl.col("occurred_at").dt.convert_time_zone(BILL_TIME_ZONE).dt.date().alias("d")).len()
+        for day, count in local.iter_rows():
+            self.dates[day] = self.dates.get(day, 0) + count
         self.output.rows(rows)
         if rows.height < lines.height:
             self.output.rejected(self.best_effort(lines.join(rows.select("source_line"), on="source_line", how="anti")))
