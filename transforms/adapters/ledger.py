@@ -47,6 +47,8 @@ from transforms.adapters.template import (
     bad_character_expr,
     field_names,
     frame_schema,
+    has_lone_cr,
+    may_hold_bad_characters,
     read_fields,
     rejected_file,
 )
@@ -103,16 +105,8 @@ _MAX_EXPONENT = max(CURRENCY_EXPONENT.values())
 _FIRST_US = -62_135_596_800_000_000
 _END_US = 253_402_300_800_000_000
 _DAYS_IN_MONTH = {1: 31, 2: 28, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
-#: Bytes that may split a chunk into whole lines (one text column), the first the chunk does not hold.
-_SEPARATORS = (0x1F, 0x1E, 0x1D, 0x1C, *range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x1C), 0x7F)
 #: The end of a chunk's bytes looked at first for its last line end (to read the chunk only once).
 _PROBE_BYTES = 64 * 1024
-#: Every byte but the C0 controls (TAB, LF and CR aside) and DEL: ``translate`` deletes them, leaving the bad.
-_NOT_CONTROL = bytes(
-    byte for byte in range(256) if not (byte < 0x20 and byte not in (0x09, 0x0A, 0x0D) or byte == 0x7F)
-)
-#: U+FEFF (EF BB BF) and the private-use area U+E000–U+F8FF (EE xx xx, EF 80–A3 xx) in UTF-8.
-_BOM_OR_PRIVATE = re.compile(rb"\xef(?:[\x80-\xa3]|\xbb\xbf)")
 #: Parquet rows per batch: ``limits.chunk_bytes`` over about this many bytes per row.
 _PARQUET_ROW_BYTES = 128
 #: A header line longer than this is no header (the file is rejected without reading it all).
@@ -388,7 +382,7 @@ class _CsvParser:
             assert data is not None
             at_eof = position + len(data) >= size
             _check_utf8(data, position, line, self.bom)
-            frame = _read_fields(Chunk(data, line))
+            frame = read_fields(Chunk(data, line), _WIDTH)
             split = self.split(data, frame, at_eof)
             if isinstance(split, int):  # the last record is still open at the chunk's end
                 if split == 0:  # it is the chunk's only record: read at least one more line
@@ -399,7 +393,7 @@ class _CsvParser:
                 split = self.split(data, frame, False)
                 assert not isinstance(split, int)
             self.physical += frame.height
-            split.screen = _may_hold_bad_characters(data, cr_is_bad=False)
+            split.screen = may_hold_bad_characters(data, cr_is_bad=False)
             yield split
             position += len(data)
             line += frame.height
@@ -416,7 +410,7 @@ class _CsvParser:
         regular = frame["line"].null_count() == n
         text = _joined(field_names(_WIDTH)) if regular else pl.col("line")
         plain = frame
-        if b'"' in data or _has_lone_cr(data):
+        if b'"' in data or has_lone_cr(data):
             marked = frame.select(pl.int_range(n, dtype=pl.Int64).alias("i"), text.alias("text")).filter(
                 pl.col("text").str.contains('["\r]')
             )
@@ -609,90 +603,6 @@ class _LineTexts:
         if self.lone_cr_at_end and index == self.frame.height - 1:
             value += "\r"
         return value
-
-
-def _read_fields(chunk: Chunk) -> pl.DataFrame:
-    """The frame of :func:`template.read_fields` for the ten columns, with a sound test of regular lines.
-
-    The template takes a chunk as regular (every line exactly ten fields) when its separators add up
-    and no line fills the extra column; but an empty extra field reads as null, so a line with eleven
-    fields (``,,,,,,,,,,``) next to one with nine passes, and the fields of both shift. Here a chunk
-    is regular only when its separators add up, it holds no lone CR (which Polars drops before a
-    separator) and a read that refuses any line with too many fields succeeds (then that one read is
-    the result). Any other chunk is read as one text column per line
-    (a separator byte the chunk does not hold), counted and split by Polars: no Python string per line.
-    """
-    data = chunk.data
-    lines = chunk.line_count
-    names = field_names(_WIDTH)
-    shifted = data.startswith(BOM)  # Polars drops one leading BOM of its buffer; a line keeps it
-    buffer = b"\n" + data if shifted else data
-    located = pl.int_range(chunk.first_line, chunk.first_line + lines, dtype=pl.Int64).alias("source_line")
-    # Polars drops a CR that stands before a separator: a chunk with a lone CR is read line by line.
-    if data.count(b",") == lines * (_WIDTH - 1) and not _has_lone_cr(data):
-        try:
-            frame = pl.read_csv(
-                buffer, has_header=False, quote_char=None, schema=dict.fromkeys(names, pl.String()),
-                missing_columns="insert", truncate_ragged_lines=False, raise_if_empty=False,
-                empty_string_is_null=False,  # every line has all ten fields: no null to tell apart
-            )  # fmt: skip
-        except pl.exceptions.PolarsError:  # a line with more than ten fields
-            pass
-        else:
-            frame = frame.slice(1) if shifted else frame
-            _check_rows(frame, lines)
-            return frame.with_columns(
-                fields=pl.lit(_WIDTH, pl.Int64),
-                blank=pl.lit(False),
-                line=pl.lit(None, pl.String),
-            ).with_columns(located)
-    separator = next((chr(byte) for byte in _SEPARATORS if bytes([byte]) not in data), None)
-    if separator is None:  # pragma: no cover - a chunk holding every control character
-        padded = data + (b"\n" if data.endswith(b"\n") else b"\n\n")  # the template's per-line split
-        return read_fields(Chunk(padded, chunk.first_line), _WIDTH).head(lines)
-    frame = pl.read_csv(
-        b"\n" + data, has_header=False, quote_char=None, separator=separator, schema={"line": pl.String()},
-        raise_if_empty=False,
-    ).slice(1)  # fmt: skip
-    _check_rows(frame, lines)
-    line = pl.col("line").fill_null("")
-    return (
-        frame.select(line.alias("line"))
-        .with_columns(fields=pl.col("line").str.count_matches(",", literal=True).cast(pl.Int64) + 1)
-        .select(
-            # a field the line has is text ("" when empty); one it lacks stays null
-            pl.col("line").str.split_exact(",", _WIDTH - 1).struct.rename_fields(names).alias("split"),
-            "fields",
-            blank=pl.col("line").str.strip_chars(" \t").str.len_bytes() == 0,
-            line="line",
-        )
-        .unnest("split")
-        .with_columns(located)
-    )
-
-
-def _may_hold_bad_characters(data: bytes, *, cr_is_bad: bool) -> bool:
-    """:func:`template.may_hold_bad_characters` without its regex scan for a lone CR (two counts instead).
-
-    False guarantees no ``template.BAD_CHARACTER`` in ``data``. ``cr_is_bad``: every CR is one (Parquet
-    values); otherwise only a CR that does not end a line (CSV chunks).
-    """
-    return bool(
-        data.translate(None, _NOT_CONTROL)
-        or (_has_lone_cr(data) if not cr_is_bad else b"\r" in data)
-        or b"\xee" in data
-        or _BOM_OR_PRIVATE.search(data)
-    )
-
-
-def _has_lone_cr(data: bytes) -> bool:
-    """True when ``data`` holds a CR that does not end a line (two C-speed counts, no regex)."""
-    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
-
-
-def _check_rows(frame: pl.DataFrame, lines: int) -> None:
-    if frame.height != lines:  # pragma: no cover - the reader would have changed its line rules
-        raise AssertionError(f"read {frame.height} rows from {lines} lines")
 
 
 def _joined(names: Sequence[str]) -> pl.Expr:
@@ -1244,7 +1154,7 @@ def parse_ledger_parquet(data: bytes | Source, source_file: str, context: ParseC
             judge.output.discard()
             return _rejected_file(source_file, FORMAT_PARQUET, exc)
         # a CR is bad even before a LF here (no line ends inside Parquet values)
-        screen = any(_may_hold_bad_characters(data, cr_is_bad=True) for data in map(_string_bytes, texts))
+        screen = any(may_hold_bad_characters(data, cr_is_bad=True) for data in map(_string_bytes, texts))
         frame = pl.from_arrow(pa.RecordBatch.from_arrays(texts, names=names))
         assert isinstance(frame, pl.DataFrame)
         sizes = [pl.col(name).str.len_bytes().cast(pl.Int64) for name in LEDGER_COLUMNS]

@@ -258,13 +258,19 @@ def field_names(width: int) -> list[str]:
     return [f"f{i}" for i in range(width)]
 
 
+#: Bytes tried, in order, as the separator of a one-column read (a chunk never holds all of them).
+_LINE_SEPARATORS = (0x1F, 0x1E, 0x1D, 0x1C, *range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x1C), 0x7F)
+
+
 def read_fields(chunk: Chunk, width: int, *, separator: str = ",") -> pl.DataFrame:
     """Split a chunk of UTF-8 lines into fields: one Polars ``read_csv`` call, one row per physical line.
 
     Polars reads without a quote character, so every physical line is one row, blank lines included,
-    and ``source_line`` is the chunk's first line + the row index. When every line has exactly
-    ``width`` fields (the separators add up and nothing spills over), that is all; otherwise the chunk
-    is also split into line texts in one C-level ``str.split``, to count each line's fields.
+    and ``source_line`` is the chunk's first line + the row index. A chunk is *regular* when its
+    separators add up to ``width - 1`` per line, no line has more fields (a read that refuses extra
+    fields succeeds) and it holds no lone CR (which Polars drops before a separator): then that one
+    read is the result. Any other chunk is read as one text column per line, then counted and split
+    by Polars expressions: no Python string per line either way.
 
     Args:
         chunk: whole lines, UTF-8.
@@ -282,66 +288,65 @@ def read_fields(chunk: Chunk, width: int, *, separator: str = ",") -> pl.DataFra
     """
     names = field_names(width)
     data = chunk.data
+    lines = chunk.line_count
     # Polars drops one leading BOM of its buffer; a line that starts with one must keep it (BAD_CHAR).
     shifted = data.startswith(BOM)
-    schema = {name: pl.String() for name in [*names, "_extra"]}
+    buffer = b"\n" + data if shifted else data
+    located = pl.int_range(chunk.first_line, chunk.first_line + lines, dtype=pl.Int64).alias("source_line")
+    if data.count(separator.encode()) == lines * (width - 1) and not has_lone_cr(data):
+        try:
+            frame = pl.read_csv(
+                buffer, has_header=False, separator=separator, quote_char=None,
+                schema=dict.fromkeys(names, pl.String()), missing_columns="insert",
+                truncate_ragged_lines=False, raise_if_empty=False,
+                empty_string_is_null=False,  # every line has all its fields: no null to tell apart
+            )  # fmt: skip
+        except pl.exceptions.ComputeError as exc:
+            if "utf-8" in str(exc).lower():
+                raise _decode_error(chunk, exc) from None
+        except pl.exceptions.PolarsError:  # a line with more fields than the header
+            pass
+        else:
+            frame = frame.slice(1) if shifted else frame
+            _check_rows(frame, lines)
+            return frame.with_columns(
+                fields=pl.lit(width, pl.Int64), blank=pl.lit(False), line=pl.lit(None, pl.String)
+            ).with_columns(located)
+    one_column = next((chr(byte) for byte in _LINE_SEPARATORS if bytes([byte]) not in data), None)
+    if one_column is None:  # pragma: no cover - a chunk holding every control character
+        raise FileRejected("BAD_CHAR", f"the lines from {chunk.first_line} hold every control character")
     try:
         frame = pl.read_csv(
-            b"\n" + data if shifted else data,
-            has_header=False,
-            separator=separator,
-            quote_char=None,
-            schema=schema,
-            missing_columns="insert",
-            extra_columns="ignore",
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
+            b"\n" + data, has_header=False, quote_char=None, separator=one_column,
+            schema={"line": pl.String()}, raise_if_empty=False,
+        ).slice(1)  # fmt: skip
     except pl.exceptions.ComputeError as exc:
         raise _decode_error(chunk, exc) from None
-    if shifted:
-        frame = frame.slice(1)
-    lines = frame.height
-    # Polars also drops a CR that stands before a separator: a chunk with a lone CR is split by hand.
-    regular = (
-        data.count(separator.encode()) == lines * (width - 1)
-        and frame["_extra"].null_count() == lines
-        and not _LONE_CR.search(data)
-    )
-    located = pl.int_range(chunk.first_line, chunk.first_line + lines, dtype=pl.Int64).alias("source_line")
-    if regular:  # every line has exactly ``width`` fields: a null is an empty field
-        return frame.select(
-            *(pl.col(name).fill_null("") for name in names),
-            fields=pl.lit(width, pl.Int64),
-            blank=pl.lit(False),
-            line=pl.lit(None, pl.String),
-        ).with_columns(located)
-    text = data.decode("utf-8")
-    pieces = text.split("\n")
-    if text.endswith("\n"):
-        pieces.pop()
-    if len(pieces) != lines:  # pragma: no cover - the reader would have changed its line rules
-        raise AssertionError(f"read {lines} rows from {len(pieces)} lines")
-    line = pl.Series("line", pieces, dtype=pl.String()).str.strip_suffix("\r")
-    # A line holding a CR keeps it in its fields, as written (the reader would have dropped some).
-    as_written = line.str.split_exact(separator, width - 1).struct.unnest()
-    with_cr = line.str.contains("\r", literal=True)
+    _check_rows(frame, lines)
+    line = pl.col("line").fill_null("")
     return (
-        frame.with_columns(fields=line.str.count_matches(separator, literal=True).cast(pl.Int64) + 1)
+        frame.select(line.alias("line"))
+        .with_columns(fields=pl.col("line").str.count_matches(separator, literal=True).cast(pl.Int64) + 1)
         .select(
             # a field the line has is text ("" when empty); one it lacks stays null
-            *(
-                pl.when(pl.col("fields") > i)
-                .then(pl.when(pl.lit(with_cr)).then(pl.lit(as_written[f"field_{i}"])).otherwise(pl.col(name)).fill_null(""))
-                .alias(name)
-                for i, name in enumerate(names)
-            ),
+            pl.col("line").str.split_exact(separator, width - 1).struct.rename_fields(names).alias("split"),
             "fields",
-            blank=line.str.strip_chars(" \t").str.len_bytes() == 0,
-            line=line,
+            blank=pl.col("line").str.strip_chars(" \t").str.len_bytes() == 0,
+            line="line",
         )
+        .unnest("split")
         .with_columns(located)
     )
+
+
+def has_lone_cr(data: bytes) -> bool:
+    """True when ``data`` holds a CR that does not end a line (two C-speed counts, no regex)."""
+    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+
+
+def _check_rows(frame: pl.DataFrame, lines: int) -> None:
+    if frame.height != lines:  # pragma: no cover - the reader would have changed its line rules
+        raise AssertionError(f"read {frame.height} rows from {lines} lines")
 
 
 def _decode_error(chunk: Chunk, exc: Exception) -> FileRejected:
@@ -362,19 +367,19 @@ def line_text(frame: pl.DataFrame, width: int, separator: str = ",") -> pl.Expr:
 
 _BAD_ASCII = frozenset(range(0x00, 0x09)) | {0x0B, 0x0C} | frozenset(range(0x0E, 0x20)) | {0x7F}
 _KEEP_ASCII = bytes(b for b in range(256) if b not in _BAD_ASCII)
-_LONE_CR = re.compile(rb"\r(?!\n)")
 #: U+FEFF (EF BB BF) and the private-use area U+E000–U+F8FF (EE xx xx, EF 80–A3 xx) in UTF-8.
 _BOM_OR_PRIVATE = re.compile(rb"\xef(?:[\x80-\xa3]|\xbb\xbf)")
 
 
-def may_hold_bad_characters(data: bytes) -> bool:
-    """A C-speed screen of a UTF-8 chunk: False guarantees no ``BAD_CHARACTER`` anywhere in it.
+def may_hold_bad_characters(data: bytes, *, cr_is_bad: bool = False) -> bool:
+    """A C-speed screen of UTF-8 text: False guarantees no ``BAD_CHARACTER`` anywhere in it.
 
-    Most chunks are clean, and then no per-column search is needed at all.
+    Most chunks are clean, and then no per-column search is needed at all. ``cr_is_bad``: every CR is
+    one (values, as from Parquet); otherwise only a CR that does not end a line (lines of a chunk).
     """
     return bool(
         data.translate(None, _KEEP_ASCII)
-        or _LONE_CR.search(data)
+        or (b"\r" in data if cr_is_bad else has_lone_cr(data))
         or b"\xee" in data
         or _BOM_OR_PRIVATE.search(data)
     )
@@ -468,10 +473,14 @@ def check_raw(
 
 
 def check_canonical(
-    problems: Problems, frame: pl.DataFrame, model: type[pa.DataFrameModel]
+    problems: Problems,
+    frame: pl.DataFrame,
+    model: type[pa.DataFrameModel],
+    *,
+    reason_codes: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Validate canonical rows with the canonical Pandera model; record failures; return the valid rows."""
-    valid, failures = split_valid(frame, model)
+    valid, failures = split_valid(frame, model, reason_codes=dict(reason_codes or {}))
     problems.add_entries(failures.iter_rows(named=True))
     return valid
 
