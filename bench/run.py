@@ -24,6 +24,7 @@ seconds, rows/s, peak RSS, the ratios (a − fixed)/(c) and (d)/(a), and where t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -133,7 +134,8 @@ def recon_run(data_dir: Path) -> Measured:
     measured = measure(command, env)
     manifest = data_dir / "reports" / DAY.isoformat() / "manifest.json"
     if manifest.exists():
-        measured.outputs = json.loads(manifest.read_text(encoding="utf-8"))["outputs"]
+        outputs = json.loads(manifest.read_text(encoding="utf-8"))["outputs"]
+        measured.outputs = {**outputs, "manifest.json": hashlib.sha256(manifest.read_bytes()).hexdigest()}
     return measured
 
 
