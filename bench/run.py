@@ -267,7 +267,8 @@ def pandas_baseline(day_dir: Path, out: Path) -> Measured | None:
                            strip["应结订单金额"].str.replace(".", "", regex=False).astype("int64")),
     })  # fmt: skip
     led = pd.read_csv(ledger, dtype=str)
-    whole, _, frac = led["amount"].str.partition(".")
+    parts = led["amount"].str.partition(".")
+    whole, frac = parts[0], parts[2]
     cents = pd.to_numeric(whole, errors="coerce") * 100 + pd.to_numeric(frac.str.ljust(2, "0"), errors="coerce").fillna(0)
     led = pd.DataFrame({"key": led["channel_txn_id"], "amount": np.where(led["kind"] == "refund", -cents, cents)})
     merged = channel.merge(led, on="key", how="outer", suffixes=("", "_ledger"), indicator=True)

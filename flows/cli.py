@@ -57,6 +57,10 @@ def _quiet_prefect(data_dir: Path, debug: bool = False) -> None:
         # reports every failure itself (--debug shows everything).
         "PREFECT_LOGGING_LEVEL": "INFO" if debug else "CRITICAL",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        # Task runs recorded by the temporary API lock its SQLite file and stall a later flow call
+        # for 2 s; a batch job reads its run from its own report, not from the Prefect UI.
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+        "DASK_LOGGING__DISTRIBUTED": "warning",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

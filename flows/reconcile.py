@@ -263,10 +263,11 @@ def settle_bank(
     """Recognise the payouts on the bank statement; return the bank outcomes' file and the payout lines."""
     paths = [path for p in parsed if p.parsed.source_file in day.usable and p.parsed.role == "bank"
              for path in p.rows()]  # fmt: skip
-    bank = pl.read_parquet(paths).drop("row_id") if paths else empty_frame(BankTxn)
+    spilled = pl.read_parquet(paths) if paths else empty_frame(BankTxn).with_columns(row_id=pl.lit(None, pl.Int64))
+    bank = spilled.drop("row_id")
     outcomes, payouts = reconcile_payouts(bank, history, rules, business_date, bank_available="bank" not in day.unavailable)
     out = str(workspace.outcomes_dir / "bank.parquet")
-    row_dates = bank.select("source_file", "source_line", row_date="booking_date")
+    row_dates = spilled.select("source_file", "source_line", "row_id", row_date="booking_date")
     outcomes.join(row_dates, on=["source_file", "source_line"], how="left", maintain_order="left").write_parquet(out)
     return out, payouts
 

@@ -131,7 +131,11 @@ class SpillSink:
 
     def rejected(self, frame: pl.DataFrame) -> None:
         """Write a chunk of best-effort rows of quarantined lines."""
-        self.rejected_files.append(self._write(self.workspace.rejected_dir, frame.with_columns(source=pl.lit(self.source))))
+        frame = frame.with_columns(
+            source=pl.lit(self.source),
+            row_id=(pl.lit(self.file_no, pl.Int64) * (1 << 32)) + pl.col("source_line"),
+        )
+        self.rejected_files.append(self._write(self.workspace.rejected_dir, frame))
 
     def discard(self) -> None:
         """Delete everything this file wrote (it turned out unreadable and is rejected whole)."""

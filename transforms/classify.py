@@ -330,18 +330,18 @@ def quarantined_outcomes_sql() -> str:
     return """
     with lines as (
         select source_file, source_line, channel, channel_txn_id, order_no, kind, amount_minor, currency,
-               'channel' as source, 0 as preference
+               'channel' as source, 0 as preference, row_id
         from rejected_channel_rows
         union all
         select source_file, source_line, channel, channel_txn_id, order_no, kind, amount_minor, currency,
-               'ledger', 0
+               'ledger', 0, row_id
         from rejected_ledger_rows
         union all
-        select source_file, source_line, 'bank', bank_ref, null, null, amount_minor, currency, 'bank', 0
+        select source_file, source_line, 'bank', bank_ref, null, null, amount_minor, currency, 'bank', 0, row_id
         from rejected_bank_rows
         union all
         select source_file, source_line, channel, channel_txn_id, order_no, kind, amount_minor, currency,
-               source, 1
+               source, 1, row_id
         from rejected_spill
     ),
     one_per_line as (
@@ -359,7 +359,7 @@ def quarantined_outcomes_sql() -> str:
            coalesce(f.file_code, q.reason_code, 'QUARANTINED') as reason_code,
            nullif(concat_ws('; ', f.file_reason, q.detail), '') as detail,
            null::varchar as match_rule, null::varchar as counterpart_file, null::bigint as counterpart_line,
-           null::date as row_date
+           null::date as row_date, r.row_id
     from one_per_line r
     left join reasons q using (source_file, source_line)
     left join rejected_files f using (source_file)
@@ -375,9 +375,9 @@ def quarantined_outcomes(rejected: pl.DataFrame, quarantine: pl.DataFrame, sourc
         source: ``channel``, ``ledger`` or ``bank``.
     """
     with duckdb.connect() as con:
-        con.register("rejected_spill", rejected.with_columns(source=pl.lit(source)))
+        con.register("rejected_spill", rejected.with_columns(source=pl.lit(source), row_id=pl.lit(None, pl.Int64)))
         for side, model in (("channel", ChannelTxn), ("ledger", LedgerEntry), ("bank", BankTxn)):
-            con.register(f"rejected_{side}_rows", empty_frame(model))
+            con.register(f"rejected_{side}_rows", empty_frame(model).with_columns(row_id=pl.lit(None, pl.Int64)))
         con.register("rejected_files", pl.DataFrame(schema={"source_file": pl.String, "file_code": pl.String,
                                                             "file_reason": pl.String}))  # fmt: skip
         con.register("quarantine_rows", quarantine.with_row_index("ordinal"))

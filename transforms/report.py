@@ -115,8 +115,11 @@ class Report:
 
 
 def _order_sql() -> str:
+    """File order: channel rows, then ledger, then bank; by ``row_id`` (file number, then line: the
+    order of ``source_file, source_line``, as one integer), else by file and line.
+    """
     source_rank = "case source when 'channel' then 0 when 'ledger' then 1 else 2 end"
-    return f"{source_rank}, source_file, source_line nulls last"
+    return f"{source_rank}, row_id nulls last, source_file, source_line nulls last"
 
 
 def outcomes_sql() -> str:
@@ -269,7 +272,7 @@ def register_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pl.DataFrame, ro
     ``row_dates`` (source_file, source_line, row_date) gives rows their business date (default: none,
     so every discrepancy is 0 days old).
     """
-    frame = outcomes.select(list(OUTCOME_NAMES))
+    frame = outcomes.select(list(OUTCOME_NAMES)).with_columns(row_id=pl.lit(None, pl.Int64))
     if row_dates is not None and row_dates.height:
         frame = frame.join(row_dates, on=["source_file", "source_line"], how="left", maintain_order="left")
     else:

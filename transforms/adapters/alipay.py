@@ -591,7 +591,7 @@ class _DetailParser:
         """
         utf8 = utf8_chunk(chunk, "gb18030")
         frame = read_fields(utf8, _WIDTH)
-        suspect = may_hold_bad_characters(utf8.data)
+        suspect = may_hold_bad_characters(utf8)
         del utf8
         if frame["line"].null_count() < frame.height:  # the texts of lines of other widths are kept
             frame = frame.with_columns(blank=pl.col("line").str.contains(_BLANK_LINE).fill_null(pl.col("blank")))

@@ -382,18 +382,20 @@ class _CsvParser:
             assert data is not None
             at_eof = position + len(data) >= size
             _check_utf8(data, position, line, self.bom)
-            frame = read_fields(Chunk(data, line), _WIDTH)
+            chunk = Chunk(data, line)
+            frame = read_fields(chunk, _WIDTH)
             split = self.split(data, frame, at_eof)
             if isinstance(split, int):  # the last record is still open at the chunk's end
                 if split == 0:  # it is the chunk's only record: read at least one more line
                     want, at_least = 2 * len(data), len(data)
                     continue
                 data = data[: _line_start(data, frame.height, split)]
+                chunk = Chunk(data, line)
                 frame = frame.head(split)
                 split = self.split(data, frame, False)
                 assert not isinstance(split, int)
             self.physical += frame.height
-            split.screen = may_hold_bad_characters(data, cr_is_bad=False)
+            split.screen = may_hold_bad_characters(chunk)
             yield split
             position += len(data)
             line += frame.height

@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import overload
 
 import pandera.polars as pa
@@ -97,12 +98,17 @@ class Chunk:
     data: bytes
     first_line: int
 
-    @property
+    @cached_property
     def line_count(self) -> int:
-        """Physical lines in ``data``."""
+        """Physical lines in ``data`` (counted once)."""
         if not self.data:
             return 0
         return self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
+
+    @cached_property
+    def lone_cr(self) -> bool:
+        """True when ``data`` holds a CR that does not end a line (counted once)."""
+        return has_lone_cr(self.data)
 
 
 class DetailBlock:
@@ -293,7 +299,7 @@ def read_fields(chunk: Chunk, width: int, *, separator: str = ",") -> pl.DataFra
     shifted = data.startswith(BOM)
     buffer = b"\n" + data if shifted else data
     located = pl.int_range(chunk.first_line, chunk.first_line + lines, dtype=pl.Int64).alias("source_line")
-    if data.count(separator.encode()) == lines * (width - 1) and not has_lone_cr(data):
+    if data.count(separator.encode()) == lines * (width - 1) and not chunk.lone_cr:
         try:
             frame = pl.read_csv(
                 buffer, has_header=False, separator=separator, quote_char=None,
@@ -371,15 +377,17 @@ _KEEP_ASCII = bytes(b for b in range(256) if b not in _BAD_ASCII)
 _BOM_OR_PRIVATE = re.compile(rb"\xef(?:[\x80-\xa3]|\xbb\xbf)")
 
 
-def may_hold_bad_characters(data: bytes, *, cr_is_bad: bool = False) -> bool:
+def may_hold_bad_characters(data: bytes | Chunk, *, cr_is_bad: bool = False) -> bool:
     """A C-speed screen of UTF-8 text: False guarantees no ``BAD_CHARACTER`` anywhere in it.
 
     Most chunks are clean, and then no per-column search is needed at all. ``cr_is_bad``: every CR is
     one (values, as from Parquet); otherwise only a CR that does not end a line (lines of a chunk).
     """
+    lone_cr = data.lone_cr if isinstance(data, Chunk) else None
+    data = data.data if isinstance(data, Chunk) else data
     return bool(
         data.translate(None, _KEEP_ASCII)
-        or (b"\r" in data if cr_is_bad else has_lone_cr(data))
+        or (b"\r" in data if cr_is_bad else (lone_cr if lone_cr is not None else has_lone_cr(data)))
         or b"\xee" in data
         or _BOM_OR_PRIVATE.search(data)
     )

@@ -315,7 +315,7 @@ class _Parser:
         well_formed = (pl.col("fields") == _WIDTH) & pl.all_horizontal(
             pl.col(n).str.starts_with("`") & ~pl.col(n).str.starts_with("``") for n in names
         )
-        if may_hold_bad_characters(chunk.data):
+        if may_hold_bad_characters(chunk):
             well_formed = well_formed & ~pl.any_horizontal(bad_character_expr(n) for n in names)
         sizes = [pl.col(n).str.len_bytes().fill_null(0) for n in names]
         within_limits = (pl.sum_horizontal(sizes) + _WIDTH - 1 <= limits.max_line_bytes) & pl.all_horizontal(
