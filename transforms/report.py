@@ -115,8 +115,10 @@ class Report:
 
 
 def _order_sql() -> str:
-    """File order: channel rows, then ledger, then bank; by ``row_id`` (file number, then line: the
-    order of ``source_file, source_line``, as one integer), else by file and line.
+    """File order: channel rows, then ledger, then bank, each by file and line.
+
+    ``row_id`` (file number, then line, as one integer) gives that order cheaply; rows without one
+    fall back to ``source_file, source_line``.
     """
     source_rank = "case source when 'channel' then 0 when 'ledger' then 1 else 2 end"
     return f"{source_rank}, row_id nulls last, source_file, source_line nulls last"
