@@ -26,11 +26,11 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import partial
 
 import polars as pl
 from openpyxl import Workbook
@@ -115,19 +115,6 @@ def money_format(currency: str) -> str:
     return MONEY_FORMATS[CURRENCY_EXPONENT[currency]]
 
 
-def _money_cell(ws: WriteOnlyWorksheet, amount_minor: int, currency: str | None) -> Cell:
-    """A numeric cell in major units, or, when the currency is unknown, the minor units as text.
-
-    Showing minor units as a number under a major-unit header would be off by 10**exponent, so a row
-    without a known currency gets a text cell that says what the number is (SUM ignores text).
-    """
-    if currency is None or currency not in CURRENCY_EXPONENT:
-        return text_cell(ws, f"{amount_minor} minor units ({currency or 'no currency'})")
-    cell = WriteOnlyCell(ws, value=Decimal(amount_minor).scaleb(-CURRENCY_EXPONENT[currency]))
-    cell.number_format = money_format(currency)
-    return cell
-
-
 def _date_cell(ws: WriteOnlyWorksheet, value: date) -> Cell:
     cell = WriteOnlyCell(ws, value=value)
     cell.number_format = DATE_FORMAT
@@ -207,25 +194,6 @@ def _column_widths(frame: pl.DataFrame, money: set[str]) -> list[float]:
     return widths
 
 
-def _row_cells(
-    ws: WriteOnlyWorksheet, row: tuple[Any, ...], kinds: Sequence[str], currency_index: int | None
-) -> list[object]:
-    currency = row[currency_index] if currency_index is not None else None
-    cells: list[object] = []
-    for value, kind in zip(row, kinds, strict=True):
-        if value is None:
-            cells.append(None)
-        elif kind == "money":
-            cells.append(_money_cell(ws, value, currency))
-        elif kind == "date":
-            cells.append(_date_cell(ws, value))
-        elif kind == "int":
-            cells.append(value)
-        else:
-            cells.append(text_cell(ws, value if isinstance(value, str) else str(value)))
-    return cells
-
-
 def _column_kind(name: str, dtype: pl.DataType, money: set[str]) -> str:
     if name in money:
         return "money"
@@ -238,8 +206,13 @@ def _column_kind(name: str, dtype: pl.DataType, money: set[str]) -> str:
     return "text"
 
 
-def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_rows: int) -> None:
-    """Header, data rows up to the sheet limit, then one total row per currency."""
+def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_rows: int) -> _Rows:
+    """Header, data rows up to the sheet limit, then one total row per currency.
+
+    The data rows are not written cell by cell here: openpyxl writes one *sampler* row that holds
+    one cell of every style a data cell may need, and :func:`_fill_sheet` later puts the data rows,
+    built as XML over whole columns, in its place (after the save). Returns what it needs.
+    """
     frame = table.frame
     money = set(table.money_columns())
     names = frame.columns
@@ -261,11 +234,11 @@ def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_
         header.append(text_cell(ws, _spill_note(table, shown), font=_WARNING))
     ws.append(header)
 
-    for row in frame.head(shown).iter_rows():
-        ws.append(_row_cells(ws, row, kinds, currency_index))
+    ws.append(_sampler_cells(ws))
+    rows = _Rows(frame.head(shown), kinds, currency_index)
 
     if currency_index is None:
-        return  # money columns need the currency column, so there are no total rows without it
+        return rows  # money columns need the currency column, so there are no total rows without it
     cur = get_column_letter(currency_index + 1)
     first, last = 2, 1 + shown
     currencies = table.total_currencies()
@@ -289,6 +262,116 @@ def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_
             else:
                 cells.append(None)
         ws.append(cells)
+    return rows
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The data rows of one table sheet, to be written as XML over whole columns after the save."""
+
+    frame: pl.DataFrame
+    kinds: list[str]
+    currency_index: int | None
+
+
+#: The sampler row's cells, in order: which style each data cell takes from it.
+_SAMPLER = ("quote", *(f"money{exponent}" for exponent in MONEY_FORMATS), "date")
+
+
+def _sampler_cells(ws: WriteOnlyWorksheet) -> list[object]:
+    """One cell of each style a data cell may need (registered in styles.xml by openpyxl)."""
+    cells: list[object] = [text_cell(ws, "=sample")]
+    for number_format in MONEY_FORMATS.values():
+        cell = WriteOnlyCell(ws, value=0)
+        cell.number_format = number_format
+        cells.append(cell)
+    cells.append(_date_cell(ws, date(2000, 1, 1)))
+    return cells
+
+
+_SAMPLER_ROW = re.compile(r'<row r="2"[^>]*>(.*?)</row>', re.DOTALL)
+_CELL_STYLE = re.compile(r'<c r="[A-Z]+2"(?: s="([0-9]+)")?')
+_ROW_OR_CELL_REF = re.compile(r'(<row r="|<c r="[A-Z]+)([0-9]+)"')
+_EXCEL_EPOCH = date(1899, 12, 30)
+#: Characters an xlsx cell cannot hold, each with its visible escape (as ``escape_unwritable``).
+_UNWRITABLE_CHARS = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xFFFE, 0xFFFF)]
+_UNWRITABLE_ESCAPES = [f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in _UNWRITABLE_CHARS]
+
+
+def _fill_sheet(xml: str, rows: _Rows) -> str:
+    """Put the data rows in the sampler row's place; move the total rows below them."""
+    sampler = _SAMPLER_ROW.search(xml)
+    if sampler is None:  # pragma: no cover - every table sheet has one
+        raise ValueError("no sampler row in a table sheet")
+    styles = dict(zip(_SAMPLER, (m.group(1) or "0" for m in _CELL_STYLE.finditer(sampler.group(0))), strict=True))
+    shown = rows.frame.height
+    tail = _ROW_OR_CELL_REF.sub(lambda m: f'{m.group(1)}{int(m.group(2)) + shown - 1}"', xml[sampler.end() :])
+    return xml[: sampler.start()] + _rows_xml(rows, styles) + tail
+
+
+def _rows_xml(rows: _Rows, styles: dict[str, str]) -> str:
+    """The ``<row>`` elements of the data rows, from row 2, built with expressions over whole columns.
+
+    Same cells as :func:`text_cell` and the money, date and number cells would make one by one: text
+    is always an inline string (never a formula or an error), text starting with ``= + - @ TAB CR LF``
+    takes the quote-prefix style, characters a cell cannot hold are escaped visibly, over-long text
+    is cut with a mark; money is the exact major-unit number with its currency's format.
+    """
+    frame = rows.frame
+    if frame.height == 0:
+        return ""
+    currency = pl.col(frame.columns[rows.currency_index]) if rows.currency_index is not None else None
+    row = pl.col("__row").cast(pl.String)
+    cells = []
+    for index, (name, kind) in enumerate(zip(frame.columns, rows.kinds, strict=True)):
+        ref = pl.concat_str([pl.lit(f'<c r="{get_column_letter(index + 1)}'), row, pl.lit('"')])
+        value = pl.col(name)
+        if kind == "money" and currency is not None:
+            cell = _money_xml(ref, value, currency, styles)
+        elif kind == "date":
+            serial = (value - pl.lit(_EXCEL_EPOCH)).dt.total_days().cast(pl.String)
+            cell = pl.concat_str([ref, pl.lit(f' s="{styles["date"]}" t="n"><v>'), serial, pl.lit("</v></c>")])
+        elif kind == "int":
+            cell = pl.concat_str([ref, pl.lit(' t="n"><v>'), value.cast(pl.String), pl.lit("</v></c>")])
+        else:
+            cell = _text_xml(ref, value.cast(pl.String), styles)
+        cells.append(pl.when(value.is_null()).then(pl.lit("")).otherwise(cell))
+    xml = frame.with_row_index("__row", offset=2).select(
+        pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")]).alias("xml")
+    )
+    return str(xml["xml"].str.join("")[0])
+
+
+def _text_xml(ref: pl.Expr, text: pl.Expr, styles: dict[str, str]) -> pl.Expr:
+    escaped = text.str.replace_many(_UNWRITABLE_CHARS, _UNWRITABLE_ESCAPES)
+    cut = (
+        pl.when(escaped.str.len_chars() > MAX_CELL_CHARS)
+        .then(pl.concat_str([escaped.str.slice(0, MAX_CELL_CHARS - len(_TRUNCATED_MARK)), pl.lit(_TRUNCATED_MARK)]))
+        .otherwise(escaped)
+    )
+    safe = cut.str.replace_many(["&", "<", ">"], ["&amp;", "&lt;", "&gt;"])
+    quote = pl.when(text.str.contains(r"^[=+\-@\t\r\n]")).then(pl.lit(f' s="{styles["quote"]}"')).otherwise(pl.lit(""))
+    return pl.concat_str([ref, quote, pl.lit(' t="inlineStr"><is><t xml:space="preserve">'), safe, pl.lit("</t></is></c>")])
+
+
+def _money_xml(ref: pl.Expr, amount: pl.Expr, currency: pl.Expr, styles: dict[str, str]) -> pl.Expr:
+    """A number cell in major units with its currency's format, or text when the currency is unknown."""
+    exponent = currency.replace_strict(CURRENCY_EXPONENT, default=None, return_dtype=pl.Int64)
+    number = pl.lit(None, pl.String)
+    style = pl.lit(None, pl.String)
+    for e in MONEY_FORMATS:
+        unit = 10**e
+        magnitude = amount.abs()
+        text = (magnitude // unit).cast(pl.String)
+        if e:  # the shortest exact decimal, as openpyxl writes a Decimal ("1234.5", "5871")
+            fraction = (magnitude % unit).cast(pl.String).str.zfill(e).str.strip_chars_end("0")
+            text = pl.when(fraction == "").then(text).otherwise(pl.concat_str([text, pl.lit("."), fraction]))
+        signed = pl.concat_str([pl.when(amount < 0).then(pl.lit("-")).otherwise(pl.lit("")), text])
+        number = pl.when(exponent == e).then(signed).otherwise(number)
+        style = pl.when(exponent == e).then(pl.lit(styles[f"money{e}"])).otherwise(style)
+    as_number = pl.concat_str([ref, pl.lit(' s="'), style, pl.lit('" t="n"><v>'), number, pl.lit("</v></c>")])
+    label = pl.concat_str([amount.cast(pl.String), pl.lit(" minor units ("), currency.fill_null("no currency"), pl.lit(")")])
+    return pl.when(number.is_not_null()).then(as_number).otherwise(_text_xml(ref, label, styles))
 
 
 def _spill_note(table: _Table, shown: int) -> str:
@@ -464,23 +547,29 @@ def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
     wb.properties.modified = midnight  # openpyxl overwrites this on save; _normalize_xlsx fixes it
 
     _write_summary(wb.create_sheet("Summary"), report, spill_notes)
-    for table in tables:
-        _write_table(wb.create_sheet(table.sheet), table, max_rows, cap)
+    fills = {}
+    for number, table in enumerate(tables, start=2):  # sheet1 is the Summary
+        rows = _write_table(wb.create_sheet(table.sheet), table, max_rows, cap)
+        fills[f"xl/worksheets/sheet{number}.xml"] = rows
     _write_run(wb.create_sheet("Run"), report)
 
     buffer = io.BytesIO()
     wb.save(buffer)
-    return normalize_xlsx(buffer.getvalue(), stamp=f"{report.business_date.isoformat()}T00:00:00Z")
+    rewrite: dict[str, Callable[[str], str]] = {name: partial(_fill_sheet, rows=rows) for name, rows in fills.items()}
+    return normalize_xlsx(buffer.getvalue(), stamp=f"{report.business_date.isoformat()}T00:00:00Z", rewrite=rewrite)
 
 
 _CORE_STAMP = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
 
 
-def normalize_xlsx(data: bytes, *, stamp: str) -> bytes:
+def normalize_xlsx(
+    data: bytes, *, stamp: str, rewrite: dict[str, Callable[[str], str]] | None = None
+) -> bytes:
     """Rewrite a saved xlsx so that the same content always gives the same bytes (STACK_NOTES §5).
 
     Members keep their order and content, except ``docProps/core.xml`` whose created and modified
-    stamps become ``stamp``; every member gets the same date, attributes and compression.
+    stamps become ``stamp``, and the members ``rewrite`` names, whose XML text it transforms; every
+    member gets the same date, attributes and compression.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
         entries = [(info.filename, zin.read(info.filename)) for info in zin.infolist()]
@@ -489,6 +578,8 @@ def normalize_xlsx(data: bytes, *, stamp: str) -> bytes:
         for name, content in entries:
             if name == "docProps/core.xml":
                 content = _CORE_STAMP.sub(rb"\g<1>" + stamp.encode("ascii") + rb"\g<3>", content)
+            if rewrite and name in rewrite:
+                content = rewrite[name](content.decode("utf-8")).encode("utf-8")
             info = zipfile.ZipInfo(name, date_time=_FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
