@@ -186,8 +186,7 @@ def pipeline_without_prefect(data_dir: Path, profile: bool) -> tuple[Measured, s
         built = stage("report", flow.report.fn, outcome_files, settlement, day, files, DAY,
                       flow.run_id_for(inputs, rules), rules, workspace, staging)  # fmt: skip
         outputs = stage("publish", flow.publish.fn, built, staging)
-        stage("record", flow.record_run.fn, data_dir, built, parsed, day, workspace, staging, outputs,
-              datetime.now(UTC))
+        stage("record", flow.record_run.fn, data_dir, built, staging, outputs, datetime.now(UTC))
         staged.switch_into_place(staging, target)
     finally:
         staged.discard_staging(staging)

@@ -239,7 +239,7 @@ def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -
     rejected = [p for p in parsed if p.parsed.source_file in day.rejected]
     with timed("quarantine"), connect_engine(workspace) as con:
         spill = [path for p in parsed if p.parsed.source_file not in day.duplicates for path in p.rejected_files]
-        _view(con, "rejected_spill", spill, None, schema={**REJECTED_SCHEMA, "source": pl.String()})
+        _view(con, "rejected_spill", spill, None, schema={**REJECTED_SCHEMA, "source": pl.String(), "row_id": pl.Int64()})
         for source, model in _MODELS.items():
             paths = [path for p in rejected if p.parsed.role == source for path in p.rows()]
             _view(con, f"rejected_{source}_rows", paths, model)
@@ -308,22 +308,12 @@ def publish(report: Report, staging: Path) -> dict[str, str]:
 
 
 @task(cache_policy=NO_CACHE)
-def record_run(
-    data_dir: Path, report: Report, parsed: list[ParsedInput], day: Day, workspace: Workspace, staging: Path,
-    outputs: dict[str, str], started_at: datetime,
-) -> None:  # fmt: skip
+def record_run(data_dir: Path, report: Report, staging: Path, outputs: dict[str, str], started_at: datetime) -> None:
     """Keep the day's canonical rows, outcomes, settlement and quarantine; log the run with its hashes."""
-    readable = (staging, workspace.root)
-    with timed("record"), open_warehouse(data_dir / "warehouse.duckdb", readable=readable) as warehouse:
-        spill = {
-            source: [path for p in parsed if p.parsed.source_file in day.usable and p.parsed.role == source
-                     for path in p.rows()]
-            for source in ("channel", "ledger", "bank")
-        }  # fmt: skip
+    with timed("record"), open_warehouse(data_dir / "warehouse.duckdb", readable=(staging,)) as warehouse:
         warehouse.record_day(
             report.business_date, report.run_id,
             files=pl.DataFrame([f.__dict__ for f in report.inputs]) if report.inputs else None,
-            channel=spill["channel"], ledger=spill["ledger"], bank=spill["bank"],
             outcomes=str(staging / "outcomes.parquet"), settlement=report.settlement, quarantine=report.quarantine,
         )  # fmt: skip
         warehouse.record_run(
@@ -371,7 +361,7 @@ def reconcile_day(
                        rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
         if record:
-            record_run(data_dir, built, parsed, day, workspace, staging, outputs, started_at)
+            record_run(data_dir, built, staging, outputs, started_at)
         staged.switch_into_place(staging, target)
     return RunResult(report=built, reports_dir=target, outputs=outputs)
 

@@ -18,9 +18,6 @@ import polars as pl
 #: Tables replaced per business date, in load order. Names are code constants (never input).
 DAY_TABLES = (
     "raw_input_file",
-    "canonical_channel_txn",
-    "canonical_ledger_entry",
-    "canonical_bank_txn",
     "outcome_row",
     "settlement_line",
     "quarantine_entry",
@@ -160,22 +157,20 @@ class Warehouse:
         run_id: str,
         *,
         files: pl.DataFrame | None,
-        channel: list[str],
-        ledger: list[str],
-        bank: list[str],
         outcomes: str,
         settlement: pl.DataFrame,
         quarantine: pl.DataFrame,
     ) -> None:
-        """Keep one run of ``business_date``: its inputs, canonical rows, outcomes, settlement, quarantine.
+        """Keep one run of ``business_date``: its inputs, its outcome rows, settlement and quarantine.
 
-        Rows are loaded from the run's Parquet files by DuckDB (no row passes through Python), all in
-        one transaction: a rerun replaces the date, never appends.
+        Every input row is in ``outcome_row`` with its ids, amounts, outcome, file and line (the run's
+        canonical rows live in its work folder only: what history needs is what the run concluded).
+        Rows are loaded from the run's Parquet file by DuckDB, in one transaction: a rerun replaces
+        the date, never appends.
         """
         self.replace_day(
             business_date, run_id,
-            {"raw_input_file": files, "canonical_channel_txn": channel, "canonical_ledger_entry": ledger,
-             "canonical_bank_txn": bank, "outcome_row": [outcomes], "settlement_line": settlement,
+            {"raw_input_file": files, "outcome_row": [outcomes], "settlement_line": settlement,
              "quarantine_entry": quarantine},
         )  # fmt: skip
 
