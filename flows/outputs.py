@@ -26,7 +26,7 @@ from transforms.report import Report, discrepancies_csv_sql, discrepancies_sql, 
 from transforms.workbook import render_workbook
 
 #: DuckDB's Parquet options for the big tables: fixed, so the same rows give the same bytes.
-PARQUET_COPY = "format parquet, compression zstd, row_group_size 1000000"
+PARQUET_COPY = "format parquet, compression zstd"
 CSV_BOM = b"\xef\xbb\xbf"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

@@ -91,7 +91,7 @@ def connect_engine(workspace: Workspace, *, readable: tuple[Path, ...] = ()) -> 
             "memory_limit": settings.memory_limit,
             "threads": settings.threads,
             "temp_directory": str(workspace.temp_directory()),
-            "preserve_insertion_order": True,
+            "preserve_insertion_order": False,  # every result that is written has its ORDER BY
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }

@@ -145,15 +145,23 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
     return f"""
     with
     c as (
-        select ch.*, {contracted_fee_sql("ch.amount_minor")} as expected_fee_minor
+        -- only the columns the outcomes need: this set is materialised and joined several times
+        select ch.cid, ch.channel, ch.kind, ch.channel_txn_id, ch.order_no, ch.amount_minor, ch.fee_minor,
+               ch.currency, ch.status, ch.settle_date, ch.source_file, ch.source_line,
+               {contracted_fee_sql("ch.amount_minor")} as expected_fee_minor
         from channel_rows ch left join channel_rules r using (channel)
+    ),
+    l as (
+        select lid, entry_id, channel, channel_txn_id, kind, order_no, amount_minor, currency, status,
+               booked_at, business_date, source_file, source_line
+        from ledger_rows
     ),
     {duplicates_sql()},
     matchable_channel as (
         select * from c anti join channel_dup using (cid) where kind in ('payment', 'refund')
     ),
     matchable_ledger as (
-        select * from ledger_rows anti join ledger_dup using (lid) anti join unavailable using (channel)
+        select * from l anti join ledger_dup using (lid) anti join unavailable using (channel)
     ),
     {cascade_sql(cascade, "matchable_channel", "matchable_ledger")},
     paired as (
@@ -162,7 +170,7 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
                l.amount_minor as l_amount, l.currency as l_currency, l.status as l_status,
                l.source_file as l_file, l.source_line as l_line,
                coalesce(r.tolerance_minor, 0) as tolerance_minor
-        from pairs p join c using (cid) join ledger_rows l using (lid) left join channel_rules r on r.channel = c.channel
+        from pairs p join c using (cid) join l using (lid) left join channel_rules r on r.channel = c.channel
     ),
     findings as (
         select *,
@@ -212,7 +220,7 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
                d.detail as dup_detail, u.why, j.detail as judged_detail, l.status, l.business_date,
                j.match_rule, j.c_file as counterpart_file, j.c_line as counterpart_line, l.lid as row_id,
                l.business_date as row_date
-        from ledger_rows l left join ledger_dup d using (lid) left join unavailable u using (channel)
+        from l left join ledger_dup d using (lid) left join unavailable u using (channel)
         left join judged j using (lid)
     ),
     ledger_said as (

@@ -75,9 +75,9 @@ class EngineSettings:
             work folder, removed when the run ends).
     """
 
-    memory_limit: str = "2GB"
+    memory_limit: str = "512MB"
     threads: int = 2
-    chunk_mb: int = 64
+    chunk_mb: int = 32
     temp_directory: str | None = None
 
 
