@@ -106,12 +106,12 @@ def discover_inputs(folder: Path, max_file_bytes: int = MAX_FILE_BYTES) -> list[
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue  # editor swap files, .DS_Store and our own temp files are not inputs
         size = path.stat().st_size
-        if size > max_file_bytes:
-            error = FileRejected("LIMIT_EXCEEDED", f"{size} bytes is over the {max_file_bytes} byte limit")
-            found.append(InboxInput(relative, None, None, "", error=error))
-            continue
         with open(path, "rb") as handle:
             head = handle.read(8)
+        if size > max_file_bytes:  # not read, not hashed: only its lines are counted, for the accounting
+            error = FileRejected("LIMIT_EXCEEDED", f"{size} bytes is over the {max_file_bytes} byte limit")
+            found.append(InboxInput(relative, None if is_archive(head) else path, None, "", error=error))
+            continue
         if not is_archive(head):
             digest = file_sha256(path)
             found.append(InboxInput(relative, path, None, digest, duplicate_of=seen.get(digest)))

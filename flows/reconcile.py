@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 from prefect import flow, task, unmapped
@@ -30,23 +30,28 @@ from flows.warehouse import open_warehouse
 from flows.workspace import SpillSink, Workspace, close_workspace, connect_engine, open_workspace
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from transforms.classify import (
-    OUTCOME_SCHEMA,
     classify_parameters,
     classify_sql,
     prepare_classification,
     quarantined_outcomes_sql,
 )
-from transforms.dispatch import FORMAT_BY_NAME, parse_input, recognise_source, role_of_folder, unreadable
+from transforms.dispatch import (
+    FORMAT_BY_NAME,
+    parse_input,
+    recognise_source,
+    role_of_folder,
+    unreadable,
+    with_unread_lines,
+)
 from transforms.intake import Day, combine_parsed, identify_deliveries, input_notes
 from transforms.match import entry_dups_sql
-from transforms.parsed import REJECTED_SCHEMA, FileRejected, ParseContext, ParsedFile
+from transforms.parsed import REJECTED_SCHEMA, ParseContext, ParsedFile
 from transforms.privacy import mask_quarantine, mask_text
 from transforms.report import InputFile, Report, build_report, conservation_problems
 from transforms.rules import Rules
 from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settlement_sql
 
 log = logging.getLogger("recon")
-T = TypeVar("T")
 
 #: The pipeline's name for each role's rows (reference files produce none).
 SOURCE_OF_ROLE = {"channel": "channel", "ledger": "ledger", "bank": "bank"}
@@ -137,27 +142,28 @@ def discover(folder: Path, rules: Rules) -> list[InboxInput]:
 
 
 @task(cache_policy=NO_CACHE)
-def parse(inputs: list[InboxInput], business_date: date, rules: Rules, workspace: Workspace) -> list[ParsedInput]:
-    """Recognise each input by content and parse it with its adapter; rows spill to the work folder."""
-    parsed: list[ParsedInput] = []
-    with timed("parse"):
-        for file_no, item in enumerate(inputs):
-            if item.duplicate_of is not None:
-                continue
-            if item.error is not None:
-                parsed.append(ParsedInput(file_no, unreadable(item.source_file, item.error)))
-                continue
-            source = item.source()
-            found = recognise_source(source)
-            role = found.role if found is not None else role_of_folder(item.source_file)[0]
-            sink = SpillSink(workspace, file_no, SOURCE_OF_ROLE.get(role, "reference"))
-            context = ParseContext(business_date=business_date, timezone=rules.timezone, sink=sink,
-                                   limits=rules.parse_limits())  # fmt: skip
-            result = parse_input(source, item.source_file, context)
-            result = replace(result, quarantine=mask_quarantine(result.quarantine))
-            parsed.append(ParsedInput(file_no, result, tuple(sink.row_files), tuple(sink.rejected_files)))
-            log.info("parse: %s as %s (%d rows)", item.source_file, result.format, result.row_count)
-    return parsed
+def parse_file(
+    file_no: int, item: InboxInput, business_date: date, rules: Rules, workspace: Workspace
+) -> ParsedInput | None:
+    """Recognise one input by its content and parse it with its adapter; its rows spill to the work folder.
+
+    Returns None for a delivery already seen byte for byte (it is reported, not read twice).
+    """
+    if item.duplicate_of is not None:
+        return None
+    if item.error is not None:
+        return ParsedInput(file_no, with_unread_lines(unreadable(item.source_file, item.error), item.source()))
+    source = item.source()
+    found = recognise_source(source)
+    role = found.role if found is not None else role_of_folder(item.source_file)[0]
+    with timed(f"parse {found.name if found is not None else 'unrecognised'} {file_no}"):
+        sink = SpillSink(workspace, file_no, SOURCE_OF_ROLE.get(role, "reference"))
+        context = ParseContext(business_date=business_date, timezone=rules.timezone, sink=sink,
+                               limits=rules.parse_limits())  # fmt: skip
+        result = parse_input(source, item.source_file, context)
+    result = replace(result, quarantine=mask_quarantine(result.quarantine))
+    log.info("parse: %s as %s (%d rows)", item.source_file, result.format, result.row_count)
+    return ParsedInput(file_no, result, tuple(sink.row_files), tuple(sink.rejected_files))
 
 
 @task(cache_policy=NO_CACHE)
@@ -344,7 +350,9 @@ def reconcile_day(
     with date_lock(data_dir, business_date) if record else nullcontext(), \
             run_folders(data_dir, business_date, rules, target) as (workspace, staging):  # fmt: skip
         inputs = discover(inbox_dir(data_dir, business_date), rules)
-        parsed = parse(inputs, business_date, rules, workspace)
+        parsing = parse_file.map(range(len(inputs)), inputs, unmapped(business_date), unmapped(rules),
+                                 unmapped(workspace))  # fmt: skip
+        parsed = [p for p in (f.result() for f in parsing) if p is not None]
         if not any(p.parsed.role == "ledger" for p in parsed):
             raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")
         day = validate(parsed, inputs, rules)
@@ -439,7 +447,7 @@ def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile], day: Day
                 status=status, data_rows=lines.data if lines else 0, physical_lines=lines.physical if lines else 0,
                 header_lines=lines.header if lines else 0, preamble_lines=lines.preamble if lines else 0,
                 footer_lines=lines.footer if lines else 0, blank_lines=lines.blank if lines else 0,
-                continuation_lines=lines.continuation if lines else 0,
+                continuation_lines=lines.continuation if lines else 0, unread_lines=lines.unread if lines else 0,
             )
         )  # fmt: skip
     return tuple(described)
@@ -454,5 +462,3 @@ def run_id_for(inputs: list[InboxInput], rules: Rules) -> str:
     digest.update(code_version().encode())
     return digest.hexdigest()[:16]
 
-
-_ = (Callable, OUTCOME_SCHEMA, FileRejected, T)

@@ -11,6 +11,7 @@ import pandera.polars as pa
 import polars as pl
 
 from schemas.bill_text import AMOUNT_2DP, TIMESTAMP, real_date
+from schemas.identifiers import ID_CHECK, printable_ascii
 
 #: The 25 detail columns, verbatim (full-width parentheses) and in the documented order.
 ALIPAY_TRADE_COLUMNS: tuple[str, ...] = (
@@ -64,6 +65,11 @@ class AlipayTradeRaw(pa.DataFrameModel):
     memo: str = pa.Field(alias="备注")
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("支付宝交易号", "商户订单号", "退款批次号/请求号", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only (no invisible, bidirectional or full-width characters)."""
+        return printable_ascii(data)
 
     @pa.check("创建时间", name="calendar_date")
     def created_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -13,6 +13,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines import polars_engine as pe
 
+from schemas.identifiers import ID_CHECK, printable_ascii
+
 CHANNELS = ("wechatpay", "alipay", "unionpay", "stripe", "paypal")
 CHANNEL_KINDS = ("payment", "refund", "fee", "adjustment", "payout")
 LEDGER_KINDS = ("payment", "refund")
@@ -54,6 +56,11 @@ class ChannelTxn(pa.DataFrameModel):
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
 
+    @pa.check("merchant_account", "channel_txn_id", "order_no", "original_txn_id", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only, whatever the adapter (schemas.identifiers)."""
+        return printable_ascii(data)
+
     @pa.dataframe_check()
     def payments_in_refunds_out(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Sign table: a payment is never negative, a refund never positive."""
@@ -93,6 +100,11 @@ class LedgerEntry(pa.DataFrameModel):
     business_date: pl.Date
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("entry_id", "order_no", "payment_id", "channel_txn_id", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only, whatever the adapter (schemas.identifiers)."""
+        return printable_ascii(data)
 
     @pa.dataframe_check()
     def sign_follows_kind(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -12,6 +12,7 @@ import polars as pl
 
 from schemas.canonical import CHANNELS, LEDGER_KINDS, LEDGER_STATUSES
 from schemas.currency import CURRENCY_EXPONENT
+from schemas.identifiers import ID_CHECK, printable_ascii
 
 #: A positive plain decimal in major units: no sign, no separators, no exponent.
 LEDGER_AMOUNT = r"^[0-9]+(\.[0-9]+)?$"
@@ -36,6 +37,11 @@ class RawLedgerRow(pa.DataFrameModel):
     booked_at: str = pa.Field(str_matches=ISO_WITH_OFFSET)
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("entry_id", "order_no", "payment_id", "channel_txn_id", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only (no invisible, bidirectional or full-width characters)."""
+        return printable_ascii(data)
 
     class Config:
         """Extra columns are a bug in the adapter."""

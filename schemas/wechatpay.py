@@ -12,6 +12,7 @@ import pandera.polars as pa
 import polars as pl
 
 from schemas.bill_text import AMOUNT_2DP, TIMESTAMP, real_date
+from schemas.identifiers import ID_CHECK, printable_ascii
 
 #: The 27 detail columns, verbatim and in the documented order.
 WECHATPAY_TRADE_COLUMNS: tuple[str, ...] = (
@@ -70,6 +71,11 @@ class WeChatPayTradeRaw(pa.DataFrameModel):
     fee_remark: str = pa.Field(alias="费率备注")
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("微信订单号", "商户订单号", "商户号", "特约商户号", "微信退款单号", "商户退款单号", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only (no invisible, bidirectional or full-width characters)."""
+        return printable_ascii(data)
 
     @pa.check("交易时间", name="calendar_date")
     def trade_time_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:

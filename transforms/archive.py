@@ -30,6 +30,12 @@ MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 #: Largest uncompressed / compressed size ratio of a member (a CSV compresses about 3-10 : 1).
 MAX_RATIO = 200
 
+#: What a member may be (by its name's suffix): statements, ledgers, bank files. Anything else
+#: (``.exe``, ``.xlsm``, ``readme.txt`` is fine) rejects the archive unread: never opened.
+MEMBER_SUFFIXES = ("csv", "txt", "xml", "parquet")
+#: Member names of archives inside the archive (also found by magic bytes when renamed).
+ARCHIVE_SUFFIXES = ("zip", "gz", "tgz", "tar", "7z", "rar", "bz2", "xz")
+
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -111,9 +117,15 @@ def _unpack_zip(data: bytes, archive_name: str, limits: _Limits) -> list[Member]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         raise FileRejected("ARCHIVE_CORRUPT", f"{archive_name}: not a readable zip ({exc})") from None
     with zf:
-        infos = zf.infolist()
-        if not infos:
-            raise FileRejected("ARCHIVE_EMPTY", f"{archive_name}: the zip holds no member")
+        every = zf.infolist()
+        if any(info.filename == "[Content_Types].xml" for info in every):
+            raise FileRejected(
+                "UNKNOWN_FORMAT",
+                f"{archive_name}: an Office document (xlsx, docx), not a statement: export it as CSV",
+            )
+        infos = [info for info in every if not (info.is_dir() or info.filename.endswith(("/", "\\")))]
+        if not infos:  # directory entries hold no data: a zip of folders only holds nothing
+            raise FileRejected("ARCHIVE_EMPTY", f"{archive_name}: the zip holds no file")
         if len(infos) > limits.members:
             raise FileRejected(
                 "ARCHIVE_TOO_MANY_MEMBERS",
@@ -156,8 +168,6 @@ def _member_name(info: zipfile.ZipInfo, archive_name: str) -> str:
 def _check_member(info: zipfile.ZipInfo, archive_name: str, limits: _Limits) -> str:
     name = _member_name(info, archive_name)
     where = f"{archive_name}: member {name!r}"
-    if info.is_dir() or name.endswith(("/", "\\")):
-        raise FileRejected("ARCHIVE_BAD_NAME", f"{where} is a directory entry")
     if (
         not name
         or name.startswith(".")
@@ -167,6 +177,14 @@ def _check_member(info: zipfile.ZipInfo, archive_name: str, limits: _Limits) -> 
         raise FileRejected(
             "ARCHIVE_BAD_NAME",
             f"{where}: a member name must be a plain file name (no path, '..', ':', NUL or leading dot)",
+        )
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in ARCHIVE_SUFFIXES:
+        raise FileRejected("NESTED_ARCHIVE", f"{where} is itself an archive")
+    if suffix not in MEMBER_SUFFIXES:
+        raise FileRejected(
+            "UNEXPECTED_MEMBER",
+            f"{where}: only {', '.join('.' + s for s in MEMBER_SUFFIXES)} files are taken out of an archive",
         )
     if stat.S_ISLNK(info.external_attr >> 16):
         raise FileRejected("ARCHIVE_SYMLINK", f"{where} is a symbolic link")

@@ -6,7 +6,9 @@ Input relations (see ``transforms.match`` for ``channel_rows``, ``ledger_rows`` 
   as an exact fraction (``fee_bps / 10000`` = ``fee_num / fee_den``) and the amount tolerance, from
   ``Rules`` (:func:`channel_rules_frame`);
 - ``currency_units (currency, exponent, unit)``: minor-unit exponents, for the words of ``detail``;
-- ``unavailable (channel, why)``: channels without a usable statement (their ledger rows wait).
+- ``unavailable (channel, why)``: channels without a usable statement (their ledger rows wait); the
+  row ``ledger`` when a ledger file was rejected: a channel row it may have booked is then not
+  ``missing_in_ledger`` but ``in_transit`` (carried forward until the ledger is read).
 
 Parameters, bound: ``$business_date`` (D), ``$cutoff_at`` (UTC instant of D's in-transit cutoff) and
 ``$cutoff_minutes``. The result has the ``schemas.outputs.Outcome`` columns plus ``row_id`` (the
@@ -201,14 +203,18 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
     channel_out as (
         select 'channel' as source, c.source_file, c.source_line, c.channel, null::varchar as entry_id,
                c.channel_txn_id, c.order_no, c.kind, c.amount_minor, c.fee_minor, c.expected_fee_minor, c.currency,
-               case when d.cid is not null then 'duplicate' else coalesce(j.outcome, 'missing_in_ledger') end as outcome,
+               case when d.cid is not null then 'duplicate' when j.cid is not null then j.outcome
+                    when g.why is not null then 'in_transit' else 'missing_in_ledger' end as outcome,
                case when d.cid is not null then d.detail
+                    when j.cid is null and g.why is not null
+                    then concat_ws('; ', g.why || ': no entry in the ledger read today, carried forward', {fee_note})
                     when j.cid is null then concat_ws('; ', 'no ledger entry for this channel row', {fee_note})
                     else j.detail end as detail,
                j.match_rule, j.l_file as counterpart_file, j.l_line as counterpart_line, c.cid as row_id,
                c.settle_date as row_date
         from c left join channel_dup d using (cid) left join judged j using (cid)
         left join currency_units cx on cx.currency = c.currency
+        left join (select why from unavailable where channel = 'ledger' limit 1) g on true
     ),
     ledger_out as (
         select 'ledger' as source, l.source_file, l.source_line, l.channel, l.entry_id, l.channel_txn_id,
@@ -244,6 +250,8 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
     select source, source_file, source_line, channel, entry_id, channel_txn_id, order_no, kind, amount_minor,
            fee_minor, expected_fee_minor, currency, outcome,
            case when outcome = 'duplicate' then 'DUPLICATE_ID'
+                -- the fee charged where it should come back, or the other way round (BAD_INPUTS L09)
+                when outcome = 'fee_mismatch' and sign(fee_minor) * sign(expected_fee_minor) = -1 then 'FEE_SIGN'
                 when outcome in ('matched', 'void') then null else upper(outcome) end as reason_code,
            nullif(detail, '') as detail, match_rule, counterpart_file, counterpart_line, row_id, row_date
     from channel_out

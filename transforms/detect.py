@@ -1,8 +1,8 @@
 """Recognise an input file by its content (header signature), never by its name (DESIGN §9 Files).
 
-Only the first ``SNIFF_BYTES`` are looked at. A prefix may cut a multibyte character at its end, so
-the sniffing decoder forgives an incomplete sequence *at the very end* of the prefix and nothing else;
-the adapters always decode whole files strictly.
+Only the first ``SNIFF_BYTES`` are looked at, decoded up to the first byte that does not decode (a
+prefix may cut a multibyte character, a file may be cut or damaged further on); the adapters always
+decode whole files strictly and reject what does not decode.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ _XML_SKIP = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\
 _MT940_START = re.compile(r"\A(?:\{[0-9A-Za-z]:[^}]*\})*\s*(?:\{4:\s*)?:20:")
 
 
-def recognise(data: bytes, size: int | None = None) -> str | None:
+def recognise(data: bytes) -> str | None:
     """Name the format of ``data`` from its first bytes.
 
     Args:
         data: the file's bytes (after unpacking), or at least its first ``SNIFF_BYTES``.
-        size: the whole file's size when ``data`` is only its beginning.
 
     Returns:
         ``wechatpay_trade``, ``wechatpay_fundflow``, ``alipay_trade``, ``alipay_trade_summary``,
@@ -34,15 +33,14 @@ def recognise(data: bytes, size: int | None = None) -> str | None:
     prefix = data[:SNIFF_BYTES]
     if prefix.startswith(b"PAR1"):
         return "ledger_parquet"
-    cut = (len(data) if size is None else size) > SNIFF_BYTES
-    utf8 = _sniff_decode(prefix.removeprefix(b"\xef\xbb\xbf"), "utf-8", cut=cut)
+    utf8 = _sniff_decode(prefix.removeprefix(b"\xef\xbb\xbf"), "utf-8")
     if utf8 is not None:
         found = _recognise_utf8(utf8) or _ALIPAY_TITLES.get(_first_line(utf8).strip())
         if found:
             # An Alipay bill re-encoded as UTF-8 still goes to its adapter, which rejects it with
             # HEADER_MISMATCH (BAD_INPUTS F06) instead of leaving it unrecognised.
             return found
-    gbk = _sniff_decode(prefix, "gb18030", cut=cut)
+    gbk = _sniff_decode(prefix, "gb18030")
     if gbk is not None:
         first = _first_line(gbk).strip()
         if first in _ALIPAY_TITLES:
@@ -69,7 +67,9 @@ def _recognise_utf8(text: str) -> str | None:
     if first.startswith("记账时间,微信支付业务单号"):
         return "wechatpay_fundflow"
     names = [_unquote(name) for name in first.split(",")]
-    if len(names) == len(LEDGER_COLUMNS) and set(names) == set(LEDGER_COLUMNS):
+    if len(set(names) & set(LEDGER_COLUMNS)) >= len(LEDGER_COLUMNS) - 2:
+        # Most of the ledger's columns: the ledger, perhaps with a column missing or one too many,
+        # which its adapter rejects by name (MISSING_COLUMN, UNEXPECTED_COLUMN, DUP_COLUMN).
         return "ledger_csv"
     if "balance_transaction_id" in names and "reporting_category" in names:
         return "stripe_balance"
@@ -94,14 +94,17 @@ def _xml_root_namespace(text: str) -> str:
     return declared.group(2) if declared else ""
 
 
-def _sniff_decode(prefix: bytes, encoding: str, *, cut: bool) -> str | None:
-    """Decode a prefix strictly, forgiving only an incomplete character where the prefix was ``cut``."""
+def _sniff_decode(prefix: bytes, encoding: str) -> str | None:
+    """Decode a prefix strictly up to its first undecodable byte (None when that is the first byte).
+
+    Recognition only needs the first lines: a file cut inside a character, or with a bad byte
+    further on, is still routed to its adapter, which decodes it whole and strictly and rejects it
+    with the line of the bad byte (DECODE_ERROR) instead of leaving it unrecognised.
+    """
     try:
         return prefix.decode(encoding)
     except UnicodeDecodeError as exc:
-        if cut and exc.end == len(prefix) and len(prefix) - exc.start < 4:
-            return prefix[: exc.start].decode(encoding, errors="strict")
-        return None
+        return prefix[: exc.start].decode(encoding, errors="strict") if exc.start > 0 else None
 
 
 def _first_line(text: str) -> str:

@@ -16,7 +16,7 @@ ParsedFile``, one raw schema, one row here and its ``[channels.X]`` table in rec
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from schemas.canonical import ChannelTxn, empty_frame
 from transforms.adapters.alipay import (
@@ -96,7 +96,7 @@ FOLDER_CHANNEL: dict[str, str] = {
 def recognise_source(source: bytes | Source) -> Format | None:
     """The format of a file, from its first bytes (None when no signature matches)."""
     source = as_source(source)
-    name = recognise(source.read(0, min(source.size, SNIFF_BYTES)), size=source.size)
+    name = recognise(source.read(0, min(source.size, SNIFF_BYTES)))
     return FORMAT_BY_NAME.get(name) if name is not None else None
 
 
@@ -116,13 +116,53 @@ def parse_input(data: bytes | Source, source_file: str, context: ParseContext) -
     source = as_source(data)
     found = recognise_source(source)
     if found is not None and found.parser is not None:
-        return found.parser(source, source_file, context)
+        return with_unread_lines(found.parser(source, source_file, context), source)
     if found is not None:
         return unusable(source_file, found.name, found.role, found.channel, None)
     if source.size == 0:
         return unreadable(source_file, FileRejected("EMPTY_FILE", "the file is empty (0 bytes)"))
+    head = source.read(0, 4)
+    for bom, encoding in _OTHER_ENCODINGS:
+        if head.startswith(bom):
+            error = FileRejected("DECODE_ERROR", f"{encoding} text (byte order mark {bom.hex(' ').upper()}): "
+                                                  "recon reads UTF-8 or GB18030; export the file as UTF-8")  # fmt: skip
+            return with_unread_lines(unreadable(source_file, error), source)
     error = FileRejected("UNKNOWN_FORMAT", "content matches no known statement, ledger or bank format")
-    return unreadable(source_file, error, fmt="unknown")
+    return with_unread_lines(unreadable(source_file, error, fmt="unknown"), source)
+
+
+#: Byte order marks of encodings no format uses (UTF-32 first: its LE mark starts like UTF-16's).
+_OTHER_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
+#: Files whose lines are not text lines (their rows are counted by their adapter).
+_BINARY_MAGIC = (b"PAR1", b"PK\x03\x04")
+_COUNT_BLOCK = 16 * 1024 * 1024
+
+
+def with_unread_lines(parsed: ParsedFile, source: Source) -> ParsedFile:
+    """A file rejected whole still has all its lines accounted for (BAD_INPUTS I1).
+
+    The lines its adapter did not give a role (data, header, footer...) before rejecting it are
+    ``unread``: counted as LF-terminated runs of bytes (plus an unterminated last one), in blocks,
+    so even a file that cannot be decoded is counted. Binary files (Parquet, zip) have no lines.
+    """
+    if parsed.file_error is None or source.size == 0 or source.read(0, 4) in _BINARY_MAGIC:
+        return parsed
+    physical, position, last = 0, 0, b""
+    while position < source.size:
+        block = source.read(position, min(position + _COUNT_BLOCK, source.size))
+        if not block:
+            break
+        physical += block.count(b"\n")
+        position += len(block)
+        last = block[-1:]
+    physical += 1 if last != b"\n" else 0
+    lines = parsed.lines
+    known = lines.data + lines.continuation + lines.header + lines.preamble + lines.footer + lines.blank
+    if known > physical:
+        return parsed  # the adapter's count cannot be right: the run's line check says so and stops
+    return replace(parsed, lines=replace(lines, physical=physical, unread=physical - known))
 
 
 def role_of_folder(source_file: str) -> tuple[str, str]:

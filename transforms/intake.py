@@ -27,7 +27,8 @@ class Day:
     Attributes:
         usable: source files whose valid rows take part in matching.
         rejected: source file → why the whole file is rejected (its rows are all quarantined).
-        unavailable: expected channel → why no usable statement ("statement missing", ...).
+        unavailable: expected channel → why no usable statement ("statement missing", ...); and
+            ``ledger`` → why, when a ledger file was rejected (no channel row is then missing from it).
         notes: sentences for the report about files (rejected, unused, cross-check problems).
         quarantine: every problem found (QUARANTINE_SCHEMA), file-level ones with their line.
         duplicates: source file → the file whose statement it repeats in other bytes (read once).
@@ -56,7 +57,9 @@ def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledge
     rejected_why: dict[str, str] = {}
     notes: list[str] = []
     quarantine: list[pl.DataFrame] = [empty_quarantine()]
+    roles: dict[str, str] = {}
     for parsed in sorted(files, key=lambda p: p.source_file):
+        roles[parsed.source_file] = parsed.role
         if parsed.role not in ROW_ROLES:
             if parsed.file_error is not None:
                 notes.append(
@@ -68,6 +71,9 @@ def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledge
         if error is None:
             usable.add(parsed.source_file)
             usable_channels.add(parsed.channel)
+            if parsed.role == "channel" and parsed.lines.data == 0:  # BAD_INPUTS F03: read, and said
+                notes.append(f"{parsed.source_file}: {parsed.channel} had no transactions on this date "
+                             "(the statement lists none and its totals say 0)")  # fmt: skip
             continue
         where = f":{error.line}" if error.line else ""
         message = mask_text(error.message) or ""
@@ -85,6 +91,10 @@ def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledge
         for channel in expected
         if channel != "ledger" and channel not in usable_channels
     }
+    ledger_rejected = sorted(name for name in rejected if roles[name] == "ledger")
+    if ledger_rejected:  # a ledger that cannot be read is not an empty ledger
+        codes = sorted({rejected[name].reason_code for name in ledger_rejected})
+        unavailable["ledger"] = f"ledger rejected ({', '.join(codes)}: {', '.join(ledger_rejected)})"
     for channel in sorted(set(ledger_channels) - usable_channels - set(unavailable)):
         unavailable[channel] = rejected_why.get(channel, "statement missing")
     return Day(

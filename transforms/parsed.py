@@ -88,9 +88,10 @@ class ControlTotal:
 class LineCounts:
     """Physical lines of a decoded file by role.
 
-    ``physical = data + continuation + header + preamble + footer + blank``, where ``data`` counts
-    records (one outcome each) and ``continuation`` the extra lines of records that span several lines
-    (a quoted CSV field with an embedded newline).
+    ``physical = data + continuation + header + preamble + footer + blank + unread``, where ``data``
+    counts records (one outcome each), ``continuation`` the extra lines of records that span several
+    lines (a quoted CSV field with an embedded newline), and ``unread`` the lines of a file rejected
+    before they could be given a role (counted as LF-terminated runs of bytes).
     """
 
     physical: int = 0
@@ -100,6 +101,7 @@ class LineCounts:
     footer: int = 0
     blank: int = 0
     continuation: int = 0
+    unread: int = 0
 
 
 @dataclass(frozen=True)

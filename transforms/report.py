@@ -81,6 +81,7 @@ class InputFile:
     footer_lines: int
     blank_lines: int
     continuation_lines: int = 0
+    unread_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,10 @@ def build_report(
             )
         )  # fmt: skip
 
-    problems = [f"{name}: {why}" for name, why in sorted(unavailable.items())]
+    # The ledger first: without it no channel row can be called missing, and the reader must know.
+    ledger = unavailable.get("ledger")
+    problems = [f"LEDGER NOT READ, {ledger}: no channel row is reported missing from it"] if ledger else []
+    problems += [f"{name}: {why}" for name, why in sorted(unavailable.items()) if name != "ledger"]
     quarantined_rows = int(counts.get("quarantined", 0))
     incomplete = bool(problems) or quarantine.height > 0
     total = sum(counts.values())
@@ -298,7 +302,8 @@ def conservation_problems(report: Report) -> list[str]:
             continue
         if per_file.get(f.source_file, 0) != f.data_rows:
             problems.append(f"{f.source_file}: {f.data_rows} data rows but {per_file.get(f.source_file, 0)} outcomes")
-        accounted = f.data_rows + f.continuation_lines + f.header_lines + f.preamble_lines + f.footer_lines + f.blank_lines
+        accounted = (f.data_rows + f.continuation_lines + f.header_lines + f.preamble_lines + f.footer_lines
+                     + f.blank_lines + f.unread_lines)  # fmt: skip
         if f.physical_lines and accounted != f.physical_lines:
             problems.append(f"{f.source_file}: {f.physical_lines} physical lines but {accounted} accounted for")
     for name in sorted(set(per_file) - read):

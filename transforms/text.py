@@ -15,6 +15,9 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_LINE_CHARS = 64 * 1024
 
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+#: Characters that change how text is shown without being seen (bidi marks, overrides, isolates,
+#: line and paragraph separators): the same set as ``transforms.adapters.template.BAD_CHARACTER``.
+_INVISIBLE_LAYOUT = re.compile("[\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 _BAD_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -61,7 +64,7 @@ def split_lines(text: str) -> list[str]:
 
 
 def bad_characters(value: str) -> str | None:
-    """Describe a control or private-use character in ``value`` (BAD_INPUTS F25, §2.3), else None."""
+    """Describe a control, private-use or invisible layout character in ``value`` (BAD_INPUTS F25, §2.3), else None."""
     found = _BAD_CONTROL.search(value)
     if found:
         return f"control character {found.group()!r} at position {found.start()}"
@@ -72,4 +75,7 @@ def bad_characters(value: str) -> str | None:
     found = _PRIVATE_USE.search(value)
     if found:
         return f"private-use character {found.group()!r} (wrong encoding?)"
+    found = _INVISIBLE_LAYOUT.search(value)
+    if found:
+        return f"invisible layout character U+{ord(found.group()):04X} (bidirectional mark or separator)"
     return None

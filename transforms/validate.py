@@ -12,6 +12,7 @@ import pandera.errors
 import pandera.polars as pa
 import polars as pl
 
+from schemas.identifiers import ID_CHECK
 from transforms.parsed import QUARANTINE_SCHEMA, empty_quarantine
 
 
@@ -31,8 +32,9 @@ def split_valid(
     Args:
         frame: a collected frame carrying ``source_file`` and ``source_line`` columns.
         model: the Pandera model to validate against.
-        reason_codes: maps a column name (or check name) to the reason code its failures get,
-            e.g. ``{"amount": "BAD_AMOUNT"}``; others get ``default_reason_code``.
+        reason_codes: maps a check name (first) or a column name to the reason code its failures
+            get, e.g. ``{"amount": "BAD_AMOUNT"}``; others get ``default_reason_code``. The id check
+            of ``schemas.identifiers`` is ``BAD_CHAR`` unless said otherwise.
         default_reason_code: reason code for failures not in ``reason_codes``.
 
     Returns:
@@ -50,7 +52,7 @@ def split_valid(
         return frame, empty_quarantine()
     if cases.filter(pl.col("index").is_null()).height:
         raise SchemaBug(f"{model.__name__}: column-level failure\n{cases.filter(pl.col('index').is_null())}")
-    codes = reason_codes or {}
+    codes = {ID_CHECK: "BAD_CHAR", **(reason_codes or {})}
     indexed = frame.select("source_file", "source_line").with_row_index("index")
     cases = cases.with_columns(pl.col("index").cast(pl.UInt32)).join(
         indexed, on="index", how="left", maintain_order="left"
@@ -58,7 +60,7 @@ def split_valid(
     entries = []
     for case in cases.iter_rows(named=True):
         column = case["column"] if case["schema_context"] == "Column" else case["check"]
-        code = codes.get(column) or codes.get(case["check"]) or default_reason_code
+        code = codes.get(case["check"]) or codes.get(column) or default_reason_code
         entries.append(
             {
                 "source_file": case["source_file"],

@@ -463,7 +463,7 @@ def _write_summary(ws: WriteOnlyWorksheet, report: Report, spill_notes: Sequence
 
 _INPUT_HEADER = (
     "file", "sha256", "format", "role", "status", "data rows", "physical lines", "header lines",
-    "preamble lines", "footer lines", "blank lines", "continuation lines",
+    "preamble lines", "footer lines", "blank lines", "continuation lines", "unread lines",
 )
 
 
@@ -497,7 +497,7 @@ def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
         ws.append([
             text_cell(ws, f.source_file), text_cell(ws, f.sha256), text_cell(ws, f.format),
             text_cell(ws, f.role), text_cell(ws, f.status), f.data_rows, f.physical_lines,
-            f.header_lines, f.preamble_lines, f.footer_lines, f.blank_lines, f.continuation_lines,
+            f.header_lines, f.preamble_lines, f.footer_lines, f.blank_lines, f.continuation_lines, f.unread_lines,
         ])
 
 

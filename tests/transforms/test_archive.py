@@ -57,7 +57,7 @@ def test_zip_detected_by_magic_not_by_name():
 
 
 @pytest.mark.parametrize(
-    "name", ["../x.csv", "/abs/x.csv", "..\\x.csv", "C:\\x.csv", "a/../../x", ".hidden.csv", "dir/"]
+    "name", ["../x.csv", "/abs/x.csv", "..\\x.csv", "C:\\x.csv", "a/../../x", ".hidden.csv", "dir/x.csv"]
 )
 def test_zip_slip_and_odd_names_are_rejected(name):
     assert rejected_code(make_zip((name, b"x"))) == "ARCHIVE_BAD_NAME"
@@ -118,8 +118,23 @@ def test_too_many_members():
     assert rejected_code(data, max_members=3) == "ARCHIVE_TOO_MANY_MEMBERS"
 
 
-def test_directory_entry():
-    assert rejected_code(make_zip(("sub/", b""))) == "ARCHIVE_BAD_NAME"
+def test_a_zip_of_directory_entries_only_holds_nothing():
+    assert rejected_code(make_zip(("sub/", b""))) == "ARCHIVE_EMPTY"
+    # beside a file, a directory entry is no member at all
+    assert unpack(make_zip(("sub/", b""), ("a.csv", b"x")), "d.zip") == [Member("a.csv", b"x")]
+
+
+@pytest.mark.parametrize("name", ["readme.exe", "macro.xlsm", "noext", "bill.CSV.lnk"])
+def test_only_statement_files_are_taken_out(name):
+    assert rejected_code(make_zip(("a.csv", b"x"), (name, b"MZ"))) == "UNEXPECTED_MEMBER"
+
+
+def test_an_archive_named_inside_is_nested_before_anything_is_decompressed():
+    assert rejected_code(make_zip(("inner.tar", b"x"))) == "NESTED_ARCHIVE"
+
+
+def test_an_office_document_is_not_unpacked():
+    assert rejected_code(make_zip(("[Content_Types].xml", b"<Types/>"), ("xl/workbook.xml", b"<x/>"))) == "UNKNOWN_FORMAT"
 
 
 def test_corrupt_zip_and_bad_crc():

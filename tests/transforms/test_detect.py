@@ -57,7 +57,7 @@ def test_recognise(data: bytes, expected: str) -> None:
     [
         b"",
         b"hello world\n",
-        ",".join(LEDGER_COLUMNS[:-1]).encode() + b"\n",  # a column short: not the ledger
+        b"entry_id,order_no,amount\n",  # a few of the ledger's columns: not the ledger
         b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"/>',
         b"PK\x03\x04",
     ],
@@ -109,3 +109,9 @@ def test_a_bill_in_the_wrong_encoding_still_reaches_its_adapter_which_rejects_it
     for data, name in ((as_gbk, "wechatpay/bill.csv"), (as_utf8, "alipay/detail.csv")):
         parsed = parse_input(data, name, ParseContext(business_date=date(2026, 3, 2)))
         assert parsed.file_error is not None and parsed.file_error.reason_code == "HEADER_MISMATCH", parsed.file_error
+
+
+def test_a_ledger_with_a_column_missing_or_added_goes_to_its_adapter():
+    # which rejects it by name (MISSING_COLUMN / UNEXPECTED_COLUMN) instead of "unknown format"
+    assert recognise(",".join(LEDGER_COLUMNS[:-1]).encode() + b"\n") == "ledger_csv"
+    assert recognise(",".join([*LEDGER_COLUMNS, "memo"]).encode() + b"\n") == "ledger_csv"

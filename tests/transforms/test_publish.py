@@ -115,7 +115,7 @@ def test_manifest_content() -> None:
     assert manifest["inputs"] == [{
         "source_file": WECHAT_FILE, "sha256": "a" * 64, "format": "wechatpay_tradebill", "role": "channel",
         "status": "ok", "data_rows": 12, "physical_lines": 17, "header_lines": 1, "preamble_lines": 1,
-        "footer_lines": 3, "blank_lines": 0, "continuation_lines": 0,
+        "footer_lines": 3, "blank_lines": 0, "continuation_lines": 0, "unread_lines": 0,
     }]
     assert manifest["channels"][0] == {
         "channel": "wechatpay", "status": "ok", "rows": 12, "ledger_rows": 11, "matched": 20,

@@ -326,9 +326,9 @@ def test_run_sheet(book: Workbook) -> None:
     assert rows[4][:2] == ["exit code", 3]
     header = rows.index(["file", "sha256", "format", "role", "status", "data rows", "physical lines",
                          "header lines", "preamble lines", "footer lines", "blank lines",
-                         "continuation lines"])
-    assert rows[header + 1] == [WECHAT_FILE, "a" * 64, "wechatpay_tradebill", "channel", "ok", 12, 17, 1, 1, 3, 0, 0]
-    assert book["Run"].auto_filter.ref == f"A{header + 1}:L{header + 3}"
+                         "continuation lines", "unread lines"])
+    assert rows[header + 1] == [WECHAT_FILE, "a" * 64, "wechatpay_tradebill", "channel", "ok", 12, 17, 1, 1, 3, 0, 0, 0]
+    assert book["Run"].auto_filter.ref == f"A{header + 1}:M{header + 3}"
 
 
 def test_same_report_gives_identical_bytes(xlsx: bytes) -> None:

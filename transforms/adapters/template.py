@@ -63,8 +63,14 @@ from transforms.validate import split_valid
 
 BOM = b"\xef\xbb\xbf"
 #: A character no statement field may hold (BAD_INPUTS F25, §2.3): C0 controls but TAB, DEL, a lone
-#: CR, a byte order mark inside a line, private-use characters (the mark of a wrong encoding).
-BAD_CHARACTER = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\r\x{feff}\x{e000}-\x{f8ff}]"
+#: CR, a byte order mark inside a line, private-use characters (the mark of a wrong encoding), and
+#: the characters that change how text is shown without being seen: bidirectional marks, embeddings,
+#: overrides and isolates (a reversed amount or id on screen), line and paragraph separators.
+#: Ids are stricter still: printable ASCII only (``schemas.identifiers``).
+BAD_CHARACTER = (
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\r\x{feff}\x{e000}-\x{f8ff}"
+    r"\x{200e}\x{200f}\x{2028}-\x{202e}\x{2066}-\x{2069}]"
+)
 _HEAD_BYTES = 64 * 1024
 
 
@@ -380,8 +386,9 @@ def line_text(frame: pl.DataFrame, width: int, separator: str = ",") -> pl.Expr:
 
 _BAD_ASCII = frozenset(range(0x00, 0x09)) | {0x0B, 0x0C} | frozenset(range(0x0E, 0x20)) | {0x7F}
 _KEEP_ASCII = bytes(b for b in range(256) if b not in _BAD_ASCII)
-#: U+FEFF (EF BB BF) and the private-use area U+E000–U+F8FF (EE xx xx, EF 80–A3 xx) in UTF-8.
-_BOM_OR_PRIVATE = re.compile(rb"\xef(?:[\x80-\xa3]|\xbb\xbf)")
+#: In UTF-8: U+FEFF (EF BB BF), the private-use area U+E000–U+F8FF (EE xx xx, EF 80–A3 xx), and the
+#: invisible layout characters of ``BAD_CHARACTER`` (E2 80 8E/8F/A8–AE, E2 81 A6–A9).
+_BOM_OR_PRIVATE = re.compile(rb"\xef(?:[\x80-\xa3]|\xbb\xbf)|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
 def may_hold_bad_characters(data: bytes | Chunk, *, cr_is_bad: bool = False) -> bool:
