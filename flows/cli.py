@@ -10,11 +10,14 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -174,12 +177,15 @@ def _flow(args: argparse.Namespace) -> object:
 
 
 def _run_date(flow: object, business_date: date, data_dir: Path, rules: object, **kwargs: object) -> object:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.prefect_api import ensure_api
 
     inbox = data_dir / "inbox" / business_date.isoformat()
     if not inbox.is_dir():
         raise CannotRun(f"no inbox for {business_date}: {inbox} does not exist")
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    api = ensure_api()  # one server per process (backfill included), and it dies with recon
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_API_URL: api}):
         return flow(business_date, data_dir, rules, **kwargs)  # type: ignore[operator]
 
 
@@ -282,9 +288,49 @@ def _read_warehouse(data_dir: Path, read: object) -> object:
         return read(warehouse)  # type: ignore[operator]
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def _known_failure(exc: BaseException) -> str | None:
+    """One line for a failure that is not a bug: a full disk, a file system error, a broken invariant.
+
+    The chain of causes is searched, so that "cannot rollback" or a wrapper never hides a full disk.
+    """
+    from flows.reconcile import InvariantBroken
+    from flows.warehouse import WarehouseError
+
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for item in chain:
+        text = str(item)
+        if isinstance(item, OSError) and item.errno in _DISK_FULL or any(
+            words in text for words in ("No space left", "File too large", "Disk quota")
+        ):
+            where = f" writing {item.filename}" if isinstance(item, OSError) and item.filename else ""
+            return f"disk full{where}: {_one_line(text)}"
+    for item in chain:
+        if isinstance(item, InvariantBroken | OSError | WarehouseError):
+            return _one_line(str(item))
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler's stop, systemd, kill): unwind like an error, so folders are cleaned up."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``recon`` console script; returns the exit code."""
     os.umask(0o077)  # reports, the warehouse and the work folder hold financial data: owner only
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -305,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_CANNOT_RUN
         if args.debug:
             raise
+        cause = _known_failure(exc)
+        if cause is not None:  # the real cause, in one line: no traceback hides it
+            print(f"recon: failed, nothing new published: {cause}", file=sys.stderr)
+            return EXIT_ERROR
         import traceback
 
         traceback.print_exc()

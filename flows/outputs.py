@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.faults import crash_point
 from transforms.publish import frame_to_parquet, manifest_json
 from transforms.report import Report, discrepancies_csv_sql, discrepancies_sql, outcomes_sql
 from transforms.workbook import render_workbook
@@ -44,6 +45,7 @@ def stage_tables(con: duckdb.DuckDBPyConnection, business_date: date, staging: P
     """Stream the complete outcome and discrepancy tables from the engine into ``staging``."""
     params = {"business_date": business_date}
     con.execute(f"copy ({outcomes_sql()}) to $out ({PARQUET_COPY})", {"out": str(staging / "outcomes.parquet")})  # noqa: S608
+    crash_point("after_tables")
     con.execute(
         f"copy ({discrepancies_sql()}) to $out ({PARQUET_COPY})",  # noqa: S608
         {**params, "out": str(staging / "discrepancies.parquet")},
@@ -74,6 +76,8 @@ def stage_documents(report: Report, staging: Path) -> dict[str, str]:
     }
     for name, data in documents.items():
         write_file(staging / name, data)
+        if name.endswith(".xlsx"):
+            crash_point("after_workbook")
     hashes = {path.name: file_sha256(path) for path in sorted(staging.iterdir()) if path.is_file()}
     manifest = manifest_json(report, hashes)
     write_file(staging / "manifest.json", manifest)
@@ -117,12 +121,24 @@ def switch_into_place(staging: Path, target: Path) -> None:
             old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:12]}"
             os.rename(target, old)  # fallback: a reader may see no folder for an instant, never a mix
             os.rename(staging, target)
+            crash_point("after_switch")
             shutil.rmtree(old, ignore_errors=True)
         else:
+            crash_point("after_switch")
             shutil.rmtree(staging, ignore_errors=True)
     else:
         os.rename(staging, target)
+        crash_point("after_switch")
     _fsync(target.parent)
+
+
+def sweep_staging(target: Path) -> None:
+    """Remove staging and old folders of ``target`` left by a killed run (never read, never kept)."""
+    if target.parent.is_dir():
+        for prefix in (".staging-", ".old-"):
+            for folder in target.parent.glob(f"{prefix}{target.name}-*"):
+                if folder.is_dir() and not folder.is_symlink():
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def discard_staging(staging: Path) -> None:

@@ -21,13 +21,22 @@ from typing import Any
 import polars as pl
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import wait
 
 from flows import outputs as staged
 from flows.config import code_version
+from flows.faults import crash_point
 from flows.inbox import InboxInput, discover_inputs, inbox_dir
 from flows.locks import date_lock
 from flows.warehouse import open_warehouse
-from flows.workspace import SpillSink, Workspace, close_workspace, connect_engine, open_workspace
+from flows.workspace import (
+    SpillSink,
+    Workspace,
+    close_workspace,
+    connect_engine,
+    open_workspace,
+    sweep_work,
+)
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from transforms.classify import (
     classify_parameters,
@@ -348,11 +357,13 @@ def reconcile_day(
     started_at = datetime.now(UTC)
     target = reports_dir or data_dir / "reports" / business_date.isoformat()
     with date_lock(data_dir, business_date) if record else nullcontext(), \
-            run_folders(data_dir, business_date, rules, target) as (workspace, staging):  # fmt: skip
+            run_folders(data_dir, business_date, rules, target, sweep=record) as (workspace, staging):  # fmt: skip
         inputs = discover(inbox_dir(data_dir, business_date), rules)
         parsing = parse_file.map(range(len(inputs)), inputs, unmapped(business_date), unmapped(rules),
                                  unmapped(workspace))  # fmt: skip
+        wait(parsing)  # every file finished (or failed) before any failure ends the run and its folders
         parsed = [p for p in (f.result() for f in parsing) if p is not None]
+        crash_point("after_parse")
         if not any(p.parsed.role == "ledger" for p in parsed):
             raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")
         day = validate(parsed, inputs, rules)
@@ -360,6 +371,7 @@ def reconcile_day(
         partitions = plan_partitions(parsed, day, workspace)
         settlements = match_and_classify.map(partitions, unmapped(business_date), unmapped(rules),
                                              unmapped(day.unavailable), unmapped(workspace))  # fmt: skip
+        wait(settlements)
         quarantined = quarantine_rows(parsed, day, workspace)
         bank_outcomes, payouts = settle_bank(parsed, day, history, business_date, rules, workspace)
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
@@ -370,13 +382,23 @@ def reconcile_day(
         outputs = publish(built, staging)
         if record:
             record_run(data_dir, built, staging, outputs, started_at)
+        crash_point("before_switch")
         staged.switch_into_place(staging, target)
     return RunResult(report=built, reports_dir=target, outputs=outputs)
 
 
 @contextmanager
-def run_folders(data_dir: Path, business_date: date, rules: Rules, target: Path) -> Iterator[tuple[Workspace, Path]]:
-    """The run's work folder and its report staging folder, both removed when the run ends, however."""
+def run_folders(
+    data_dir: Path, business_date: date, rules: Rules, target: Path, *, sweep: bool = False
+) -> Iterator[tuple[Workspace, Path]]:
+    """The run's work folder and its report staging folder, both removed when the run ends, however.
+
+    ``sweep`` (only under the date's lock): first remove what a killed run of the same date left
+    behind (its work folder, its staging folder): they are never read, and never kept.
+    """
+    if sweep:
+        sweep_work(data_dir, business_date, rules.engine)
+        staged.sweep_staging(target)
     workspace = open_workspace(data_dir, business_date, rules.engine)
     staging = staged.open_staging(target)
     try:

@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from flows.faults import crash_point
+
 #: Tables replaced per business date, in load order. Names are code constants (never input).
 DAY_TABLES = (
     "raw_input_file",
@@ -116,10 +118,14 @@ class Warehouse:
                                   f"delete from {table} where recon_date = ?", [business_date])  # noqa: S608
                     continue
                 self._load(table, business_date, run_id, rows)
+            crash_point("before_warehouse_commit")
             self._run("commit", business_date, "commit")
         except Exception:
             self.con.execute("rollback")
             raise
+        # Write the committed rows into the database file now: a full disk shows here, as this run's
+        # failure (its report is not switched in), not silently at close or in a later run.
+        self._run("checkpoint", business_date, "checkpoint")
 
     def _load(self, table: str, business_date: date, run_id: str, rows: pl.DataFrame | list[str]) -> None:
         """Replace ``table``'s rows of ``business_date`` by ``rows`` (inside the caller's transaction)."""

@@ -73,6 +73,16 @@ def open_workspace(data_dir: Path, business_date: date, engine: EngineSettings) 
     return workspace
 
 
+def sweep_work(data_dir: Path, business_date: date, engine: EngineSettings) -> None:
+    """Remove work and spill folders of ``business_date`` left by a killed run (only under the date's lock)."""
+    places = [data_dir / "work"] + ([data_dir / engine.temp_directory] if engine.temp_directory else [])
+    for place in places:
+        if place.is_dir():
+            for folder in place.glob(f"{business_date.isoformat()}-*"):
+                if folder.is_dir() and not folder.is_symlink():
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
 def close_workspace(workspace: Workspace) -> None:
     """Remove the work folder and DuckDB's spill space (nothing in them is an output)."""
     shutil.rmtree(workspace.temp_directory(), ignore_errors=True)
