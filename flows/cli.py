@@ -20,6 +20,7 @@ import tempfile
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 EXIT_OK, EXIT_ERROR, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -132,11 +133,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What never reaches a terminal raw: C0 and C1 controls (ANSI escapes, a line break inside a file
+#: name), DEL, invisible and bidirectional characters. Shown escaped (``\x1b``, ``\u202e``).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: every control or invisible character escaped, the rest as is."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _say(*parts: object, file: TextIO | None = None) -> None:
+    """``print`` for text that may hold input (file names, notes): one line, escaped."""
+    print(printable(" ".join(str(part) for part in parts)), file=file or sys.stdout)
+
+
+class _PrintableFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
 def _progress(quiet: bool) -> None:
     logger = logging.getLogger("recon")
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("  %(message)s"))
+    handler.setFormatter(_PrintableFormatter("  %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
@@ -147,16 +168,16 @@ def _progress(quiet: bool) -> None:
 
 def _print_summary(result: object) -> None:
     report = result.report  # type: ignore[attr-defined]
-    print(report.headline)
+    _say(report.headline)
     for note in report.notes:
-        print(f"  note: {note}")
-    print(f"  {'channel':<10} {'status':<40} {'rows':>7} {'ledger':>7} {'matched':>8} {'discrep.':>8} {'quarant.':>8} {'match %':>7}")
+        _say(f"  note: {note}")
+    _say(f"  {'channel':<10} {'status':<40} {'rows':>7} {'ledger':>7} {'matched':>8} {'discrep.':>8} {'quarant.':>8} {'match %':>7}")
     for c in report.channels:
-        print(f"  {c.channel:<10} {c.status:<40} {c.rows:>7} {c.ledger_rows:>7} {c.matched:>8} "
+        _say(f"  {c.channel:<10} {c.status:<40} {c.rows:>7} {c.ledger_rows:>7} {c.matched:>8} "
               f"{c.discrepancies:>8} {c.quarantined:>8} {c.match_rate_pct:>7}")
     counts = ", ".join(f"{name} {n}" for name, n in report.outcome_counts if n)
-    print(f"  outcomes: {counts}")
-    print(f"  report: {result.reports_dir}  (run {report.run_id}, exit {report.exit_code})")  # type: ignore[attr-defined]
+    _say(f"  outcomes: {counts}")
+    _say(f"  report: {result.reports_dir}  (run {report.run_id}, exit {report.exit_code})")  # type: ignore[attr-defined]
 
 
 def _flow(args: argparse.Namespace) -> object:
@@ -207,7 +228,7 @@ def dispatch(args: argparse.Namespace) -> int:
         from sample_data.generate import generate
 
         days = generate(data_dir, start=args.start, days=args.days, seed=args.seed, rows_per_channel=args.rows)
-        print(f"wrote {len(days)} sample days into {data_dir / 'inbox'} (answer key in {data_dir / 'answers'})")
+        _say(f"wrote {len(days)} sample days into {data_dir / 'inbox'} (answer key in {data_dir / 'answers'})")
         return EXIT_OK
     try:
         rules, origin = load_rules(data_dir, args.config)
@@ -230,7 +251,7 @@ def dispatch(args: argparse.Namespace) -> int:
         total = (args.end - args.start).days + 1
         for n in range(total):
             day = args.start + timedelta(days=n)
-            print(f"[{n + 1}/{total}] {day}")
+            _say(f"[{n + 1}/{total}] {day}")
             result = _run_date(flow, day, data_dir, rules)
             _print_summary(result)
             worst = max(worst, result.report.exit_code)  # type: ignore[attr-defined]
@@ -259,20 +280,20 @@ def _verify(flow: object, business_date: date, data_dir: Path, rules: object) ->
     for name in sorted(set(expected) | set(actual)):
         ok = expected.get(name) == actual.get(name)
         same &= ok
-        print(f"  {'same' if ok else 'DIFFERENT':<9} {name}  recorded {str(expected.get(name))[:16]}  rerun {str(actual.get(name))[:16]}")
-    print(f"verify {business_date}: {'identical to run ' + str(recorded['run_id']) if same else 'OUTPUTS DIFFER'}")
+        _say(f"  {'same' if ok else 'DIFFERENT':<9} {name}  recorded {str(expected.get(name))[:16]}  rerun {str(actual.get(name))[:16]}")
+    _say(f"verify {business_date}: {'identical to run ' + str(recorded['run_id']) if same else 'OUTPUTS DIFFER'}")
     return EXIT_OK if same else EXIT_ERROR
 
 
 def _trace(identifier: str, data_dir: Path) -> int:
     rows = _read_warehouse(data_dir, lambda warehouse: warehouse.trace(identifier))
     if rows.is_empty():
-        print(f"{identifier}: not found in any recorded run")
+        _say(f"{identifier}: not found in any recorded run")
         return EXIT_OK
     for r in rows.iter_rows(named=True):
         where = f"{r['source_file']}:{r['source_line']}"
         other = f" <-> {r['counterpart_file']}:{r['counterpart_line']}" if r["counterpart_file"] else ""
-        print(f"{r['recon_date']} {r['source']:<7} {where}{other}  {r['kind'] or ''} "
+        _say(f"{r['recon_date']} {r['source']:<7} {where}{other}  {r['kind'] or ''} "
               f"{r['amount_minor']} {r['currency'] or ''}  {r['outcome']}  {r['detail'] or ''}")
     return EXIT_OK
 
@@ -339,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return dispatch(args)
     except CannotRun as exc:
-        print(f"recon: cannot run: {exc}", file=sys.stderr)
+        first, *more = str(exc).splitlines() or [""]
+        _say(f"recon: cannot run: {first}", file=sys.stderr)
+        for line in more:  # a bad recon.toml lists every problem, one per line
+            _say(line, file=sys.stderr)
         return EXIT_CANNOT_RUN
     except Exception as exc:
         from flows.locks import DateBusy
@@ -347,18 +371,18 @@ def main(argv: list[str] | None = None) -> int:
         from flows.warehouse import WarehouseBusy
 
         if isinstance(exc, NoLedger | WarehouseBusy | DateBusy):
-            print(f"recon: cannot run: {exc}", file=sys.stderr)
+            _say(f"recon: cannot run: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
         if args.debug:
             raise
         cause = _known_failure(exc)
         if cause is not None:  # the real cause, in one line: no traceback hides it
-            print(f"recon: failed, nothing new published: {cause}", file=sys.stderr)
+            _say(f"recon: failed, nothing new published: {cause}", file=sys.stderr)
             return EXIT_ERROR
         import traceback
 
         traceback.print_exc()
-        print(f"recon: unexpected error: {exc!r} (rerun with --debug to re-raise)", file=sys.stderr)
+        _say(f"recon: unexpected error: {exc!r} (rerun with --debug to re-raise)", file=sys.stderr)
         return EXIT_ERROR
 
 

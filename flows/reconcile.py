@@ -39,6 +39,7 @@ from flows.workspace import (
 )
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from transforms.classify import (
+    channel_rules_frame,
     classify_parameters,
     classify_sql,
     prepare_classification,
@@ -53,10 +54,11 @@ from transforms.dispatch import (
     with_unread_lines,
 )
 from transforms.intake import Day, combine_parsed, identify_deliveries, input_notes
+from transforms.invariants import amount_problems, conservation_problems, pairing_problems
 from transforms.match import entry_dups_sql
 from transforms.parsed import REJECTED_SCHEMA, ParseContext, ParsedFile
 from transforms.privacy import mask_quarantine, mask_text
-from transforms.report import InputFile, Report, build_report, conservation_problems
+from transforms.report import InputFile, Report, build_report
 from transforms.rules import Rules
 from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settlement_sql
 
@@ -290,6 +292,7 @@ def settle_bank(
 @task(cache_policy=NO_CACHE)
 def report(
     outcome_files: list[str],
+    read_files: list[str],
     settlement: pl.DataFrame,
     day: Day,
     inputs: tuple[InputFile, ...],
@@ -299,18 +302,29 @@ def report(
     workspace: Workspace,
     staging: Path,
 ) -> Report:
-    """Build the typed report, and stage the complete tables (outcomes, discrepancies) as files."""
+    """Build the typed report, check its invariants, and stage the complete tables as files.
+
+    ``read_files``: every row the adapters read (valid and quarantined), for the amount check (I2).
+    """
     with timed("report"), connect_engine(workspace, readable=(staging,)) as con:
         con.read_parquet(outcome_files, union_by_name=True).create_view("outcomes")
+        _view(con, "read_amounts", read_files, None, schema={"source_file": pl.String(), "amount_minor": pl.Int64()},
+              columns=("source_file", "amount_minor"))  # fmt: skip
         built = build_report(
             con, business_date=business_date, run_id=run_id, code_version=code_version(),
             rules_hash=rules.digest(), settlement=settlement, quarantine=day.quarantine,
             unavailable=day.unavailable, notes=day.notes, inputs=inputs, expected=rules.expected,
             max_sheet_rows=rules.report.max_sheet_rows,
         )  # fmt: skip
-        problems = conservation_problems(built)
-        if problems:  # fail closed (BAD_INPUTS I12): a report that loses or doubles a row is never published
-            raise InvariantBroken("not published, rows would be lost or doubled: " + "; ".join(problems))
+        tolerances = channel_rules_frame(rules).select("channel", "tolerance_minor").rows()
+        checks = {
+            "rows would be lost or doubled": conservation_problems(built),
+            "amounts would change between the statements and the report": amount_problems(con),
+            "matched pairs do not pair up": pairing_problems(con, dict(tolerances)),
+        }
+        broken = [f"{what}: {'; '.join(problems)}" for what, problems in checks.items() if problems]
+        if broken:  # fail closed (BAD_INPUTS I12): nothing new is published
+            raise InvariantBroken("not published, " + " | ".join(broken))
         staged.stage_tables(con, business_date, staging)
     return built
 
@@ -377,8 +391,8 @@ def reconcile_day(
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
-        built = report(outcome_files, settlement, day, files, business_date, run_id_for(inputs, rules),
-                       rules, workspace, staging)  # fmt: skip
+        built = report(outcome_files, read_files(parsed, day), settlement, day, files, business_date,
+                       run_id_for(inputs, rules), rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
         if record:
             record_run(data_dir, built, staging, outputs, started_at)
@@ -412,7 +426,7 @@ def run_folders(
 
 def _view(
     con: Any, name: str, paths: list[str], model: Any, *, schema: dict[str, pl.DataType] | None = None,
-    row_id: str = "row_id",
+    row_id: str = "row_id", columns: tuple[str, ...] | None = None,
 ) -> None:  # fmt: skip
     """Name the rows of ``paths`` (Parquet) as a view, or an empty relation of the model when none.
 
@@ -427,7 +441,15 @@ def _view(
         relation = con.from_arrow(empty.to_arrow())
     if row_id != "row_id" and "row_id" in relation.columns:
         relation = relation.project(f"* exclude (row_id), row_id as {row_id}")
+    if columns is not None:
+        relation = relation.select(*columns)
     relation.create_view(name)
+
+
+def read_files(parsed: list[ParsedInput], day: Day) -> list[str]:
+    """The spill files of every row read (valid and quarantined) of the files that count (not duplicates)."""
+    return [path for p in parsed if p.parsed.source_file not in day.duplicates and p.parsed.role in SOURCE_OF_ROLE
+            for path in (*p.rows(), *p.rejected_files)]  # fmt: skip
 
 
 def _settlement_history(data_dir: Path, business_date: date) -> pl.DataFrame:

@@ -116,7 +116,8 @@ def parse_input(data: bytes | Source, source_file: str, context: ParseContext) -
     source = as_source(data)
     found = recognise_source(source)
     if found is not None and found.parser is not None:
-        return with_unread_lines(found.parser(source, source_file, context), source)
+        parsed = found.parser(source, source_file, context)
+        return with_unread_lines(reject_if_mostly_bad(parsed, context.limits.max_bad_row_pct), source)
     if found is not None:
         return unusable(source_file, found.name, found.role, found.channel, None)
     if source.size == 0:
@@ -129,6 +130,24 @@ def parse_input(data: bytes | Source, source_file: str, context: ParseContext) -
             return with_unread_lines(unreadable(source_file, error), source)
     error = FileRejected("UNKNOWN_FORMAT", "content matches no known statement, ledger or bank format")
     return with_unread_lines(unreadable(source_file, error, fmt="unknown"), source)
+
+
+#: A file is never rejected for its share of bad rows when it has fewer than this many.
+BAD_ROWS_FLOOR = 20
+
+
+def reject_if_mostly_bad(parsed: ParsedFile, max_pct: int) -> ParsedFile:
+    """Reject a file whose quarantined rows pass ``max_pct`` % of its data rows (``TOO_MANY_BAD_ROWS``).
+
+    Its rows stay where the adapter sent them; the run quarantines them all with the file's reason,
+    as for any file rejected whole.
+    """
+    bad, rows = parsed.rejected_count, parsed.lines.data
+    if parsed.file_error is not None or parsed.role == "reference" or bad < BAD_ROWS_FLOOR or bad * 100 <= max_pct * rows:
+        return parsed
+    share = f"{bad} of {rows} rows ({bad * 100 // max(rows, 1)}%)"
+    message = f"{share} failed their checks, over the {max_pct}% limit: a format change? Fix the file or the adapter"
+    return replace(parsed, file_error=FileRejected("TOO_MANY_BAD_ROWS", message))
 
 
 #: Byte order marks of encodings no format uses (UTF-32 first: its LE mark starts like UTF-16's).

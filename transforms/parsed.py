@@ -218,6 +218,10 @@ class Limits:
         max_problem_lines: quarantined lines described one by one; past this many the file is
             rejected (``TOO_MANY_BAD_ROWS``: a format change, not bad rows) and the rest of its lines
             are accounted for without a description each.
+        max_bad_row_pct: a statement or ledger whose quarantined rows pass this share of its data rows
+            (and number at least ``BAD_ROWS_FLOOR``) is rejected whole (``TOO_MANY_BAD_ROWS``): so
+            many bad rows point to a format change, and a channel reconciled on what is left of
+            its statement would look complete when it is not.
     """
 
     chunk_bytes: int = 64 * 1024 * 1024
@@ -225,6 +229,7 @@ class Limits:
     max_line_bytes: int = 64 * 1024
     max_field_bytes: int = 4096
     max_problem_lines: int = 10_000
+    max_bad_row_pct: int = 20
 
 
 class RowSink(Protocol):

@@ -286,34 +286,6 @@ def register_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pl.DataFrame, ro
     con.register("outcomes", frame)
 
 
-def conservation_problems(report: Report) -> list[str]:
-    """Check BAD_INPUTS I1 on the finished report: every data row of every input has exactly one outcome.
-
-    Returns:
-        One sentence per broken rule (empty when the report may be published): a file whose data rows
-        differ from its outcome rows, a line with two outcomes, an outcome for a file that was not read,
-        or a file whose line accounting does not add up to its physical lines.
-    """
-    problems = []
-    per_file = report.rows_per_file
-    read = {f.source_file for f in report.inputs if not f.status.startswith("duplicate delivery")}
-    for f in report.inputs:
-        if f.source_file not in read:
-            continue
-        if per_file.get(f.source_file, 0) != f.data_rows:
-            problems.append(f"{f.source_file}: {f.data_rows} data rows but {per_file.get(f.source_file, 0)} outcomes")
-        accounted = (f.data_rows + f.continuation_lines + f.header_lines + f.preamble_lines + f.footer_lines
-                     + f.blank_lines + f.unread_lines)  # fmt: skip
-        if f.physical_lines and accounted != f.physical_lines:
-            problems.append(f"{f.source_file}: {f.physical_lines} physical lines but {accounted} accounted for")
-    for name in sorted(set(per_file) - read):
-        problems.append(f"{name}: outcomes for a file that was not read")
-    count, example = report.shared_lines
-    if count:
-        problems.append(f"{count} lines have two outcomes, e.g. {example}")
-    return problems
-
-
 def formula_safe_sql(column: str) -> str:
     """SQL: text that a spreadsheet will never run (OWASP CSV injection).
 

@@ -203,9 +203,12 @@ def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:
 
 def _limits(table: dict[str, object], problems: list[str]) -> Limits:
     defaults = Limits()
-    keys = ("max_file_bytes", "max_line_bytes", "max_field_bytes", "max_problem_lines")
+    keys = ("max_file_bytes", "max_line_bytes", "max_field_bytes", "max_problem_lines", "max_bad_row_pct")
     _unknown_keys(table, "limits", set(keys), problems)
     values = {key: _positive_int(table, "limits", key, getattr(defaults, key), problems) for key in keys}
+    if values["max_bad_row_pct"] > 100:
+        problems.append(f"limits.max_bad_row_pct is a percentage (1-100), got {values['max_bad_row_pct']}")
+        values["max_bad_row_pct"] = defaults.max_bad_row_pct
     return replace(defaults, **values)
 
 

@@ -519,6 +519,13 @@ def _bidi_order(text: TextFile) -> None:
     text.lines[index] = wechat_line(values)
 
 
+def _most_rows_bad(text: TextFile) -> None:
+    for i in list(wechat_rows(text))[:21]:
+        values = wechat_fields(text.lines[i])
+        values[W_AMOUNT] = "12,00"
+        text.lines[i] = wechat_line(values)
+
+
 def _huge_amounts(text: TextFile) -> None:
     row = wechat_fields(text.lines[wechat_rows(text)[0]])
     row[W_STATUS], row[W_FEE], row[W_ORDER_AMOUNT] = "SUCCESS", "0.00000", "999999999999999.99"
@@ -605,6 +612,8 @@ CASES: list[Case] = [
     Case("field-too-long", _long_name(2000), "QUARANTINE_ROW", "LIMIT_EXCEEDED", WECHAT, "商品名称"),
     Case("zero-width-in-an-id", wechat_text(_zero_width_id), "QUARANTINE_ROW", "BAD_CHAR", WECHAT, "微信订单号"),
     Case("bidi-in-an-id", wechat_text(_bidi_order), "QUARANTINE_ROW", "BAD_CHAR", WECHAT, "商户订单号"),
+    Case("most-rows-bad", wechat_text(_most_rows_bad), "FAIL_FILE", "TOO_MANY_BAD_ROWS", WECHAT,
+         check=message_names("21 of")),
     Case("sums-past-int64", wechat_text(_huge_amounts), "FAIL_FILE", "FOOTER_INVALID", WECHAT),
     # 3.2 row level
     Case("R01-missing-column", wechat_text(drop_column("商户订单号")), "FAIL_FILE", "MISSING_COLUMN", WECHAT,

@@ -83,3 +83,25 @@ def test_commands_that_only_read_create_no_files(tmp_path: Path, capsys: pytest.
     assert "no warehouse" in capsys.readouterr().err
     assert main(["--help"]) == EXIT_OK
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_printable_escapes_what_a_terminal_would_obey() -> None:
+    from flows.cli import printable
+
+    assert printable("bill\x1b[2J\u202e\nx.csv 账单") == "bill\\x1b[2J\\u202e\\nx.csv 账单"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_file_names_reach_the_terminal_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from tests.conftest import SAMPLE_DATA
+
+    inbox = tmp_path / "inbox" / "2026-03-02"
+    shutil.copytree(SAMPLE_DATA / "inbox" / "2026-03-02", inbox)
+    bill = next((inbox / "wechatpay").iterdir())
+    shutil.copy(bill, inbox / "wechatpay" / "again\x1b[2J\u202e.csv")  # a duplicate delivery: its name is printed
+    assert main(["run", "--date", "2026-03-02", "--data-dir", str(tmp_path)]) == 3
+    out = capsys.readouterr()
+    assert "again\\x1b[2J\\u202e.csv" in out.out + out.err
+    assert "\x1b" not in out.out + out.err and "\u202e" not in out.out + out.err

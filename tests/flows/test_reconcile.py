@@ -1,4 +1,4 @@
-"""The runbook without Prefect (run_day(orchestrated=False)): deliveries, reruns and the warehouse."""
+"""The daily flow under Prefect: deliveries, reruns, the warehouse, and failing closed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from flows.config import load_rules
-from flows.reconcile import NoLedger
+from flows.reconcile import InvariantBroken, NoLedger
 from tests.conftest import SAMPLE_DATA
 from tests.helpers import run_day
 
@@ -84,3 +84,15 @@ def test_no_ledger_export_stops_the_run(data_dir: Path) -> None:
     shutil.rmtree(data_dir / "inbox" / DAY.isoformat() / "ledger")
     with pytest.raises(NoLedger):
         run(data_dir)
+
+
+@pytest.mark.parametrize("check", ["conservation_problems", "amount_problems", "pairing_problems"])
+def test_a_broken_invariant_publishes_nothing_new(check: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flows.reconcile
+
+    first = run(data_dir)
+    before = {p.name: p.read_bytes() for p in first.reports_dir.iterdir()}
+    monkeypatch.setattr(flows.reconcile, check, lambda *args: ["wechatpay/x.csv:7: what broke"])
+    with pytest.raises(InvariantBroken, match="not published, .*wechatpay/x.csv:7: what broke"):
+        run(data_dir)
+    assert {p.name: p.read_bytes() for p in first.reports_dir.iterdir()} == before

@@ -102,7 +102,8 @@ def test_rate_is_text_rounded_half_up_in_integers() -> None:
 
 
 def test_conservation_problems_name_lost_doubled_and_unaccounted_rows() -> None:
-    from transforms.report import InputFile, conservation_problems
+    from transforms.invariants import conservation_problems
+    from transforms.report import InputFile
 
     def input_file(name: str, data: int, physical: int) -> InputFile:
         # one header line; physical = data + 1 when the accounting adds up
