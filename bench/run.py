@@ -180,18 +180,20 @@ def pipeline_without_prefect(data_dir: Path, profile: bool) -> tuple[Measured, s
             if (p := stage("parse", flow.parse_file.fn, n, item, DAY, rules, workspace)) is not None
         ]  # fmt: skip
         day = stage("validate", flow.validate.fn, parsed, inputs, rules)
-        history = stage("history", flow._settlement_history, data_dir, DAY)
-        partitions = stage("plan", flow.plan_partitions.fn, parsed, day, workspace)
+        history = stage("history", flow.read_history.fn, data_dir, DAY, workspace)
+        partitions = stage("plan", flow.plan_partitions.fn, parsed, day, workspace, history.carried)
         settlements = [
             stage("match", flow.match_and_classify.fn, p, DAY, rules, day.unavailable, workspace) for p in partitions
         ]
         quarantined = stage("quarantine", flow.quarantine_rows.fn, parsed, day, workspace)
-        bank_outcomes, payouts = stage("settle bank", flow.settle_bank.fn, parsed, day, history, DAY, rules, workspace)
+        bank_outcomes, payouts = stage("settle bank", flow.settle_bank.fn, parsed, day, history.settlement, DAY, rules,
+                                       workspace)  # fmt: skip
         settlement = pl.concat([*settlements, payouts], how="vertical")
         files = flow.describe_inputs(inputs, [p.parsed for p in parsed], day)
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
-        built = stage("report", flow.report.fn, outcome_files, flow.read_files(parsed, day), settlement, day, files, DAY,
-                      flow.run_id_for(inputs, rules), rules, workspace, staging)  # fmt: skip
+        built = stage("report", flow.report.fn, outcome_files, flow.read_files(parsed, day), settlement,
+                      history.carried, day, files, DAY, flow.run_id_for(inputs, rules), rules, workspace,
+                      staging)  # fmt: skip
         outputs = stage("publish", flow.publish.fn, built, staging)
         stage("record", flow.record_run.fn, data_dir, built, staging, outputs, datetime.now(UTC))
         staged.switch_into_place(staging, target)

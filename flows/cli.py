@@ -366,11 +366,11 @@ def main(argv: list[str] | None = None) -> int:
             _say(line, file=sys.stderr)
         return EXIT_CANNOT_RUN
     except Exception as exc:
-        from flows.locks import DateBusy
+        from flows.locks import DateBusy, EarlierDateBusy
         from flows.reconcile import NoLedger
         from flows.warehouse import WarehouseBusy
 
-        if isinstance(exc, NoLedger | WarehouseBusy | DateBusy):
+        if isinstance(exc, NoLedger | WarehouseBusy | DateBusy | EarlierDateBusy):
             _say(f"recon: cannot run: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
         if args.debug:

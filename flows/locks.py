@@ -3,7 +3,9 @@
 Two runs of the *same* date would race on its report folder and its warehouse rows: the second one
 stops at once with the first one's PID (exit 2). Runs of *different* dates go on side by side; they
 meet only at the warehouse, which allows one writer at a time and is held for seconds (reading the
-history, recording the run), so a run that finds it busy waits its turn.
+history, recording the run), so a run that finds it busy waits its turn. Days are connected: before
+it reads its history, a run waits for the runs of *earlier* dates in progress (their open items are
+its history), so runs started together give what they give one after the other, in date order.
 """
 
 from __future__ import annotations
@@ -60,3 +62,40 @@ def wait_for(open_it: Callable[[], T], is_busy: Callable[[Exception], bool], *, 
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 1.0)
+
+
+class EarlierDateBusy(RuntimeError):  # noqa: N818 - an expected stop, reported with exit code 2
+    """A run of an earlier date is still in progress after the wait: its open items are not known yet."""
+
+
+def wait_for_earlier_dates(data_dir: Path, business_date: date, *, seconds: float) -> list[date]:
+    """Wait while runs of dates before ``business_date`` hold their date lock; return the dates waited for.
+
+    Raises:
+        EarlierDateBusy: one still runs after ``seconds``.
+    """
+    waited = []
+    for path in sorted((data_dir / "work").glob("*.lock")):
+        try:
+            day = date.fromisoformat(path.stem)
+        except ValueError:
+            continue
+        if day >= business_date:
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                continue
+            except BlockingIOError:
+                waited.append(day)
+            try:
+                wait_for(lambda: fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB),  # noqa: B023 - called at once
+                         lambda exc: isinstance(exc, BlockingIOError), seconds=seconds)  # fmt: skip
+            except BlockingIOError:
+                raise EarlierDateBusy(
+                    f"the run of {day} is still in progress after {seconds:.0f} s: its open items are {business_date}'s history"
+                ) from None
+        finally:
+            os.close(fd)  # releases the shared lock
+    return waited

@@ -42,9 +42,11 @@ def open_staging(target: Path) -> Path:
 
 
 def stage_tables(con: duckdb.DuckDBPyConnection, business_date: date, staging: Path) -> None:
-    """Stream the complete outcome and discrepancy tables from the engine into ``staging``."""
+    """Stream the complete outcome, open-item and discrepancy tables from the engine into ``staging``."""
     params = {"business_date": business_date}
     con.execute(f"copy ({outcomes_sql()}) to $out ({PARQUET_COPY})", {"out": str(staging / "outcomes.parquet")})  # noqa: S608
+    con.execute(f"copy (select * from open_items) to $out ({PARQUET_COPY})",  # noqa: S608 - constants
+                {"out": str(staging / "open_items.parquet")})  # fmt: skip
     crash_point("after_tables")
     con.execute(
         f"copy ({discrepancies_sql()}) to $out ({PARQUET_COPY})",  # noqa: S608

@@ -27,7 +27,7 @@ from flows import outputs as staged
 from flows.config import code_version
 from flows.faults import crash_point
 from flows.inbox import InboxInput, discover_inputs, inbox_dir
-from flows.locks import date_lock
+from flows.locks import date_lock, wait_for_earlier_dates
 from flows.warehouse import open_warehouse
 from flows.workspace import (
     SpillSink,
@@ -38,6 +38,7 @@ from flows.workspace import (
     sweep_work,
 )
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
+from transforms.carry import OPEN_ITEM_SCHEMA, open_items_sql
 from transforms.classify import (
     channel_rules_frame,
     classify_parameters,
@@ -63,6 +64,9 @@ from transforms.rules import Rules
 from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settlement_sql
 
 log = logging.getLogger("recon")
+
+#: How long a run waits for the run of an earlier date (its history) before it gives up (exit 2).
+EARLIER_DATE_WAIT_SECONDS = 3600.0
 
 #: The pipeline's name for each role's rows (reference files produce none).
 SOURCE_OF_ROLE = {"channel": "channel", "ledger": "ledger", "bank": "bank"}
@@ -121,6 +125,7 @@ class Partition:
         ledger_files: Parquet files of its ledger rows.
         entry_dups: the Parquet file of the day's duplicated entry ids (the global pre-pass).
         outcomes: where the partition's outcome rows go.
+        carried: the Parquet file of the open items of earlier dates (all channels).
     """
 
     channel: str
@@ -128,6 +133,20 @@ class Partition:
     ledger_files: tuple[str, ...]
     entry_dups: str
     outcomes: str
+    carried: str
+
+
+@dataclass(frozen=True)
+class History:
+    """What earlier dates left for this one, as the warehouse stood after D−1.
+
+    Attributes:
+        settlement: settlement lines recorded by runs of earlier dates (payouts to recognise).
+        carried: the Parquet file (in the work folder) of the open items carried into D.
+    """
+
+    settlement: pl.DataFrame
+    carried: str
 
 
 @contextmanager
@@ -208,7 +227,30 @@ def validate(parsed: list[ParsedInput], inputs: list[InboxInput], rules: Rules) 
 
 
 @task(cache_policy=NO_CACHE)
-def plan_partitions(parsed: list[ParsedInput], day: Day, workspace: Workspace) -> list[Partition]:
+def read_history(data_dir: Path, business_date: date, workspace: Workspace) -> History:
+    """Read what earlier dates left open (open items, settlements) as of D−1, never later state.
+
+    Runs of earlier dates still in progress are waited for first: what they leave open is D's history.
+    """
+    waited = wait_for_earlier_dates(data_dir, business_date, seconds=EARLIER_DATE_WAIT_SECONDS)
+    if waited:
+        log.info("history: waited for the runs of %s to finish", ", ".join(map(str, waited)))
+    carried = workspace.root / "carried.parquet"
+    path = data_dir / "warehouse.duckdb"
+    settlement, items = pl.DataFrame(schema=SETTLEMENT_SCHEMA), None
+    if path.exists():
+        with open_warehouse(path, read_only=True) as warehouse:
+            recorded = warehouse.settlement_history(business_date)
+            settlement = settlement if recorded is None else recorded
+            items = warehouse.open_items_before(business_date)
+    frame = pl.DataFrame(schema=OPEN_ITEM_SCHEMA) if items is None else items.cast(OPEN_ITEM_SCHEMA)  # type: ignore[arg-type]
+    frame.write_parquet(carried)
+    log.info("history: %d open items carried in", frame.height)
+    return History(settlement=settlement, carried=str(carried))
+
+
+@task(cache_policy=NO_CACHE)
+def plan_partitions(parsed: list[ParsedInput], day: Day, workspace: Workspace, carried: str) -> list[Partition]:
     """The global duplicate pre-pass over the whole ledger, then one partition per channel."""
     usable = [p for p in parsed if p.parsed.source_file in day.usable]
     by_channel: dict[tuple[str, str], list[str]] = {}
@@ -228,6 +270,7 @@ def plan_partitions(parsed: list[ParsedInput], day: Day, workspace: Workspace) -
             ledger_files=tuple(sorted(by_channel.get(("ledger", channel), []))),
             entry_dups=entry_dups,
             outcomes=str(workspace.outcomes_dir / f"partition-{channel}.parquet"),
+            carried=carried,
         )
         for channel in channels
     ]
@@ -242,6 +285,8 @@ def match_and_classify(
         _view(con, "channel_rows", partition.channel_files, ChannelTxn, row_id="cid")
         _view(con, "ledger_rows", partition.ledger_files, LedgerEntry, row_id="lid")
         con.read_parquet(partition.entry_dups).create_view("entry_dups")
+        con.execute("create temp table carried as select * from read_parquet(?) where channel = ?",
+                    [partition.carried, partition.channel])  # fmt: skip
         prepare_classification(con, rules, unavailable)
         sql = f"copy ({classify_sql()}) to $out (format parquet, compression lz4)"  # noqa: S608
         con.execute(sql, {**classify_parameters(business_date, rules), "out": partition.outcomes})
@@ -294,6 +339,7 @@ def report(
     outcome_files: list[str],
     read_files: list[str],
     settlement: pl.DataFrame,
+    carried: str,
     day: Day,
     inputs: tuple[InputFile, ...],
     business_date: date,
@@ -304,10 +350,16 @@ def report(
 ) -> Report:
     """Build the typed report, check its invariants, and stage the complete tables as files.
 
-    ``read_files``: every row the adapters read (valid and quarantined), for the amount check (I2).
+    ``read_files``: every row the adapters read (valid and quarantined), for the amount check (I2);
+    ``carried``: the open items carried into D, from which (with today's rows) the open items at the
+    end of D are computed.
     """
     with timed("report"), connect_engine(workspace, readable=(staging,)) as con:
         con.read_parquet(outcome_files, union_by_name=True).create_view("outcomes")
+        con.read_parquet(carried).create_view("carried")
+        con.register("settlement_today", settlement)
+        con.register("channel_rules", channel_rules_frame(rules))
+        con.execute(f"create temp table open_items as {open_items_sql()}", {"business_date": business_date})  # noqa: S608
         _view(con, "read_amounts", read_files, None, schema={"source_file": pl.String(), "amount_minor": pl.Int64()},
               columns=("source_file", "amount_minor"))  # fmt: skip
         built = build_report(
@@ -344,6 +396,7 @@ def record_run(data_dir: Path, report: Report, staging: Path, outputs: dict[str,
             report.business_date, report.run_id,
             files=pl.DataFrame([f.__dict__ for f in report.inputs]) if report.inputs else None,
             outcomes=str(staging / "outcomes.parquet"), settlement=report.settlement, quarantine=report.quarantine,
+            open_items=str(staging / "open_items.parquet"),
         )  # fmt: skip
         warehouse.record_run(
             run_id=report.run_id, business_date=report.business_date, started_at=started_at,
@@ -359,7 +412,7 @@ def record_run(data_dir: Path, report: Report, staging: Path, outputs: dict[str,
 def reconcile_day(
     business_date: date, data_dir: Path, rules: Rules, reports_dir: Path | None = None, record: bool = True
 ) -> RunResult:
-    """Reconcile one business date: discover → parse → validate → match → settle → report → publish → record.
+    """Reconcile one business date: discover → parse → validate → history → match → settle → report → publish → record.
 
     Args:
         business_date: the date D to reconcile.
@@ -381,18 +434,18 @@ def reconcile_day(
         if not any(p.parsed.role == "ledger" for p in parsed):
             raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")
         day = validate(parsed, inputs, rules)
-        history = _settlement_history(data_dir, business_date)
-        partitions = plan_partitions(parsed, day, workspace)
+        history = read_history(data_dir, business_date, workspace)
+        partitions = plan_partitions(parsed, day, workspace, history.carried)
         settlements = match_and_classify.map(partitions, unmapped(business_date), unmapped(rules),
                                              unmapped(day.unavailable), unmapped(workspace))  # fmt: skip
         wait(settlements)
         quarantined = quarantine_rows(parsed, day, workspace)
-        bank_outcomes, payouts = settle_bank(parsed, day, history, business_date, rules, workspace)
+        bank_outcomes, payouts = settle_bank(parsed, day, history.settlement, business_date, rules, workspace)
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
-        built = report(outcome_files, read_files(parsed, day), settlement, day, files, business_date,
-                       run_id_for(inputs, rules), rules, workspace, staging)  # fmt: skip
+        built = report(outcome_files, read_files(parsed, day), settlement, history.carried, day, files,
+                       business_date, run_id_for(inputs, rules), rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
         if record:
             record_run(data_dir, built, staging, outputs, started_at)
@@ -450,16 +503,6 @@ def read_files(parsed: list[ParsedInput], day: Day) -> list[str]:
     """The spill files of every row read (valid and quarantined) of the files that count (not duplicates)."""
     return [path for p in parsed if p.parsed.source_file not in day.duplicates and p.parsed.role in SOURCE_OF_ROLE
             for path in (*p.rows(), *p.rejected_files)]  # fmt: skip
-
-
-def _settlement_history(data_dir: Path, business_date: date) -> pl.DataFrame:
-    """Settlement lines recorded by runs of earlier dates (the warehouse as it stood after D−1)."""
-    path = data_dir / "warehouse.duckdb"
-    if not path.exists():
-        return pl.DataFrame(schema=SETTLEMENT_SCHEMA)
-    with open_warehouse(path, read_only=True) as warehouse:
-        history = warehouse.settlement_history(business_date)
-    return history if history is not None else pl.DataFrame(schema=SETTLEMENT_SCHEMA)
 
 
 def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile], day: Day) -> tuple[InputFile, ...]:

@@ -23,6 +23,7 @@ DAY_TABLES = (
     "outcome_row",
     "settlement_line",
     "quarantine_entry",
+    "open_item",
 )
 
 RUN_TABLE_SQL = """
@@ -166,8 +167,9 @@ class Warehouse:
         outcomes: str,
         settlement: pl.DataFrame,
         quarantine: pl.DataFrame,
+        open_items: str | None = None,
     ) -> None:
-        """Keep one run of ``business_date``: its inputs, its outcome rows, settlement and quarantine.
+        """Keep one run of ``business_date``: inputs, outcome rows, settlement, quarantine, open items.
 
         Every input row is in ``outcome_row`` with its ids, amounts, outcome, file and line (the run's
         canonical rows live in its work folder only: what history needs is what the run concluded).
@@ -177,7 +179,7 @@ class Warehouse:
         self.replace_day(
             business_date, run_id,
             {"raw_input_file": files, "outcome_row": [outcomes], "settlement_line": settlement,
-             "quarantine_entry": quarantine},
+             "quarantine_entry": quarantine, "open_item": [open_items] if open_items else None},
         )  # fmt: skip
 
     def _frame(self, sql: str, params: list[object]) -> pl.DataFrame:
@@ -198,6 +200,22 @@ class Warehouse:
             "select * exclude (recon_date, run_id) from settlement_line "
             "where recon_date < ? and settlement_date = recon_date "
             "order by settlement_date, channel, merchant_account, currency",
+            [business_date],
+        )
+
+    def open_items_before(self, business_date: date) -> pl.DataFrame | None:
+        """The open items as they stood after the last run of a date before D (none: None).
+
+        The last run's date comes from ``run_log`` (a run that left nothing open left no rows). Never
+        later state: a rerun of D reads what was open after D−1 (or the last date run before
+        it), whatever dates ran since.
+        """
+        if not self._has_table("open_item"):
+            return None
+        return self._frame(
+            "select * exclude (recon_date, run_id) from open_item "
+            "where recon_date = (select max(business_date) from run_log where business_date < ?) "
+            "order by opened_on, source, source_file, source_line, channel, merchant_account, currency",
             [business_date],
         )
 

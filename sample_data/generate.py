@@ -17,6 +17,14 @@ Configuration the pipeline is expected to run with (the packaged default):
 * bank credit references: WeChat ``WECHAT PAY SETTLEMENT <mchid> <yyyymmdd>`` (T+1 settlement of that
   date), Alipay ``ALIPAY WITHDRAWAL <alipay account> <yyyymmdd>`` (withdrawal of that date's 实收净额).
 
+Connected days (more than one date generated): on every date but the last, each channel gets two
+payments that cross midnight, planned with their own random stream so that the rest of the day is
+unchanged: one booked in the ledger at 23:59:4x on D and paid at the channel at 00:00:xx on D+1
+(``in_transit`` on D, its channel row ``resolved_late`` on D+1), and one paid at the channel at
+23:59:4x on D and booked at 00:00:xx on D+1 (``missing_in_ledger`` on D, its ledger row
+``resolved_late`` on D+1). A missing or rejected statement on either date changes them as the
+pipeline must (a ledger row whose channel row never arrived is ``missing_in_channel``).
+
 Output layout under ``out``::
 
     inbox/<YYYY-MM-DD>/wechatpay/wechatpay_tradebill_ALL_<yyyymmdd>.csv
@@ -504,6 +512,51 @@ class _ChannelDay:
         self.led.append(led)
         return led
 
+    # ---------------------------------------------------------------- connected days
+    def cross_midnight(
+        self, arriving: list[tuple[str, ChRow | LedRow]], *, plan_next: bool
+    ) -> list[tuple[str, ChRow | LedRow]]:
+        """Place yesterday's halves of cross-midnight payments; plan today's (returned for tomorrow).
+
+        Uses the generator's own stream for these rows (``carry_r``) and restores the day's stream.
+        """
+        saved, saved_ids = self.r, self.g.ids.r
+        self.r = self.g.ids.r = self.g.carry_r
+        try:
+            for kind, row in arriving:
+                if kind == "channel":
+                    assert isinstance(row, ChRow)
+                    row.time_text, row.created_text = self.clock(row.t), self.clock(row.t - 3)
+                    self.ch.append(row)
+                else:
+                    assert isinstance(row, LedRow)
+                    row.booked_at = self.booked(row.t, utc=False)
+                    self.led.append(row)
+            if not plan_next:
+                return []
+            going: list[tuple[str, ChRow | LedRow]] = []
+            # Booked at 23:59:4x today, paid at the channel at 00:00:xx tomorrow.
+            t = self.r.randint(24 * 3600 - 20, 24 * 3600 - 12)
+            ch, led = self.payment(
+                "cross_midnight_ledger_first", amount=self.open_amount(), t=t, outcome="in_transit",
+                with_channel=False,
+            )
+            led.booked_at = self.booked(t, utc=False)
+            ch.t = t + self.r.randint(25, 40) - 24 * 3600
+            ch.scenario, ch.outcome = "cross_midnight_ledger_first", "resolved_late"
+            going.append(("channel", ch))
+            # Paid at the channel at 23:59:4x today, booked at 00:00:xx tomorrow.
+            ch, led = self.payment(
+                "cross_midnight_channel_first", amount=self.open_amount(), t=t, outcome="missing_in_ledger",
+                with_ledger=False,
+            )
+            led.t = ch.t + self.r.randint(20, 30) - 24 * 3600
+            led.outcome = "resolved_late"
+            going.append(("ledger", led))
+            return going
+        finally:
+            self.r, self.g.ids.r = saved, saved_ids
+
     # ---------------------------------------------------------------- scenarios
     def scenario(self, name: str, rows_target: int) -> None:
         r = self.r
@@ -610,6 +663,9 @@ class _Generator:
         self.rows = rows
         self.quarantined_rows = quarantined_rows
         self.ids = _Ids(self.r)
+        # Cross-midnight items use their own stream: the rest of every day is the same with or without them.
+        self.carry_r = random.Random(seed * 7919 + 1)
+        self.carry: dict[str, list[tuple[str, ChRow | LedRow]]] = {}
         self.pay_seq: dict[str, int] = {}
         self.earlier_seq = 0
         r = self.r
@@ -630,7 +686,7 @@ class _Generator:
         self.pay_seq[key] = n
         return f"PAY{ymd}{(9000000 if earlier else 0) + n:07d}"
 
-    def plan_day(self, day: date, index: int) -> DayPlan:
+    def plan_day(self, day: date, index: int, *, connected: bool = False, last: bool = True) -> DayPlan:
         r = self.r
         small = self.rows < 50
         ch_rows: dict[str, list[ChRow]] = {}
@@ -649,6 +705,8 @@ class _Generator:
                 cd.scenario(name, self.rows)
             for _ in range(max(1, self.rows - len(cd.ch))):
                 cd.payment("payment")
+            if connected:
+                self.carry[channel] = cd.cross_midnight(self.carry.get(channel, []), plan_next=not last)
             ch = sorted(cd.ch, key=lambda c: c.t)
             ch_rows[channel] = ch
             led_rows.extend(cd.led)
@@ -737,7 +795,10 @@ def generate(
         raise ValueError("a channel-day cannot be both missing and rejected")
 
     gen = _Generator(seed, rows_per_channel, quarantined_rows)
-    plans = [gen.plan_day(d, i) for i, d in enumerate(dates)]
+    plans = [
+        gen.plan_day(d, i, connected=days > 1, last=i == days - 1) for i, d in enumerate(dates)
+    ]
+    _unlink_cross_midnight(plans, missing_set | rejected_set)
     for plan in plans:
         for channel in STATEMENT_CHANNELS:
             plan.present[channel] = (channel, plan.day) not in missing_set and (
@@ -793,6 +854,18 @@ def generate(
         w.writerows(key_rows)
         _write(answers / f"{day.isoformat()}.csv", buf.getvalue().encode("utf-8"))
     return dates
+
+
+def _unlink_cross_midnight(plans: list[DayPlan], absent: set[tuple[str, date]]) -> None:
+    """A cross-midnight ledger row whose channel row was on a statement never read is ``missing_in_channel``.
+
+    (When its own date's statement is absent too, the tagging of that date makes it ``in_transit``.)
+    """
+    for plan in plans:
+        yesterday = plan.day - timedelta(days=1)
+        for led in plan.led_rows:
+            if led.scenario == "cross_midnight_channel_first" and (led.plan_channel, yesterday) in absent:
+                led.outcome = "missing_in_channel"
 
 
 def _write_channels(

@@ -20,7 +20,9 @@ class Outcome(pa.DataFrameModel):
 
     ``amount_minor`` and ``fee_minor`` are signed minor units (positive = towards the merchant);
     ``expected_fee_minor`` is the contracted fee. ``counterpart_file``/``counterpart_line`` point at
-    the row this one was matched with, so every number traces back to two file lines.
+    the row this one was matched with, so every number traces back to two file lines;
+    ``counterpart_date`` is set when that row is an open item of an earlier date (its inbox), closed
+    today (``resolved_late``, or the mismatch the late pair shows).
     """
 
     source: str = pa.Field(isin=SOURCES)
@@ -41,6 +43,7 @@ class Outcome(pa.DataFrameModel):
     match_rule: str = pa.Field(nullable=True)
     counterpart_file: str = pa.Field(nullable=True)
     counterpart_line: pl.Int64 = pa.Field(nullable=True)
+    counterpart_date: pl.Date = pa.Field(nullable=True)
 
     class Config:
         """Exactly these columns."""
@@ -102,6 +105,44 @@ class QuarantineEntry(pa.DataFrameModel):
     value: str = pa.Field(nullable=True)
     reason_code: str
     reason: str
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+#: What an open item can be: waiting within its deadline, or past it (then a discrepancy with an age).
+OPEN_ITEM_STATUSES = ("in_transit", "missing_in_ledger", "missing_in_channel", "payout_overdue")
+
+
+class OpenItem(pa.DataFrameModel):
+    """One item still open at the end of a business date, carried to the next (``open_items.parquet``).
+
+    A channel row with no ledger entry yet, a ledger entry with no channel row yet, or a payout the
+    bank has not credited yet (``source`` = ``payout``, identified by date, channel, account and
+    currency). ``opened_on`` is the date whose run first found it open (the inbox it came from);
+    ``due_on`` the date after which waiting becomes a discrepancy (``settlement_lag_days`` +
+    ``open_item_days`` of its channel).
+    """
+
+    opened_on: pl.Date
+    source: str = pa.Field(isin=("channel", "ledger", "payout"))
+    source_file: str = pa.Field(nullable=True)
+    source_line: pl.Int64 = pa.Field(nullable=True)
+    channel: str = pa.Field(nullable=True)
+    merchant_account: str = pa.Field(nullable=True)
+    entry_id: str = pa.Field(nullable=True)
+    channel_txn_id: str = pa.Field(nullable=True)
+    order_no: str = pa.Field(nullable=True)
+    kind: str = pa.Field(nullable=True)
+    amount_minor: pl.Int64 = pa.Field(nullable=True)
+    currency: str = pa.Field(nullable=True)
+    status: str = pa.Field(isin=OPEN_ITEM_STATUSES)
+    age_days: pl.Int64 = pa.Field(ge=0)
+    aging_bucket: str
+    due_on: pl.Date
+    detail: str = pa.Field(nullable=True)
 
     class Config:
         """Exactly these columns."""

@@ -61,15 +61,69 @@ def run_days(root: Path, data_dir: Path, start: date, days: int) -> list[RunResu
     return results
 
 
+OPEN = ("in_transit", "missing_in_ledger", "missing_in_channel")
+
+
+def expected_open_items(root: Path, day: date, start: date) -> set[tuple[str, str, str, int]]:
+    """The open rows at the end of ``day`` by the answer keys (a week with every statement delivered).
+
+    Every row whose key outcome is open stays open, except a cross-midnight half: its other half
+    arrives the next day and closes it.
+    """
+    items = set()
+    for n in range((day - start).days + 1):
+        d = start + timedelta(days=n)
+        for row in answer_key(root, d).iter_rows(named=True):
+            if row["source"] == "bank" or row["outcome"] not in OPEN:
+                continue
+            if row["scenario"].startswith("cross_midnight_") and d < day:
+                continue
+            items.add((d.isoformat(), row["source"], row["source_file"], row["source_line"]))
+    return items
+
+
+def assert_open_items(root: Path, day: date, start: date, result: RunResult) -> None:
+    """The day's open_items.parquet against the answer keys: identities, ages, deadlines, payouts."""
+    items = pl.read_parquet(result.reports_dir / "open_items.parquet")
+    rows = items.filter(pl.col("source") != "payout")
+    got = {(str(r["opened_on"]), r["source"], r["source_file"], r["source_line"]) for r in rows.iter_rows(named=True)}
+    assert got == expected_open_items(root, day, start), day
+    for r in rows.iter_rows(named=True):
+        age = (day - r["opened_on"]).days
+        assert r["age_days"] == age
+        assert r["due_on"] == r["opened_on"] + timedelta(days=3)  # T+1 and 2 days to wait (the defaults)
+        overdue = {"ledger": "missing_in_channel", "channel": "missing_in_ledger"}[r["source"]]
+        if age > 3:
+            assert r["status"] == overdue, r
+    late_ledger = rows.filter((pl.col("source") == "ledger") & (pl.col("opened_on") < day - timedelta(days=3)))
+    assert set(late_ledger["status"]) <= {"missing_in_channel"}
+    # Today's payouts wait for tomorrow's bank statement; yesterday's arrived today.
+    payouts = items.filter(pl.col("source") == "payout")
+    assert sorted(payouts["channel"]) == ["alipay", "wechatpay"] and set(payouts["opened_on"]) == {day}
+    assert set(payouts["status"]) == {"in_transit"}
+    # Each row that closed an open item names it, and it is yesterday's.
+    late = result.outcomes().filter(pl.col("counterpart_date").is_not_null())
+    assert set(late["outcome"]) <= {"resolved_late"} and set(late["counterpart_date"]) <= {day - timedelta(days=1)}
+    assert late.height == (0 if day == start else 4)  # two halves per channel cross every midnight
+
+
 def test_committed_week_matches_its_answer_key(tmp_path: Path) -> None:
     shutil.copytree(SAMPLE_DATA / "inbox", tmp_path / "inbox")
     results = run_days(SAMPLE_DATA, tmp_path, COMMITTED_START, COMMITTED_DAYS)
+    rules, _ = load_rules(tmp_path, None)
+    for n, result in enumerate(results):
+        assert_open_items(SAMPLE_DATA, COMMITTED_START + timedelta(days=n), COMMITTED_START, result)
+    # An auditor reruns day 3 after day 7: it reads what was open after day 2, never later state.
+    third = COMMITTED_START + timedelta(days=2)
+    again = run_day(third, tmp_path, rules, reports_dir=tmp_path / "rerun", record=False)
+    first = {p.name: p.read_bytes() for p in results[2].reports_dir.iterdir()}
+    assert {p.name: p.read_bytes() for p in again.reports_dir.iterdir()} == first
     seen = {o for r in results for o in r.outcomes()["outcome"].unique()}
-    # Every class this issue builds appears in the committed week (resolved_late comes with carry-forward).
+    # Every outcome class appears in the committed week, resolved_late (carried across midnight) included.
     assert seen == {
         "matched", "matched_fallback", "amount_mismatch", "currency_mismatch", "status_mismatch",
         "fee_mismatch", "missing_in_ledger", "missing_in_channel", "duplicate", "in_transit",
-        "quarantined", "unexplained", "void",
+        "quarantined", "unexplained", "void", "resolved_late",
     }
 
 

@@ -8,7 +8,11 @@ Input relations (see ``transforms.match`` for ``channel_rows``, ``ledger_rows`` 
 - ``currency_units (currency, exponent, unit)``: minor-unit exponents, for the words of ``detail``;
 - ``unavailable (channel, why)``: channels without a usable statement (their ledger rows wait); the
   row ``ledger`` when a ledger file was rejected: a channel row it may have booked is then not
-  ``missing_in_ledger`` but ``in_transit`` (carried forward until the ledger is read).
+  ``missing_in_ledger`` but ``in_transit`` (carried forward until the ledger is read);
+- ``carried``: the open items of earlier dates (``schemas.outputs.OpenItem``, see ``transforms.carry``).
+  After the day's own cascade, the day's rows still open are matched against them by the same
+  cascade; a row that closes one is ``resolved_late`` (or the mismatch the pair shows) and names it
+  (``counterpart_file``/``counterpart_line`` in its own inbox, ``counterpart_date`` its date).
 
 Parameters, bound: ``$business_date`` (D), ``$cutoff_at`` (UTC instant of D's in-transit cutoff) and
 ``$cutoff_minutes``. The result has the ``schemas.outputs.Outcome`` columns plus ``row_id`` (the
@@ -28,6 +32,7 @@ import polars as pl
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from schemas.currency import CURRENCY_EXPONENT
 from schemas.outputs import Outcome
+from transforms.carry import carried_side_sql, empty_open_items
 from transforms.match import MATCH_CASCADE, MatchStep, cascade_sql, duplicates_sql, entry_dups_sql
 from transforms.rules import Rules
 
@@ -59,10 +64,12 @@ def channel_rules_frame(rules: Rules) -> pl.DataFrame:
                 "fee_den": ratio.denominator,
                 "fee_rounding": channel_rules.fee_rounding,
                 "tolerance_minor": channel_rules.amount_tolerance_minor,
+                "settlement_lag_days": channel_rules.settlement_lag_days,
+                "open_item_days": channel_rules.open_item_days,
             }
         )
     schema = {"channel": pl.String, "fee_num": pl.Int64, "fee_den": pl.Int64, "fee_rounding": pl.String,
-              "tolerance_minor": pl.Int64}  # fmt: skip
+              "tolerance_minor": pl.Int64, "settlement_lag_days": pl.Int64, "open_item_days": pl.Int64}  # fmt: skip
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -144,6 +151,10 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
         + money_text_sql("c.expected_fee_minor", "c.currency", "cx.exponent", "cx.unit")
         + " end"
     )
+    late_ch_money = money_text_sql("f.ch_amount", "f.ch_currency", "cx.exponent", "cx.unit")
+    late_led_money = money_text_sql("f.led_amount", "f.led_currency", "lx.exponent", "lx.unit")
+    late_fee_charged = money_text_sql("f.fee_minor", "f.ch_currency", "cx.exponent", "cx.unit")
+    late_fee_contracted = money_text_sql("f.expected_fee_minor", "f.ch_currency", "cx.exponent", "cx.unit")
     return f"""
     with
     c as (
@@ -166,6 +177,50 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
         select * from l anti join ledger_dup using (lid) anti join unavailable using (channel)
     ),
     {cascade_sql(cascade, "matchable_channel", "matchable_ledger")},
+    -- what the day's own rows leave open, against the open items of earlier dates (same cascade)
+    today_open_c as (select * from matchable_channel anti join pairs using (cid)),
+    today_open_l as (select * from matchable_ledger anti join pairs using (lid)),
+    carried_c as ({carried_side_sql("channel", "cid")}),
+    carried_l as ({carried_side_sql("ledger", "lid")}),
+    {cascade_sql(cascade, "today_open_c", "carried_l", prefix="late_c_")},
+    {cascade_sql(cascade, "carried_c", "today_open_l", prefix="late_l_")},
+    late as (
+        select 'channel' as side, p.cid as today_id, p.match_rule, k.opened_on, k.source_file as k_file,
+               k.source_line as k_line, k.amount_minor as k_amount, k.currency as k_currency,
+               'the ledger entry ' || coalesce(k.entry_id, '') as k_what,
+               c.amount_minor, c.currency, c.fee_minor, c.expected_fee_minor, c.channel
+        from late_c_pairs p join carried_l k using (lid) join c on c.cid = p.cid
+        union all
+        select 'ledger', p.lid, p.match_rule, k.opened_on, k.source_file, k.source_line, k.amount_minor,
+               k.currency, 'the channel row ' || coalesce(k.channel_txn_id, ''),
+               l.amount_minor, l.currency, null, null, l.channel
+        from late_l_pairs p join carried_c k using (cid) join l on l.lid = p.lid
+    ),
+    late_findings as (
+        select x.*, x.currency <> x.k_currency as f_currency,
+               abs(x.amount_minor - x.k_amount) > coalesce(r.tolerance_minor, 0) as f_amount,
+               coalesce(x.fee_minor <> x.expected_fee_minor, false) as f_fee,
+               case when x.side = 'channel' then x.amount_minor else x.k_amount end as ch_amount,
+               case when x.side = 'channel' then x.k_amount else x.amount_minor end as led_amount,
+               case when x.side = 'channel' then x.currency else x.k_currency end as ch_currency,
+               case when x.side = 'channel' then x.k_currency else x.currency end as led_currency
+        from late x left join channel_rules r using (channel)
+    ),
+    late_judged as (
+        select f.side, f.today_id, f.match_rule, f.opened_on, f.k_file, f.k_line,
+               case when f_currency then 'currency_mismatch' when f_amount then 'amount_mismatch'
+                    when f_fee then 'fee_mismatch' else 'resolved_late' end as outcome,
+               concat_ws('; ',
+                   case when f_currency then 'currency_mismatch: channel ' || f.ch_currency || ' vs ledger ' || f.led_currency end,
+                   case when f_amount then 'amount_mismatch: channel ' || {late_ch_money} || ' vs ledger ' || {late_led_money} end,
+                   case when f_fee then 'fee_mismatch: charged ' || {late_fee_charged} || ' vs contracted ' || {late_fee_contracted} end,
+                   'closes ' || f.k_what || ' open since ' || f.opened_on::varchar || ' (' || f.k_file || ':'
+                       || f.k_line::varchar || '), matched by ' || f.match_rule
+               ) as detail
+        from late_findings f
+        left join currency_units cx on cx.currency = f.ch_currency
+        left join currency_units lx on lx.currency = f.led_currency
+    ),
     paired as (
         select p.cid, p.lid, p.match_rule, c.channel, c.amount_minor, c.fee_minor, c.expected_fee_minor,
                c.currency, c.status, c.source_file, c.source_line,
@@ -204,15 +259,19 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
         select 'channel' as source, c.source_file, c.source_line, c.channel, null::varchar as entry_id,
                c.channel_txn_id, c.order_no, c.kind, c.amount_minor, c.fee_minor, c.expected_fee_minor, c.currency,
                case when d.cid is not null then 'duplicate' when j.cid is not null then j.outcome
+                    when lj.today_id is not null then lj.outcome
                     when g.why is not null then 'in_transit' else 'missing_in_ledger' end as outcome,
                case when d.cid is not null then d.detail
+                    when j.cid is null and lj.today_id is not null then lj.detail
                     when j.cid is null and g.why is not null
                     then concat_ws('; ', g.why || ': no entry in the ledger read today, carried forward', {fee_note})
                     when j.cid is null then concat_ws('; ', 'no ledger entry for this channel row', {fee_note})
                     else j.detail end as detail,
-               j.match_rule, j.l_file as counterpart_file, j.l_line as counterpart_line, c.cid as row_id,
-               c.settle_date as row_date
+               coalesce(j.match_rule, lj.match_rule) as match_rule,
+               coalesce(j.l_file, lj.k_file) as counterpart_file, coalesce(j.l_line, lj.k_line) as counterpart_line,
+               lj.opened_on as counterpart_date, c.cid as row_id, c.settle_date as row_date
         from c left join channel_dup d using (cid) left join judged j using (cid)
+        left join (select * from late_judged where side = 'channel') lj on lj.today_id = c.cid
         left join currency_units cx on cx.currency = c.currency
         left join (select why from unavailable where channel = 'ledger' limit 1) g on true
     ),
@@ -221,13 +280,17 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
                l.order_no, l.kind, l.amount_minor, null::bigint as fee_minor, null::bigint as expected_fee_minor,
                l.currency,
                case when d.lid is not null then 'duplicate' when u.why is not null then 'in_transit'
-                    when j.lid is not null then j.outcome when l.status <> 'succeeded' then 'void'
+                    when j.lid is not null then j.outcome when lj.today_id is not null then lj.outcome
+                    when l.status <> 'succeeded' then 'void'
                     when l.booked_at >= $cutoff_at then 'in_transit' else 'missing_in_channel' end as outcome,
-               d.detail as dup_detail, u.why, j.detail as judged_detail, l.status, l.business_date,
-               j.match_rule, j.c_file as counterpart_file, j.c_line as counterpart_line, l.lid as row_id,
+               d.detail as dup_detail, u.why, coalesce(j.detail, lj.detail) as judged_detail, l.status,
+               l.business_date, coalesce(j.match_rule, lj.match_rule) as match_rule,
+               coalesce(j.c_file, lj.k_file) as counterpart_file, coalesce(j.c_line, lj.k_line) as counterpart_line,
+               case when j.lid is null then lj.opened_on end as counterpart_date, l.lid as row_id,
                l.business_date as row_date
         from l left join ledger_dup d using (lid) left join unavailable u using (channel)
         left join judged j using (lid)
+        left join (select * from late_judged where side = 'ledger') lj on lj.today_id = l.lid
     ),
     ledger_said as (
         select *,
@@ -253,12 +316,13 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
                 -- the fee charged where it should come back, or the other way round (BAD_INPUTS L09)
                 when outcome = 'fee_mismatch' and sign(fee_minor) * sign(expected_fee_minor) = -1 then 'FEE_SIGN'
                 when outcome in ('matched', 'void') then null else upper(outcome) end as reason_code,
-           nullif(detail, '') as detail, match_rule, counterpart_file, counterpart_line, row_id, row_date
+           nullif(detail, '') as detail, match_rule, counterpart_file, counterpart_line, counterpart_date, row_id,
+           row_date
     from channel_out
     union all by name
     select source, source_file, source_line, channel, entry_id, channel_txn_id, order_no, kind, amount_minor,
            fee_minor, expected_fee_minor, currency, outcome, reason_code, detail, match_rule, counterpart_file,
-           counterpart_line, row_id, row_date
+           counterpart_line, counterpart_date, row_id, row_date
     from ledger_said
     """  # noqa: S608 - relation and column names from this module; values are bound parameters
 
@@ -286,6 +350,7 @@ def classify_outcomes(
     business_date: date,
     rules: Rules,
     unavailable: dict[str, str],
+    carried: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Match the day's channel and ledger rows (frames in memory) and give each exactly one outcome.
 
@@ -298,6 +363,7 @@ def classify_outcomes(
         rules: tolerances, fees, cutoff.
         unavailable: channel → why its statement is not usable ("statement missing",
             "statement rejected: CONTROL_TOTAL_MISMATCH"); its ledger rows are ``in_transit``.
+        carried: the open items of earlier dates (``schemas.outputs.OpenItem``); none by default.
 
     Returns:
         Outcome rows (schemas.outputs.Outcome) for every channel row, then every ledger row, in
@@ -309,6 +375,7 @@ def classify_outcomes(
         con.register("ledger_rows", ledger.with_row_index("lid").with_columns(pl.col("lid").cast(pl.Int64)))
         con.execute(f"create temp table entry_dups as {entry_dups_sql()}")
         prepare_classification(con, rules, unavailable)
+        con.register("carried", empty_open_items() if carried is None else carried)
         sql = f"select * from ({classify_sql()}) order by source, row_id"  # noqa: S608
         frame = con.sql(sql, params=classify_parameters(business_date, rules)).pl()
     return as_outcomes(frame, frame["source"][0] if frame.height else "channel")
@@ -375,7 +442,7 @@ def quarantined_outcomes_sql() -> str:
            coalesce(f.file_code, q.reason_code, 'QUARANTINED') as reason_code,
            nullif(concat_ws('; ', f.file_reason, q.detail), '') as detail,
            null::varchar as match_rule, null::varchar as counterpart_file, null::bigint as counterpart_line,
-           null::date as row_date, r.row_id
+           null::date as counterpart_date, null::date as row_date, r.row_id
     from one_per_line r
     left join reasons q using (source_file, source_line)
     left join rejected_files f using (source_file)

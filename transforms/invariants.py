@@ -84,16 +84,28 @@ def amount_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def pairing_problems(con: duckdb.DuckDBPyConnection, tolerances: Mapping[str, int]) -> list[str]:
-    """I10 over the ``outcomes`` relation; ``tolerances`` maps a channel to its amount tolerance."""
+    """I10 over the ``outcomes`` relation; ``tolerances`` maps a channel to its amount tolerance.
+
+    Pairs within the day are checked from both ends; an open item of an earlier date (named with
+    its ``counterpart_date``) must be closed by one row at most.
+    """
+    closed_twice = [
+        f"{day} {file}:{line}: open item closed by {n} rows today"
+        for day, file, line, n in con.sql(
+            "select counterpart_date, counterpart_file, counterpart_line, count(*) from outcomes "
+            "where counterpart_date is not null group by all having count(*) > 1 order by all limit ?",
+            params=[EXAMPLES],
+        ).fetchall()
+    ]
     con.register("pair_tolerance", _tolerance_rows(tolerances))
     try:
         unique, balanced = con.sql(_FINGERPRINTS).fetchall()[0]
         if unique == 0 and balanced:
-            return []
+            return closed_twice
         rows = con.sql(_OFFENDERS, params=[EXAMPLES]).fetchall()
     finally:
         con.unregister("pair_tolerance")
-    problems = [f"{file}:{line}: {why}" for file, line, why in rows]
+    problems = [f"{file}:{line}: {why}" for file, line, why in rows] + closed_twice
     return problems or ["matched pairs do not agree (the fingerprints of both sides differ)"]
 
 
@@ -114,6 +126,7 @@ _PAIRS = """
         select o.*, coalesce(t.tolerance_minor, 0) = 0 as exact
         from outcomes o left join pair_tolerance t using (channel)
         where o.source in ('channel', 'ledger') and o.counterpart_line is not null
+              and o.counterpart_date is null  -- a row that closed an earlier date's open item
     ),
     pairs as (
         select source,

@@ -141,23 +141,26 @@ by_order_no = MatchStep("order_no", _by_order_no_sql)
 MATCH_CASCADE: tuple[MatchStep, ...] = (by_channel_txn_id, by_order_no)
 
 
-def cascade_sql(cascade: Sequence[MatchStep], channel: str, ledger: str) -> str:
-    """CTEs ending in ``pairs (cid, lid, match_rule)``: every step on what the earlier ones left open.
+def cascade_sql(cascade: Sequence[MatchStep], channel: str, ledger: str, *, prefix: str = "") -> str:
+    """CTEs ending in ``{prefix}pairs (cid, lid, match_rule)``: every step on what the earlier ones left open.
 
     Args:
         cascade: the steps, in order.
         channel: the matchable channel rows (a relation or CTE with ``cid``).
         ledger: the matchable ledger rows (with ``lid``).
+        prefix: put before every CTE name, so that one query can run the cascade twice (the day's
+            own rows, then what stays open against the open items of earlier days).
     """
     parts = []
     open_c, open_l = channel, ledger
     for index, step in enumerate(cascade):
-        parts.append(f"step_{index} as ({step.sql(open_c, open_l)})")
-        parts.append(f"open_c_{index} as (select * from {open_c} anti join step_{index} using (cid))")  # noqa: S608
-        parts.append(f"open_l_{index} as (select * from {open_l} anti join step_{index} using (lid))")  # noqa: S608
-        open_c, open_l = f"open_c_{index}", f"open_l_{index}"
-    union = " union all ".join(f"select * from step_{index}" for index in range(len(cascade)))  # noqa: S608
-    parts.append(f"pairs as ({union or 'select null::bigint as cid, null::bigint as lid, null::varchar as match_rule where false'})")
+        parts.append(f"{prefix}step_{index} as ({step.sql(open_c, open_l)})")
+        parts.append(f"{prefix}open_c_{index} as (select * from {open_c} anti join {prefix}step_{index} using (cid))")  # noqa: S608
+        parts.append(f"{prefix}open_l_{index} as (select * from {open_l} anti join {prefix}step_{index} using (lid))")  # noqa: S608
+        open_c, open_l = f"{prefix}open_c_{index}", f"{prefix}open_l_{index}"
+    union = " union all ".join(f"select * from {prefix}step_{index}" for index in range(len(cascade)))  # noqa: S608
+    empty = "select null::bigint as cid, null::bigint as lid, null::varchar as match_rule where false"
+    parts.append(f"{prefix}pairs as ({union or empty})")
     return ",\n".join(parts)
 
 

@@ -20,7 +20,8 @@ import polars as pl
 
 from schemas.canonical import CHANNELS
 from schemas.outputs import OUTCOMES, Discrepancy, Outcome
-from transforms.classify import EXCEPTION_CODES, OUTCOME_SCHEMA
+from transforms.carry import OPEN_ITEM_SCHEMA, aging_sql, empty_open_items
+from transforms.classify import EXCEPTION_CODES
 
 OUTCOME_NAMES = tuple(Outcome.to_schema().columns)
 DISCREPANCY_SCHEMA = {name: col.dtype.type for name, col in Discrepancy.to_schema().columns.items()}
@@ -37,6 +38,8 @@ SEVERITY: dict[str, int] = {
     "in_transit": 3, "matched_fallback": 3, "matched": 3, "resolved_late": 3, "void": 3,
 }  # fmt: skip
 _SOURCE_ORDER = ("channel", "ledger", "bank")
+AGING_SCHEMA = {"channel": pl.String, "currency": pl.String, "aging_bucket": pl.String, "items": pl.Int64,
+                "amount_minor": pl.Int64}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ class Report:
 
     ``discrepancies`` and ``open_items`` hold the first ``max_sheet_rows`` rows of their tables in
     worklist order (the complete tables are in ``discrepancies.parquet`` / ``.csv`` and
-    ``outcomes.parquet``); ``*_count`` give the full sizes. ``settlement`` (SettlementLine) and
+    ``open_items.parquet``); ``*_count`` give the full sizes. ``open_items`` are OpenItem rows: what is
+    still open at the end of the day, carried forward, with their age; ``aging`` counts them and adds
+    their amounts per channel, currency and aging bucket. ``settlement`` (SettlementLine) and
     ``quarantine`` (QuarantineEntry) are whole.
     """
 
@@ -113,6 +118,7 @@ class Report:
     max_sheet_rows: int = 50_000
     rows_per_file: dict[str, int] = field(default_factory=dict)
     shared_lines: tuple[int, str] = (0, "")
+    aging: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AGING_SCHEMA))
 
 
 def _order_sql() -> str:
@@ -150,11 +156,6 @@ def discrepancies_sql() -> str:
         where outcome not in ({settled}) or coalesce(reason_code in ({exceptions}), false)
         order by {_severity_sql()}, abs(amount_minor) desc nulls last, {_order_sql()}
     """  # noqa: S608 - names and codes from this module
-
-
-def open_items_sql() -> str:
-    """The rows still open at the end of the day (``in_transit``), in file order."""
-    return f"select {', '.join(OUTCOME_NAMES)} from outcomes where outcome = 'in_transit' order by {_order_sql()}"  # noqa: S608
 
 
 def _rate_pct(matched: int, total: int) -> str:
@@ -195,7 +196,7 @@ def build_report(
     expected: tuple[str, ...],
     max_sheet_rows: int = 50_000,
 ) -> Report:
-    """Assemble the typed report from the ``outcomes`` relation on ``con``.
+    """Assemble the typed report from the ``outcomes`` and ``open_items`` relations on ``con``.
 
     Exit code (STYLE): 3 when an expected statement is missing or rejected, or any row or file was
     quarantined; else 0 (discrepancies are findings, not failures).
@@ -203,8 +204,9 @@ def build_report(
     params = {"business_date": business_date}
     discrepancies = con.sql(f"{discrepancies_sql()} limit {int(max_sheet_rows)}", params=params).pl()
     discrepancy_count = _count(con, discrepancies_sql(), params)
-    open_items = con.sql(f"{open_items_sql()} limit {int(max_sheet_rows)}").pl()
-    open_item_count = _count(con, open_items_sql(), {})
+    open_items = con.sql(f"select * from open_items limit {int(max_sheet_rows)}").pl()  # noqa: S608
+    open_item_count = _count(con, "select * from open_items", {})
+    aging = con.sql(aging_sql()).pl()
     counts = dict(con.sql("select outcome, count(*) from outcomes group by outcome").fetchall())
     outcome_counts = tuple((name, int(counts.get(name, 0))) for name in OUTCOMES)
     stats = {row[0]: row[1:] for row in con.sql(_channel_stats_sql()).fetchall()}
@@ -256,8 +258,9 @@ def build_report(
         outcome_counts=outcome_counts,
         discrepancies=discrepancies.cast(DISCREPANCY_SCHEMA),
         discrepancy_count=discrepancy_count,
-        open_items=open_items.cast(OUTCOME_SCHEMA),
+        open_items=open_items.cast(OPEN_ITEM_SCHEMA),
         open_item_count=open_item_count,
+        aging=aging.cast(AGING_SCHEMA),
         settlement=settlement.sort("settlement_date", "channel", "merchant_account", "currency",
                                    "bank_source_line", nulls_last=True),
         quarantine=quarantine.sort("source_file", "source_line", "column", nulls_last=True, maintain_order=True),
@@ -272,18 +275,26 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object
     return int(con.sql(f"select count(*) from ({sql})", params=dict(params) or None).fetchall()[0][0])  # noqa: S608
 
 
-def register_outcomes(con: duckdb.DuckDBPyConnection, outcomes: pl.DataFrame, row_dates: pl.DataFrame | None = None) -> None:
-    """Make an in-memory outcomes frame the ``outcomes`` relation (worked examples, tests).
+def register_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    outcomes: pl.DataFrame,
+    row_dates: pl.DataFrame | None = None,
+    open_items: pl.DataFrame | None = None,
+) -> None:
+    """Make in-memory frames the ``outcomes`` and ``open_items`` relations (worked examples, tests).
 
     ``row_dates`` (source_file, source_line, row_date) gives rows their business date (default: none,
-    so every discrepancy is 0 days old).
+    so every discrepancy is 0 days old); ``open_items`` (OpenItem rows) default to none.
     """
-    frame = outcomes.select(list(OUTCOME_NAMES)).with_columns(row_id=pl.lit(None, pl.Int64))
+    frame = outcomes.with_columns(
+        *(pl.lit(None, pl.Date).alias(name) for name in ("counterpart_date",) if name not in outcomes.columns)
+    ).select(list(OUTCOME_NAMES)).with_columns(row_id=pl.lit(None, pl.Int64))
     if row_dates is not None and row_dates.height:
         frame = frame.join(row_dates, on=["source_file", "source_line"], how="left", maintain_order="left")
     else:
         frame = frame.with_columns(row_date=pl.lit(None, pl.Date))
     con.register("outcomes", frame)
+    con.register("open_items", empty_open_items() if open_items is None else open_items)
 
 
 def formula_safe_sql(column: str) -> str:
@@ -315,6 +326,6 @@ def discrepancies_csv_sql() -> str:
         safe("channel_txn_id"), safe("order_no"), safe("kind"), safe("currency"),
         amount("amount_minor"), amount("fee_minor"), amount("expected_fee_minor"),
         safe("outcome"), safe("reason_code"), safe("detail"), safe("match_rule"), safe("counterpart_file"),
-        "counterpart_line", "age_days",
+        "counterpart_line", "counterpart_date", "age_days",
     ]  # fmt: skip
     return f"select {', '.join(columns)} from ({discrepancies_sql()})"  # noqa: S608 - names from this module

@@ -40,12 +40,17 @@ class ChannelRules:
         amount_tolerance_minor: allowed |channel − ledger| amount difference, minor units (0 = exact).
         payout_reference: regex recognising this channel's payout credit on the bank statement; its
             named group ``date`` (yyyymmdd) is the business date the payout settles.
+        settlement_lag_days: days from a business date to its payout on the bank (T+1: 1).
+        open_item_days: days an open item may wait past the settlement lag before it becomes a
+            discrepancy (an entry still without its channel row: ``missing_in_channel``).
     """
 
     fee_bps: Decimal = Decimal(60)
     fee_rounding: str = "half_up"
     amount_tolerance_minor: int = 0
     payout_reference: str | None = None
+    settlement_lag_days: int = 1
+    open_item_days: int = 2
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,8 @@ def _engine_settings(table: dict[str, object], problems: list[str]) -> EngineSet
 
 
 def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> ChannelRules:
-    known = {"fee_bps", "fee_rounding", "amount_tolerance_minor", "payout_reference"}
+    known = {"fee_bps", "fee_rounding", "amount_tolerance_minor", "payout_reference", "settlement_lag_days",
+             "open_item_days"}  # fmt: skip
     problems += [f"channels.{name}: unknown key {key!r}" for key in sorted(set(table) - known)]
     defaults = ChannelRules()
     fee_text = table.get("fee_bps", "60")
@@ -253,6 +259,13 @@ def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> 
     if not isinstance(tolerance, int) or isinstance(tolerance, bool) or tolerance < 0:
         problems.append(f"channels.{name}.amount_tolerance_minor: must be a non-negative integer")
         tolerance = 0
+    waits = {}
+    for key in ("settlement_lag_days", "open_item_days"):
+        value = table.get(key, getattr(defaults, key))
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 366:
+            problems.append(f"channels.{name}.{key}: must be a whole number of days 0..366, got {value!r}")
+            value = getattr(defaults, key)
+        waits[key] = value
     pattern = table.get("payout_reference")
     if pattern is not None:
         try:
@@ -265,4 +278,5 @@ def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> 
         fee_rounding=str(rounding),
         amount_tolerance_minor=int(tolerance),
         payout_reference=None if pattern is None else str(pattern),
+        **waits,
     )

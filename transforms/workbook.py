@@ -115,6 +115,15 @@ def money_format(currency: str) -> str:
     return MONEY_FORMATS[CURRENCY_EXPONENT[currency]]
 
 
+def _money_cell(ws: WriteOnlyWorksheet, amount_minor: int | None, currency: str | None) -> object:
+    """An amount in major units as an exact number cell (Decimal, never a float) in its currency's format."""
+    if amount_minor is None or currency not in CURRENCY_EXPONENT:
+        return None if amount_minor is None else amount_minor
+    cell = WriteOnlyCell(ws, value=Decimal(amount_minor).scaleb(-CURRENCY_EXPONENT[currency]))
+    cell.number_format = money_format(currency)
+    return cell
+
+
 def _date_cell(ws: WriteOnlyWorksheet, value: date) -> Cell:
     cell = WriteOnlyCell(ws, value=value)
     cell.number_format = DATE_FORMAT
@@ -442,6 +451,16 @@ def _write_summary(ws: WriteOnlyWorksheet, report: Report, spill_notes: Sequence
         total = WriteOnlyCell(ws, value=f"=SUM(B{first_count_row}:B{row})")
         total.font = _BOLD
         ws.append([text_cell(ws, "Total", font=_BOLD), total])
+        row += 1
+
+    # Open items at the end of the day, by age: what is carried to tomorrow (the Open items sheet lists them).
+    ws.append([])
+    ws.append([text_cell(ws, h, font=_BOLD) for h in ("open items", "currency", "age (days)", "items", "amount")])
+    for channel, currency, bucket, items, amount in report.aging.iter_rows():
+        ws.append([text_cell(ws, channel or ""), text_cell(ws, currency or ""), text_cell(ws, bucket), items,
+                   _money_cell(ws, amount, currency)])  # fmt: skip
+    if report.aging.height == 0:
+        ws.append([text_cell(ws, "none")])
 
     if report.channels:
         chart = BarChart()
@@ -511,8 +530,7 @@ def _tables(report: Report) -> list[_Table]:
         _Table("Discrepancies", report.discrepancies, "discrepancies.parquet and discrepancies.csv", totals=True,
                total_rows=report.discrepancy_count),
         _Table("Settlement", report.settlement, "settlement.parquet", totals=True),
-        _Table("Open items", report.open_items, "outcomes.parquet (outcome in_transit)", totals=False,
-               total_rows=report.open_item_count),
+        _Table("Open items", report.open_items, "open_items.parquet", totals=True, total_rows=report.open_item_count),
         _Table("Quarantine", report.quarantine, "quarantine.parquet", totals=False),
     ]  # fmt: skip
 

@@ -58,7 +58,7 @@ def test_two_different_bills_for_one_account_and_date_are_a_loud_conflict_never_
     wechat_rows = outcomes.filter((outcomes["source"] == "channel") & (outcomes["channel"] == "wechatpay"))
     assert set(wechat_rows["outcome"]) == {"quarantined"}  # nothing of either bill is merged
     assert set(wechat_rows["reason_code"]) == {"CONFLICTING_DELIVERY"}
-    assert wechat_rows.height == 2 * 200
+    assert wechat_rows.height == 2 * 201  # 200 rows and one paid at 23:59:4x, in each bill
 
 
 def test_the_next_days_bill_in_this_days_inbox_is_rejected_naming_both_dates(data_dir: Path) -> None:

@@ -38,8 +38,8 @@ def test_run_twice_writes_the_same_report_set_byte_for_byte(data_dir: Path, caps
     assert [name for name in before if before[name] != after[name]] == []
     names = sorted(after)
     assert names == sorted(
-        ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "discrepancies.csv", "settlement.parquet", "quarantine.parquet",
-         f"recon_{DAYS[1]}.xlsx"]
+        ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "discrepancies.csv", "settlement.parquet",
+         "quarantine.parquet", "open_items.parquet", f"recon_{DAYS[1]}.xlsx"]
     )
 
 

@@ -16,15 +16,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from flows.faults import CRASH_POINTS
-from flows.locks import date_lock
+from flows.locks import EarlierDateBusy, date_lock, wait_for_earlier_dates
 from tests.conftest import REPO, SAMPLE_DATA
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -149,7 +150,8 @@ def test_a_second_run_of_the_same_date_stops_at_once_naming_the_first(tmp_path: 
 
 
 def test_runs_of_different_dates_at_once_both_succeed_as_if_run_one_after_the_other(tmp_path: Path) -> None:
-    days = [date(2026, 3, 2), date(2026, 3, 4)]  # not neighbours: neither reads the other's settlement
+    # The later date's history is what the earlier one leaves open: it waits for it, then goes on.
+    days = [date(2026, 3, 2), date(2026, 3, 4)]
     together, apart = tmp_path / "together", tmp_path / "apart"
     for data_dir in (together, apart):
         for day in days:
@@ -158,11 +160,19 @@ def test_runs_of_different_dates_at_once_both_succeed_as_if_run_one_after_the_ot
     from prefect.settings import PREFECT_API_URL
 
     env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
-    running = [
-        subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--date", day.isoformat(), "--data-dir", str(together)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-        for day in days
-    ]
+
+    def start(day: date) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "run", "--date", day.isoformat(), "--data-dir", str(together)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    first = start(days[0])
+    lock = together / "work" / f"{days[0]}.lock"
+    deadline = time.monotonic() + 120
+    while not (lock.exists() and lock.read_text().strip()) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the earlier date's run holds its lock: the later one starts now, at once
+    running = [first, start(days[1])]
     codes = [process.wait(timeout=300) for process in running]
     assert codes == [3, 3], [p.stderr.read() for p in running if p.stderr]  # type: ignore[union-attr]
     for day in days:
@@ -218,3 +228,24 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"  # a zombie has exited (nobody has reaped it yet)
+
+
+def test_a_run_waits_for_the_run_of_an_earlier_date_and_gives_up_loudly(tmp_path: Path) -> None:
+    earlier = DAY - timedelta(days=2)
+    with date_lock(tmp_path, earlier):  # "a run of an earlier date" in progress
+        with pytest.raises(EarlierDateBusy, match=f"the run of {earlier} is still in progress"):
+            wait_for_earlier_dates(tmp_path, DAY, seconds=0.3)
+        assert wait_for_earlier_dates(tmp_path, earlier, seconds=0.3) == []  # its own date and later: no wait
+    holder = threading.Thread(target=lambda: _hold(tmp_path, earlier, 0.5))
+    holder.start()
+    time.sleep(0.1)
+    began = time.monotonic()
+    assert wait_for_earlier_dates(tmp_path, DAY, seconds=30) == [earlier]
+    assert time.monotonic() - began >= 0.3  # it waited for the earlier run to finish
+    holder.join()
+    assert wait_for_earlier_dates(tmp_path, DAY, seconds=0.3) == []
+
+
+def _hold(data_dir: Path, day: date, seconds: float) -> None:
+    with date_lock(data_dir, day):
+        time.sleep(seconds)

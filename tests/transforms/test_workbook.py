@@ -12,8 +12,9 @@ import polars as pl
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from schemas.outputs import Discrepancy, Outcome, QuarantineEntry, SettlementLine
-from transforms.report import ChannelSummary, InputFile, Report
+from schemas.outputs import Discrepancy, OpenItem, QuarantineEntry, SettlementLine
+from transforms.carry import OPEN_ITEM_SCHEMA
+from transforms.report import AGING_SCHEMA, ChannelSummary, InputFile, Report
 from transforms.workbook import SHEET_NAMES, escape_unwritable, render_workbook, text_cell
 
 BUSINESS_DATE = date(2026, 3, 2)
@@ -32,6 +33,7 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "fee_minor": pl.Int64(), "expected_fee_minor": pl.Int64(), "currency": pl.String(),
     "outcome": pl.String(), "reason_code": pl.String(), "detail": pl.String(),
     "match_rule": pl.String(), "counterpart_file": pl.String(), "counterpart_line": pl.Int64(),
+    "counterpart_date": pl.Date(),
 }
 DISCREPANCY_SCHEMA = {**OUTCOME_SCHEMA, "age_days": pl.Int64()}
 SETTLEMENT_SCHEMA: dict[str, pl.DataType] = {
@@ -104,12 +106,15 @@ def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Repo
     """A tiny report whose frames pass the output schemas."""
     rows = DISCREPANCY_ROWS if discrepancy_rows is None else discrepancy_rows
     discrepancies = Discrepancy.validate(pl.DataFrame(rows, schema=DISCREPANCY_SCHEMA))
-    open_items = Outcome.validate(pl.DataFrame(
-        [outcome_row(source="ledger", source_file="ledger/ledger.csv", source_line=7, entry_id="L-0007",
-                     order_no="订单-7", kind="payment", amount_minor=880, currency="CNY",
-                     outcome="in_transit", detail="booked 23:50, after the cut-off")],
-        schema=OUTCOME_SCHEMA,
+    open_items = OpenItem.validate(pl.DataFrame(
+        [{"opened_on": date(2026, 2, 26), "source": "ledger", "source_file": "ledger/ledger.csv", "source_line": 7,
+          "channel": "wechatpay", "merchant_account": None, "entry_id": "L-0007", "channel_txn_id": None,
+          "order_no": "订单-7", "kind": "payment", "amount_minor": 880, "currency": "CNY",
+          "status": "missing_in_channel", "age_days": 4, "aging_bucket": "4-7", "due_on": date(2026, 3, 1),
+          "detail": "booked 23:50, after the cut-off"}],
+        schema=OPEN_ITEM_SCHEMA,
     ))
+    aging = pl.DataFrame([("wechatpay", "CNY", "4-7", 1, 880)], schema=AGING_SCHEMA, orient="row")
     quarantine = QuarantineEntry.validate(pl.DataFrame(
         [
             {"source_file": WECHAT_FILE, "source_line": 9, "column": "应结订单金额", "value": "=1+1",
@@ -141,6 +146,7 @@ def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Repo
         settlement=SettlementLine.validate(settlement_frame()),
         open_items=open_items,
         open_item_count=open_items.height,
+        aging=aging,
         quarantine=quarantine,
         exit_code=3,
     )
@@ -314,6 +320,11 @@ def test_summary_headline_tables_and_chart(xlsx: bytes, book: Workbook) -> None:
     counts_at = next(i for i, r in enumerate(rows) if r[:2] == ["outcome", "rows"])
     assert rows[counts_at + 1][:2] == ["matched", 21]
     assert rows[counts_at + 5][:2] == ["Total", f"=SUM(B{counts_at + 2}:B{counts_at + 5})"]
+    aging_at = next(i for i, r in enumerate(rows) if r[:1] == ["open items"])
+    assert rows[aging_at][:5] == ["open items", "currency", "age (days)", "items", "amount"]
+    assert rows[aging_at + 1][:4] == ["wechatpay", "CNY", "4-7", 1]
+    assert Decimal(str(rows[aging_at + 1][4])) == Decimal("8.80")  # 880 fen, shown as yuan
+    assert book["Summary"].cell(aging_at + 2, 5).number_format == "#,##0.00"
     with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
         chart = z.read("xl/charts/chart1.xml").decode()
     assert "barChart" in chart and f"'Summary'!$H${header_at + 2}:$H${header_at + 4}" in chart
@@ -358,7 +369,7 @@ def test_a_table_past_the_row_limit_spills_to_parquet() -> None:
     assert note == ("Sheet shows the first 3 of 10 rows, most important first; "
                     "7 more are in discrepancies.parquet and discrepancies.csv")
     assert values[4][0] == "Total of rows shown CNY"
-    assert ws.auto_filter.ref == "A1:S4"
+    assert ws.auto_filter.ref == "A1:T4"  # the 19 Outcome columns and age_days
     summary = [r[0].value for r in book["Summary"].iter_rows()]
     assert f"Discrepancies: {note}" in summary
     # The other sheets fit and say nothing.
@@ -382,7 +393,7 @@ def test_empty_tables_render_with_header_only() -> None:
     report = make_report([])
     book = load_workbook(io.BytesIO(render_workbook(report)))
     ws = book["Discrepancies"]
-    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:S1"
+    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:T1"
 
 
 # --- the one door for text --------------------------------------------------------------------------
