@@ -22,6 +22,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from transforms.decisions import ACTIONS
+
 EXIT_OK, EXIT_ERROR, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 EPILOG = """\
@@ -42,6 +44,29 @@ examples:
   recon backfill --from 2026-03-02 --to 2026-03-08 --data-dir sample_data
   recon verify --date 2026-03-05 --data-dir sample_data
   recon trace ZZW202603020101 --data-dir sample_data
+"""
+
+
+RESOLVE_HELP = """\
+Record what a person decided about a discrepancy or an open item, with who and why. A decision is
+never changed (an undo is a decision of its own) and applies to the run of --date and every later
+run, and to every rerun of those dates, never to an earlier date. A resolved row leaves the open items
+and is listed, with its trail, on the Resolved sheet. Rerun --date to see it in that day's report.
+
+actions:
+  accept_channel   the channel's figure is right: the ledger is corrected
+  accept_ledger    the ledger's figure is right: the channel is asked to correct
+  write_off        written off to --account (at most write_off_limit_minor of recon.toml)
+  match_by_hand    matched by hand --with the other row
+"""
+
+RESOLVE_EXAMPLES = """\
+examples:
+  recon resolve --date 2026-03-04 --row ledger/ledger_20260302.csv:405 --opened-on 2026-03-02 \\
+      --action write_off --account 6603-rounding --reason "test order, never paid" --by li.na --data-dir sample_data
+  recon resolve --date 2026-03-05 --file resolutions.csv --by li.na --data-dir sample_data
+  recon resolve --date 2026-03-06 --undo DECISION_ID --reason "entered by mistake" --data-dir sample_data
+      (DECISION_ID: as printed when the decision was recorded)
 """
 
 
@@ -124,6 +149,28 @@ def build_parser() -> argparse.ArgumentParser:
                    description="Serve the daily deployment: every day at 06:00 merchant time, reconcile yesterday. "
                                "Scheduling needs a running Prefect server (`prefect server start`, then set "
                                "PREFECT_API_URL=http://127.0.0.1:4200/api).")
+    resolve = sub.add_parser("resolve", parents=[common], help="record a decision on a discrepancy or an open item",
+                             description=RESOLVE_HELP, epilog=RESOLVE_EXAMPLES,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    resolve.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD",
+                         help="the report you worked on: the decision applies to its rerun and every later run")
+    resolve.add_argument("--row", metavar="FILE:LINE", help="the row, as the report shows it: source_file:source_line")
+    resolve.add_argument("--opened-on", type=_date, default=None, metavar="YYYY-MM-DD",
+                         help="the date the row came from (Open items: opened_on; default: --date)")
+    resolve.add_argument("--source", choices=("channel", "ledger", "bank"), default=None,
+                         help="the row's side (default: from its file's folder)")
+    resolve.add_argument("--action", choices=[a for a in ACTIONS if a != "undo"], default=None)
+    resolve.add_argument("--reason", default=None, help="why, in words (required)")
+    resolve.add_argument("--by", default=None, help="who decides (default: $USER)")
+    resolve.add_argument("--account", default=None, help="write_off: the account it is written off to")
+    resolve.add_argument("--with", dest="counterpart", default=None, metavar="FILE:LINE",
+                         help="match_by_hand: the other row")
+    resolve.add_argument("--file", type=Path, default=None, metavar="CSV",
+                         help="many decisions at once: a CSV with source_file, source_line, resolution (or action), "
+                              "note (or reason) and optionally opened_on, source, account, by; rows without a "
+                              "resolution are skipped (discrepancies.csv with those columns filled in works as is)")
+    resolve.add_argument("--undo", default=None, metavar="DECISION_ID",
+                         help="cancel a recorded decision from --date on (it stays in force before)")
     sample = sub.add_parser("sample", parents=[common], help="generate sample days into --data-dir",
                             description="Write seeded sample days (inbox + answer key) into --data-dir.")
     sample.add_argument("--start", type=_date, default=date(2026, 3, 2), metavar="YYYY-MM-DD")
@@ -260,6 +307,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return _verify(_flow(args), args.date, data_dir, rules)
     if args.command == "trace":
         return _trace(args.identifier, data_dir)
+    if args.command == "resolve":
+        return _resolve(args, data_dir, rules)
     if args.command == "serve":
         from flows.schedule import serve_daily
 
@@ -296,6 +345,83 @@ def _trace(identifier: str, data_dir: Path) -> int:
         _say(f"{r['recon_date']} {r['source']:<7} {where}{other}  {r['kind'] or ''} "
               f"{r['amount_minor']} {r['currency'] or ''}  {r['outcome']}  {r['detail'] or ''}")
     return EXIT_OK
+
+
+def _resolve(args: argparse.Namespace, data_dir: Path, rules: object) -> int:
+    """Check the decisions against the recorded rows, then record them all (or none)."""
+    import csv
+    from datetime import UTC
+
+    from flows.warehouse import open_warehouse
+    from transforms.decisions import decision_rows
+
+    entries: list[dict[str, object]] = []
+    if args.file is not None:
+        if not args.file.is_file():
+            raise CannotRun(f"no resolutions file {args.file}")
+        with open(args.file, encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                action = (row.get("resolution") or row.get("action") or "").strip()
+                if action:
+                    entries.append({**row, "action": action, "reason": row.get("note") or row.get("reason")})
+    elif args.undo:
+        entries.append({"action": "undo", "undoes": args.undo, "reason": args.reason, "by": args.by})
+    elif args.row and args.action:
+        file, _, line = args.row.rpartition(":")
+        entries.append({
+            "source_file": file, "source_line": line, "opened_on": args.opened_on and args.opened_on.isoformat(),
+            "source": args.source, "action": args.action, "reason": args.reason, "account": args.account,
+            "counterpart": args.counterpart, "by": args.by,
+        })  # fmt: skip
+    else:
+        raise CannotRun("say what to record: --row FILE:LINE --action A --reason R, or --file CSV, or --undo ID")
+    who = args.by or os.environ.get("USER") or "unknown"
+    decisions, problems = decision_rows(entries, effective_date=args.date, decided_by=who, decided_at=datetime.now(UTC))
+    if not entries:
+        raise CannotRun(f"{args.file}: no row has a resolution")
+    path = data_dir / "warehouse.duckdb"
+    if not path.is_file():
+        raise CannotRun(f"no warehouse at {path}: reconcile a date first")
+    with open_warehouse(path) as warehouse:
+        if not problems:
+            problems += _decision_problems(warehouse, decisions, rules)
+        if problems:
+            raise CannotRun("nothing recorded:\n  " + "\n  ".join(problems))
+        warehouse.record_decisions(decisions)
+    for d in decisions.iter_rows(named=True):
+        what = f"undo of {d['undoes']}" if d["action"] == "undo" else (
+            f"{d['action']} {d['source']} {d['source_file']}:{d['source_line']} of {d['opened_on']}")
+        _say(f"recorded decision {d['decision_id']}: {what}, by {d['decided_by']}; in force from the run of "
+             f"{d['effective_date']} on (rerun it: recon run --date {d['effective_date']})")
+    return EXIT_OK
+
+
+def _decision_problems(warehouse: object, decisions: object, rules: object) -> list[str]:
+    """What the warehouse says against the decisions: unknown rows or ids, rows that need none, limits."""
+    import polars as pl
+
+    frame: pl.DataFrame = decisions  # type: ignore[assignment]
+    problems = []
+    for d in frame.filter(pl.col("action") == "undo").iter_rows(named=True):
+        if warehouse.decision(d["undoes"]) is None:  # type: ignore[attr-defined]
+            problems.append(f"undo: no recorded decision {d['undoes']}")
+    targets = frame.filter(pl.col("action") != "undo")
+    if targets.height:
+        found = warehouse.recorded_rows(targets)  # type: ignore[attr-defined]
+        keys = ("opened_on", "source", "source_file", "source_line")
+        known = {tuple(r[k] for k in keys): r for r in found.iter_rows(named=True)} if found.height else {}
+        limit = rules.write_off_limit_minor  # type: ignore[attr-defined]
+        for d in targets.iter_rows(named=True):
+            where = f"{d['source']} {d['source_file']}:{d['source_line']} of {d['opened_on']}"
+            row = known.get(tuple(d[k] for k in keys))
+            if row is None:
+                problems.append(f"{where}: no such row in the recorded run of {d['opened_on']}")
+            elif row["outcome"] in ("matched", "void", "resolved_late"):
+                problems.append(f"{where}: it is {row['outcome']}, nothing to resolve")
+            elif d["action"] == "write_off" and abs(row["amount_minor"] or 0) > limit:
+                problems.append(f"{where}: writing off {abs(row['amount_minor'])} minor units is over the limit "
+                                f"write_off_limit_minor = {limit}")
+    return problems
 
 
 def _read_warehouse(data_dir: Path, read: object) -> object:

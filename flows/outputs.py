@@ -45,7 +45,7 @@ def stage_tables(con: duckdb.DuckDBPyConnection, business_date: date, staging: P
     """Stream the complete outcome, open-item and discrepancy tables from the engine into ``staging``."""
     params = {"business_date": business_date}
     con.execute(f"copy ({outcomes_sql()}) to $out ({PARQUET_COPY})", {"out": str(staging / "outcomes.parquet")})  # noqa: S608
-    con.execute(f"copy (select * from open_items) to $out ({PARQUET_COPY})",  # noqa: S608 - constants
+    con.execute(f"copy (select * from snapshot) to $out ({PARQUET_COPY})",  # noqa: S608 - constants
                 {"out": str(staging / "open_items.parquet")})  # fmt: skip
     crash_point("after_tables")
     con.execute(
@@ -75,6 +75,7 @@ def stage_documents(report: Report, staging: Path) -> dict[str, str]:
         f"recon_{day}.xlsx": render_workbook(report),
         "settlement.parquet": frame_to_parquet(report.settlement),
         "quarantine.parquet": frame_to_parquet(report.quarantine),
+        "resolved.parquet": frame_to_parquet(report.resolved),
     }
     for name, data in documents.items():
         write_file(staging / name, data)

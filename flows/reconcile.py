@@ -38,7 +38,7 @@ from flows.workspace import (
     sweep_work,
 )
 from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
-from transforms.carry import OPEN_ITEM_SCHEMA, open_items_sql
+from transforms.carry import OPEN_ITEM_SCHEMA, close_the_day
 from transforms.classify import (
     channel_rules_frame,
     classify_parameters,
@@ -46,6 +46,7 @@ from transforms.classify import (
     prepare_classification,
     quarantined_outcomes_sql,
 )
+from transforms.decisions import DECISION_SCHEMA
 from transforms.dispatch import (
     FORMAT_BY_NAME,
     parse_input,
@@ -143,10 +144,14 @@ class History:
     Attributes:
         settlement: settlement lines recorded by runs of earlier dates (payouts to recognise).
         carried: the Parquet file (in the work folder) of the open items carried into D.
+        decisions: the Parquet file of the decisions effective on or before D.
+        decisions_digest: a digest of those decisions (part of the run id: a decision is an input).
     """
 
     settlement: pl.DataFrame
     carried: str
+    decisions: str
+    decisions_digest: str = ""
 
 
 @contextmanager
@@ -235,18 +240,22 @@ def read_history(data_dir: Path, business_date: date, workspace: Workspace) -> H
     waited = wait_for_earlier_dates(data_dir, business_date, seconds=EARLIER_DATE_WAIT_SECONDS)
     if waited:
         log.info("history: waited for the runs of %s to finish", ", ".join(map(str, waited)))
-    carried = workspace.root / "carried.parquet"
+    carried, decided = workspace.root / "carried.parquet", workspace.root / "decisions.parquet"
     path = data_dir / "warehouse.duckdb"
-    settlement, items = pl.DataFrame(schema=SETTLEMENT_SCHEMA), None
+    settlement, items, decisions = pl.DataFrame(schema=SETTLEMENT_SCHEMA), None, None
     if path.exists():
         with open_warehouse(path, read_only=True) as warehouse:
             recorded = warehouse.settlement_history(business_date)
             settlement = settlement if recorded is None else recorded
             items = warehouse.open_items_before(business_date)
+            decisions = warehouse.decisions_until(business_date)
     frame = pl.DataFrame(schema=OPEN_ITEM_SCHEMA) if items is None else items.cast(OPEN_ITEM_SCHEMA)  # type: ignore[arg-type]
     frame.write_parquet(carried)
-    log.info("history: %d open items carried in", frame.height)
-    return History(settlement=settlement, carried=str(carried))
+    decisions = pl.DataFrame(schema=DECISION_SCHEMA) if decisions is None else decisions.cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+    decisions.write_parquet(decided)
+    digest = hashlib.sha256("\n".join(sorted(decisions["decision_id"])).encode()).hexdigest() if decisions.height else ""
+    log.info("history: %d open items carried in, %d decisions", frame.height, decisions.height)
+    return History(settlement=settlement, carried=str(carried), decisions=str(decided), decisions_digest=digest)
 
 
 @task(cache_policy=NO_CACHE)
@@ -339,7 +348,7 @@ def report(
     outcome_files: list[str],
     read_files: list[str],
     settlement: pl.DataFrame,
-    carried: str,
+    history: History,
     day: Day,
     inputs: tuple[InputFile, ...],
     business_date: date,
@@ -351,15 +360,16 @@ def report(
     """Build the typed report, check its invariants, and stage the complete tables as files.
 
     ``read_files``: every row the adapters read (valid and quarantined), for the amount check (I2);
-    ``carried``: the open items carried into D, from which (with today's rows) the open items at the
-    end of D are computed.
+    ``history``: the open items carried into D and the decisions in force, from which (with today's
+    rows) the open items at the end of D and the rows resolved by a person are computed.
     """
     with timed("report"), connect_engine(workspace, readable=(staging,)) as con:
         con.read_parquet(outcome_files, union_by_name=True).create_view("outcomes")
-        con.read_parquet(carried).create_view("carried")
+        con.read_parquet(history.carried).create_view("carried")
+        con.read_parquet(history.decisions).create_view("decisions")
         con.register("settlement_today", settlement)
         con.register("channel_rules", channel_rules_frame(rules))
-        con.execute(f"create temp table open_items as {open_items_sql()}", {"business_date": business_date})  # noqa: S608
+        close_the_day(con, business_date)
         _view(con, "read_amounts", read_files, None, schema={"source_file": pl.String(), "amount_minor": pl.Int64()},
               columns=("source_file", "amount_minor"))  # fmt: skip
         built = build_report(
@@ -444,8 +454,8 @@ def reconcile_day(
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
-        built = report(outcome_files, read_files(parsed, day), settlement, history.carried, day, files,
-                       business_date, run_id_for(inputs, rules), rules, workspace, staging)  # fmt: skip
+        built = report(outcome_files, read_files(parsed, day), settlement, history, day, files, business_date,
+                       run_id_for(inputs, rules, history.decisions_digest), rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
         if record:
             record_run(data_dir, built, staging, outputs, started_at)
@@ -540,12 +550,17 @@ def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile], day: Day
     return tuple(described)
 
 
-def run_id_for(inputs: list[InboxInput], rules: Rules) -> str:
-    """The run id: a digest of the input hashes, the rules and the code version (same inputs → same id)."""
+def run_id_for(inputs: list[InboxInput], rules: Rules, decisions: str = "") -> str:
+    """The run id: a digest of the input hashes, the rules, the decisions in force and the code version.
+
+    Same inputs → same id; a decision made since is an input too, so a rerun that applies it is a new run.
+    """
     digest = hashlib.sha256()
     for item in sorted(inputs, key=lambda i: i.source_file):
         digest.update(f"{item.source_file}\0{item.sha256}\n".encode())
     digest.update(rules.digest().encode())
+    if decisions:
+        digest.update(f"decisions {decisions}".encode())
     digest.update(code_version().encode())
     return digest.hexdigest()[:16]
 

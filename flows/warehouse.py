@@ -34,6 +34,15 @@ create table if not exists run_log (
 """
 
 
+DECISION_TABLE_SQL = """
+create table if not exists decision (
+    decision_id varchar primary key, decided_at timestamptz, decided_by varchar, effective_date date,
+    opened_on date, source varchar, source_file varchar, source_line bigint, action varchar, reason varchar,
+    account varchar, counterpart varchar, undoes varchar
+)
+"""
+
+
 class WarehouseError(RuntimeError):
     """A warehouse statement failed; the message names the step and the business date."""
 
@@ -184,7 +193,7 @@ class Warehouse:
 
     def _frame(self, sql: str, params: list[object]) -> pl.DataFrame:
         """Run a query with bound parameters and return its rows as a Polars frame (fully fetched)."""
-        return self.con.sql(sql, params=params).pl()
+        return self.con.sql(sql, params=params or None).pl()
 
     def _has_table(self, table: str) -> bool:
         rows = self.con.execute(
@@ -218,6 +227,51 @@ class Warehouse:
             "order by opened_on, source, source_file, source_line, channel, merchant_account, currency",
             [business_date],
         )
+
+    def record_decisions(self, decisions: pl.DataFrame) -> None:
+        """Append decisions (``transforms.decisions.DECISION_SCHEMA``), all or none; never changed after."""
+        self.con.execute(DECISION_TABLE_SQL)
+        self.con.register("incoming_decisions", decisions)
+        try:
+            self._run("begin", date.min, "begin transaction")
+            self._run("record decisions", date.min, "insert into decision by name select * from incoming_decisions")
+            self._run("commit", date.min, "commit")
+        except Exception:
+            self.con.execute("rollback")
+            raise
+        finally:
+            self.con.unregister("incoming_decisions")
+        self._run("checkpoint", date.min, "checkpoint")
+
+    def decisions_until(self, business_date: date) -> pl.DataFrame | None:
+        """Every decision effective on or before D (which of them are in force is decided in SQL)."""
+        if not self._has_table("decision"):
+            return None
+        return self._frame(
+            "select * from decision where effective_date <= ? order by decided_at, decision_id", [business_date]
+        )
+
+    def recorded_rows(self, targets: pl.DataFrame) -> pl.DataFrame:
+        """The recorded outcome rows of ``targets`` (opened_on, source, source_file, source_line)."""
+        if not self._has_table("outcome_row"):
+            return pl.DataFrame()
+        self.con.register("targets", targets.select("opened_on", "source", "source_file", "source_line"))
+        try:
+            return self._frame(
+                "select t.opened_on, t.source, t.source_file, t.source_line, o.outcome, o.amount_minor, o.currency "
+                "from targets t join outcome_row o on o.recon_date = t.opened_on and o.source = t.source "
+                "and o.source_file = t.source_file and o.source_line = t.source_line",
+                [],
+            )
+        finally:
+            self.con.unregister("targets")
+
+    def decision(self, decision_id: str) -> dict[str, object] | None:
+        """One recorded decision by id, or None."""
+        if not self._has_table("decision"):
+            return None
+        rows = self._frame("select * from decision where decision_id = ?", [decision_id])
+        return rows.row(0, named=True) if rows.height else None
 
     def record_run(
         self,

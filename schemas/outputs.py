@@ -123,7 +123,8 @@ class OpenItem(pa.DataFrameModel):
     bank has not credited yet (``source`` = ``payout``, identified by date, channel, account and
     currency). ``opened_on`` is the date whose run first found it open (the inbox it came from);
     ``due_on`` the date after which waiting becomes a discrepancy (``settlement_lag_days`` +
-    ``open_item_days`` of its channel).
+    ``open_item_days`` of its channel). ``resolved_by`` names the decision in force that resolved it
+    (null: still open); a resolved item is still carried, so that an undo can reopen it.
     """
 
     opened_on: pl.Date
@@ -143,6 +144,7 @@ class OpenItem(pa.DataFrameModel):
     aging_bucket: str
     due_on: pl.Date
     detail: str = pa.Field(nullable=True)
+    resolved_by: str = pa.Field(nullable=True)
 
     class Config:
         """Exactly these columns."""

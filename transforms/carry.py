@@ -18,14 +18,24 @@ Relations read (names fixed here, values bound):
 - ``carried``: the open items as of the day before (``schemas.outputs.OpenItem`` columns);
 - ``outcomes``: today's outcome rows (with ``counterpart_date``);
 - ``settlement_today``: today's settlement lines (``SettlementLine``);
-- ``channel_rules``: per channel, ``settlement_lag_days`` and ``open_item_days``.
+- ``channel_rules``: per channel, ``settlement_lag_days`` and ``open_item_days``;
+- ``decisions``: every decision recorded (``transforms.decisions``): a row resolved by a person leaves
+  the open items and is listed among the resolved ones.
+
+:func:`close_the_day` runs the statements in order and leaves the tables ``snapshot``, ``open_items``
+and ``resolved`` on the connection. A resolved item stays in the snapshot (``resolved_by`` names the
+decision), so that an undo can reopen it; a later row that closes it removes it like any other.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
+import duckdb
 import polars as pl
 
-from schemas.outputs import OpenItem
+from schemas.outputs import SETTLED_OUTCOMES, OpenItem
+from transforms.decisions import active_decisions_sql, resolved_sql
 
 OPEN_ITEM_COLUMNS = tuple(OpenItem.to_schema().columns)
 OPEN_ITEM_SCHEMA = {name: col.dtype.type for name, col in OpenItem.to_schema().columns.items()}
@@ -69,12 +79,11 @@ def _bucket_sql(age: str) -> str:
     return f"(case {cases} end)"
 
 
-def open_items_sql() -> str:
-    """The open items at the end of ``$business_date``: yesterday's still open, and today's new ones.
+def candidate_items_sql() -> str:
+    """What is still open at the end of ``$business_date`` before decisions: yesterday's, and today's new.
 
     Carried items closed today (named by a row's ``counterpart_date``) or payouts credited today
     leave; everything left is aged, and past its deadline changes status (:data:`EXPIRED_STATUS`).
-    Ordered by status severity, age (oldest first), then identity: the same inputs give the same rows.
     """
     opened = ", ".join(f"'{name}'" for name in OPEN_OUTCOMES)
     received = ", ".join(f"'{name}'" for name in PAYOUT_RECEIVED)
@@ -92,7 +101,7 @@ def open_items_sql() -> str:
         from settlement_today
         where settlement_date < $business_date and payout_status in ({received})
     ),
-    waiting as (select * exclude (age_days, aging_bucket, due_on) from carried),
+    waiting as (select * exclude (age_days, aging_bucket, due_on, resolved_by) from carried),
     still_open as (
         select * from waiting
         anti join closed using (opened_on, source, source_file, source_line)
@@ -136,13 +145,53 @@ def open_items_sql() -> str:
         select * replace (
                    case when status = 'in_transit' and $business_date::date > due_on
                         then case source {expired} end else status end as status),
-               {_bucket_sql("age_days")} as aging_bucket
+               {_bucket_sql("age_days")} as aging_bucket, null::varchar as resolved_by
         from dated
     )
     select {columns} from aged
-    order by case when status = 'in_transit' then 1 else 0 end, age_days desc, channel, source,
-             source_file nulls last, source_line nulls last, merchant_account nulls last, currency
     """  # noqa: S608 - names and codes from this module
+
+
+def snapshot_sql() -> str:
+    """Every item carried at the end of the day, ``resolved_by`` the decision in force that resolved it.
+
+    Ordered by status severity, age (oldest first), then identity: the same inputs give the same rows.
+    """
+    columns = ", ".join(f"c.{name}" if name != "resolved_by" else "d.decision_id as resolved_by"
+                        for name in OPEN_ITEM_COLUMNS)  # fmt: skip
+    return f"""
+    select {columns}
+    from candidate_items c left join active_decisions d using (opened_on, source, source_file, source_line)
+    order by case when c.status = 'in_transit' then 1 else 0 end, c.age_days desc, c.channel, c.source,
+             c.source_file nulls last, c.source_line nulls last, c.merchant_account nulls last, c.currency
+    """  # noqa: S608 - names from this module
+
+
+def decidable_sql() -> str:
+    """The rows a decision may resolve on ``$business_date``: open candidates and the day's discrepancies."""
+    quiet = ", ".join(f"'{name}'" for name in (*SETTLED_OUTCOMES, *OPEN_OUTCOMES))
+    return f"""
+    select opened_on, source, source_file, source_line, channel, amount_minor, currency, status
+    from candidate_items where source <> 'payout'
+    union all
+    select $business_date::date, source, source_file, source_line, channel, amount_minor, currency, outcome
+    from outcomes where outcome not in ({quiet})
+    """  # noqa: S608 - names and codes from this module
+
+
+def close_the_day(con: duckdb.DuckDBPyConnection, business_date: date) -> None:
+    """Compute the day's closing tables on ``con`` (the relations are the module's).
+
+    ``snapshot``: every item carried, the resolved ones too; ``open_items``: the ones still open;
+    ``resolved``: the rows a decision in force resolves, with their trail.
+    """
+    params = {"business_date": business_date}
+    con.execute(f"create or replace temp table candidate_items as {candidate_items_sql()}", params)  # noqa: S608
+    con.execute(f"create or replace temp table active_decisions as {active_decisions_sql()}", params)  # noqa: S608
+    con.execute(f"create or replace temp table snapshot as {snapshot_sql()}")  # noqa: S608
+    con.execute("create or replace temp table open_items as select * from snapshot where resolved_by is null")
+    con.execute(f"create or replace temp table decidable as {decidable_sql()}", params)  # noqa: S608
+    con.execute(f"create or replace temp table resolved as {resolved_sql()}")  # noqa: S608
 
 
 def aging_sql() -> str:

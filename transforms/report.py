@@ -22,6 +22,7 @@ from schemas.canonical import CHANNELS
 from schemas.outputs import OUTCOMES, Discrepancy, Outcome
 from transforms.carry import OPEN_ITEM_SCHEMA, aging_sql, empty_open_items
 from transforms.classify import EXCEPTION_CODES
+from transforms.decisions import RESOLVED_SCHEMA
 
 OUTCOME_NAMES = tuple(Outcome.to_schema().columns)
 DISCREPANCY_SCHEMA = {name: col.dtype.type for name, col in Discrepancy.to_schema().columns.items()}
@@ -95,8 +96,9 @@ class Report:
     worklist order (the complete tables are in ``discrepancies.parquet`` / ``.csv`` and
     ``open_items.parquet``); ``*_count`` give the full sizes. ``open_items`` are OpenItem rows: what is
     still open at the end of the day, carried forward, with their age; ``aging`` counts them and adds
-    their amounts per channel, currency and aging bucket. ``settlement`` (SettlementLine) and
-    ``quarantine`` (QuarantineEntry) are whole.
+    their amounts per channel, currency and aging bucket; ``resolved`` lists the rows a person's
+    decision in force resolves, with the trail. ``settlement`` (SettlementLine) and ``quarantine``
+    (QuarantineEntry) are whole.
     """
 
     business_date: date
@@ -119,6 +121,7 @@ class Report:
     rows_per_file: dict[str, int] = field(default_factory=dict)
     shared_lines: tuple[int, str] = (0, "")
     aging: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AGING_SCHEMA))
+    resolved: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RESOLVED_SCHEMA))
 
 
 def _order_sql() -> str:
@@ -196,7 +199,7 @@ def build_report(
     expected: tuple[str, ...],
     max_sheet_rows: int = 50_000,
 ) -> Report:
-    """Assemble the typed report from the ``outcomes`` and ``open_items`` relations on ``con``.
+    """Assemble the typed report from the ``outcomes``, ``open_items`` and ``resolved`` relations on ``con``.
 
     Exit code (STYLE): 3 when an expected statement is missing or rejected, or any row or file was
     quarantined; else 0 (discrepancies are findings, not failures).
@@ -207,6 +210,7 @@ def build_report(
     open_items = con.sql(f"select * from open_items limit {int(max_sheet_rows)}").pl()  # noqa: S608
     open_item_count = _count(con, "select * from open_items", {})
     aging = con.sql(aging_sql()).pl()
+    resolved = con.sql("select * from resolved").pl()
     counts = dict(con.sql("select outcome, count(*) from outcomes group by outcome").fetchall())
     outcome_counts = tuple((name, int(counts.get(name, 0))) for name in OUTCOMES)
     stats = {row[0]: row[1:] for row in con.sql(_channel_stats_sql()).fetchall()}
@@ -261,6 +265,7 @@ def build_report(
         open_items=open_items.cast(OPEN_ITEM_SCHEMA),
         open_item_count=open_item_count,
         aging=aging.cast(AGING_SCHEMA),
+        resolved=resolved.cast(RESOLVED_SCHEMA),
         settlement=settlement.sort("settlement_date", "channel", "merchant_account", "currency",
                                    "bank_source_line", nulls_last=True),
         quarantine=quarantine.sort("source_file", "source_line", "column", nulls_last=True, maintain_order=True),
@@ -295,6 +300,7 @@ def register_outcomes(
         frame = frame.with_columns(row_date=pl.lit(None, pl.Date))
     con.register("outcomes", frame)
     con.register("open_items", empty_open_items() if open_items is None else open_items)
+    con.register("resolved", pl.DataFrame(schema=RESOLVED_SCHEMA))
 
 
 def formula_safe_sql(column: str) -> str:
@@ -309,7 +315,8 @@ def discrepancies_csv_sql() -> str:
     """The discrepancies as a person opens them in Excel.
 
     Amounts in major units as exact decimal text, every text formula-safe; the same rows in the same
-    order as :func:`discrepancies_sql` (``$business_date`` bound).
+    order as :func:`discrepancies_sql` (``$business_date`` bound), and the empty columns
+    ``resolution`` and ``note`` that ``recon resolve --file`` reads back.
     """
     from transforms.classify import currency_exponent_sql, money_text_sql  # money as words, one place
 
@@ -327,5 +334,7 @@ def discrepancies_csv_sql() -> str:
         amount("amount_minor"), amount("fee_minor"), amount("expected_fee_minor"),
         safe("outcome"), safe("reason_code"), safe("detail"), safe("match_rule"), safe("counterpart_file"),
         "counterpart_line", "counterpart_date", "age_days",
+        # Empty, for a person to fill in: `recon resolve --file` reads the rows given a resolution.
+        "'' as resolution", "'' as note",
     ]  # fmt: skip
     return f"select {', '.join(columns)} from ({discrepancies_sql()})"  # noqa: S608 - names from this module

@@ -98,6 +98,7 @@ class Rules:
         report: the report's layout.
         limits: bounds on the work one input file may cause (``[limits]``).
         engine: memory and threads (not hashed: never changes a result).
+        write_off_limit_minor: the largest amount a person may write off in one decision (minor units).
     """
 
     timezone: str = "Asia/Shanghai"
@@ -107,6 +108,7 @@ class Rules:
     report: ReportRules = field(default_factory=ReportRules)
     limits: Limits = field(default_factory=Limits)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    write_off_limit_minor: int = 100_000
 
     def for_channel(self, channel: str) -> ChannelRules:
         """The rules of ``channel`` (defaults when the config does not name it)."""
@@ -134,7 +136,8 @@ def parse_rules(text: str) -> Rules:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError([f"not valid TOML: {exc}"]) from None
-    known = {"timezone", "expected", "cutoff_minutes", "channels", "report", "limits", "engine"}
+    known = {"timezone", "expected", "cutoff_minutes", "channels", "report", "limits", "engine",
+             "write_off_limit_minor"}  # fmt: skip
     problems += [f"unknown key {key!r}" for key in sorted(set(raw) - known)]
 
     timezone = raw.get("timezone", "Asia/Shanghai")
@@ -169,11 +172,12 @@ def parse_rules(text: str) -> Rules:
     report = _report_rules(_table(raw, "report", problems), problems)
     limits = _limits(_table(raw, "limits", problems), problems)
     engine = _engine_settings(_table(raw, "engine", problems), problems)
+    write_off = _positive_int(raw, "recon.toml", "write_off_limit_minor", Rules.write_off_limit_minor, problems)
     if problems:
         raise RulesError(problems)
     return Rules(
         timezone=str(timezone), expected=tuple(expected), cutoff_minutes=cutoff, channels=channels,
-        report=report, limits=limits, engine=engine,
+        report=report, limits=limits, engine=engine, write_off_limit_minor=write_off,
     )  # fmt: skip
 
 

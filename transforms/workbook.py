@@ -1,6 +1,6 @@
 r"""The typed report as the Excel workbook the finance team opens: bytes in, bytes out.
 
-Sheets, in order: Summary, Discrepancies, Settlement, Open items, Quarantine, Run (DESIGN §6, §9).
+Sheets, in order: Summary, Discrepancies, Settlement, Open items, Resolved, Quarantine, Run.
 Nothing here recomputes a number (STYLE point 11): every value comes from the ``Report``; the only
 formulas are the totals written under money columns and under the outcome counts.
 
@@ -51,7 +51,7 @@ MAX_CELL_CHARS = 32_767
 MONEY_FORMATS: dict[int, str] = {0: "#,##0", 2: "#,##0.00", 3: "#,##0.000"}
 DATE_FORMAT = "yyyy-mm-dd"
 RATE_FORMAT = "0.0"
-SHEET_NAMES = ("Summary", "Discrepancies", "Settlement", "Open items", "Quarantine", "Run")
+SHEET_NAMES = ("Summary", "Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine", "Run")
 
 _TRUNCATED_MARK = "…[truncated]"
 #: Characters that XML 1.0 cannot hold (openpyxl raises IllegalCharacterError on the C0 ones), plus
@@ -531,6 +531,7 @@ def _tables(report: Report) -> list[_Table]:
                total_rows=report.discrepancy_count),
         _Table("Settlement", report.settlement, "settlement.parquet", totals=True),
         _Table("Open items", report.open_items, "open_items.parquet", totals=True, total_rows=report.open_item_count),
+        _Table("Resolved", report.resolved, "resolved.parquet", totals=False),
         _Table("Quarantine", report.quarantine, "quarantine.parquet", totals=False),
     ]  # fmt: skip
 

@@ -39,14 +39,15 @@ def test_run_twice_writes_the_same_report_set_byte_for_byte(data_dir: Path, caps
     names = sorted(after)
     assert names == sorted(
         ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "discrepancies.csv", "settlement.parquet",
-         "quarantine.parquet", "open_items.parquet", f"recon_{DAYS[1]}.xlsx"]
+         "quarantine.parquet", "open_items.parquet", "resolved.parquet", f"recon_{DAYS[1]}.xlsx"]
     )
 
 
 def test_the_workbook_has_its_sheets_numeric_amounts_and_text_ids(data_dir: Path) -> None:
     path = data_dir / "reports" / DAYS[1] / f"recon_{DAYS[1]}.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Discrepancies", "Settlement", "Open items", "Quarantine", "Run"]
+    assert book.sheetnames == ["Summary", "Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine",
+                               "Run"]
     sheet = book["Discrepancies"]
     header = [c.value for c in sheet[1]]
     amount_col = header.index("amount") + 1

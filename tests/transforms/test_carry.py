@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import polars as pl
 
 from tests.helpers import D, channel_frame, ledger_frame
-from transforms.carry import OPEN_ITEM_SCHEMA, aging_sql, empty_open_items, open_items_sql
+from transforms.carry import OPEN_ITEM_SCHEMA, aging_sql, close_the_day, empty_open_items
 from transforms.classify import channel_rules_frame, classify_outcomes
+from transforms.decisions import empty_decisions
 from transforms.rules import ChannelRules, Rules
 from transforms.settle import SETTLEMENT_SCHEMA
 
@@ -102,14 +103,24 @@ def test_an_open_item_on_the_same_side_never_closes_and_without_items_nothing_is
     assert plain[("channel", 2)] == ("missing_in_ledger", None, None)
 
 
-def snapshot(items: pl.DataFrame, outcomes: pl.DataFrame, settlement: pl.DataFrame, day: date = D) -> pl.DataFrame:
+def close(
+    items: pl.DataFrame, outcomes: pl.DataFrame, settlement: pl.DataFrame, decisions: pl.DataFrame | None = None,
+    day: date = D,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The open items and the resolved rows at the end of ``day``."""
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         con.register("carried", items)
         con.register("outcomes", outcomes)
         con.register("settlement_today", settlement)
         con.register("channel_rules", channel_rules_frame(RULES))
-        return con.sql(open_items_sql(), params={"business_date": day}).pl()
+        con.register("decisions", empty_decisions() if decisions is None else decisions)
+        close_the_day(con, day)
+        return con.sql("select * from open_items").pl(), con.sql("select * from resolved").pl()
+
+
+def snapshot(items: pl.DataFrame, outcomes: pl.DataFrame, settlement: pl.DataFrame, day: date = D) -> pl.DataFrame:
+    return close(items, outcomes, settlement, day=day)[0]
 
 
 def outcome(**values: object) -> dict[str, object]:
@@ -212,3 +223,36 @@ def test_a_snapshot_is_the_same_whatever_the_order_of_its_inputs():
     second = snapshot(items.reverse(), empty_outcomes, settlement())
     assert first.equals(second)
     assert first.height == 29
+
+
+def test_a_decision_in_force_moves_an_item_from_the_open_list_to_the_resolved_one_with_its_trail():
+    from transforms.decisions import decision_rows
+
+    items = carried(
+        item(opened_on=YESTERDAY, source="ledger", source_file="ledger/l.csv", source_line=7, amount_minor=100,
+             status="missing_in_channel"),
+        item(opened_on=YESTERDAY, source="ledger", source_file="ledger/l.csv", source_line=8, amount_minor=200),
+    )  # fmt: skip
+    outcomes = pl.DataFrame(
+        [outcome(source="channel", source_file="wechatpay/t.csv", source_line=4, outcome="amount_mismatch",
+                 amount_minor=300)],
+        schema_overrides=OUTCOME_TYPES,
+    )  # fmt: skip
+    decisions, problems = decision_rows(
+        [
+            {"source_file": "ledger/l.csv", "source_line": 7, "opened_on": str(YESTERDAY), "action": "write_off",
+             "account": "6603", "reason": "test order"},
+            {"source_file": "wechatpay/t.csv", "source_line": 4, "action": "accept_channel", "reason": "typo"},
+        ],
+        effective_date=D, decided_by="li.na", decided_at=datetime(2026, 3, 3, 9, tzinfo=UTC),
+    )  # fmt: skip
+    assert problems == []
+    open_items, resolved = close(items, outcomes, settlement(), decisions)
+    assert open_items.select("source_file", "source_line").rows() == [("ledger/l.csv", 8)]
+    assert resolved.select("source_file", "source_line", "was", "action", "account", "decided_by").rows() == [
+        ("ledger/l.csv", 7, "missing_in_channel", "write_off", "6603", "li.na"),
+        ("wechatpay/t.csv", 4, "amount_mismatch", "accept_channel", None, "li.na"),
+    ]
+    # The day before the decision's date, nothing is resolved.
+    open_before, resolved_before = close(items, outcomes, settlement(), decisions, day=YESTERDAY)
+    assert resolved_before.height == 0 and open_before.height == 2

@@ -111,7 +111,7 @@ def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Repo
           "channel": "wechatpay", "merchant_account": None, "entry_id": "L-0007", "channel_txn_id": None,
           "order_no": "订单-7", "kind": "payment", "amount_minor": 880, "currency": "CNY",
           "status": "missing_in_channel", "age_days": 4, "aging_bucket": "4-7", "due_on": date(2026, 3, 1),
-          "detail": "booked 23:50, after the cut-off"}],
+          "detail": "booked 23:50, after the cut-off", "resolved_by": None}],
         schema=OPEN_ITEM_SCHEMA,
     ))
     aging = pl.DataFrame([("wechatpay", "CNY", "4-7", 1, 880)], schema=AGING_SCHEMA, orient="row")
@@ -185,7 +185,8 @@ def sheet_xml(xlsx: bytes) -> dict[str, str]:
 
 def test_sheets_in_order(book: Workbook) -> None:
     assert book.sheetnames == list(SHEET_NAMES)
-    assert book.sheetnames == ["Summary", "Discrepancies", "Settlement", "Open items", "Quarantine", "Run"]
+    assert book.sheetnames == ["Summary", "Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine",
+                               "Run"]
 
 
 def test_money_headers_lose_minor_suffix(book: Workbook) -> None:
@@ -289,7 +290,7 @@ def test_dates_are_date_cells(book: Workbook) -> None:
     assert cell.is_date
 
 
-@pytest.mark.parametrize("sheet", ["Discrepancies", "Settlement", "Open items", "Quarantine"])
+@pytest.mark.parametrize("sheet", ["Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine"])
 def test_table_sheets_have_bold_frozen_header_and_filter(book: Workbook, sheet: str) -> None:
     ws = book[sheet]
     header, data = table(ws)

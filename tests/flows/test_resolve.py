@@ -1,0 +1,124 @@
+"""The finance team's loop: run, read, resolve, next day; decisions in force from their date, undone."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.cli import EXIT_CANNOT_RUN, EXIT_OK, main
+from flows.config import load_rules
+from tests.conftest import SAMPLE_DATA
+from tests.helpers import run_day
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+FIRST = date(2026, 3, 2)
+DAYS = [FIRST + timedelta(days=n) for n in range(4)]
+
+
+def report_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def resolve(data_dir: Path, *argv: str) -> int:
+    return main(["resolve", "--data-dir", str(data_dir), "--quiet", *argv])
+
+
+def test_a_decision_resolves_from_its_date_on_never_before_and_an_undo_reopens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for day in DAYS:
+        shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
+    rules, _ = load_rules(tmp_path, None)
+    first = {day: run_day(day, tmp_path, rules) for day in DAYS[:3]}
+    day2_before = report_bytes(first[DAYS[1]].reports_dir)
+
+    # Read the third day's Open items: a ledger entry of day 1, booked after the cut-off, never paid.
+    items = pl.read_parquet(first[DAYS[2]].reports_dir / "open_items.parquet")
+    waiting = items.filter((pl.col("source") == "ledger") & (pl.col("opened_on") == FIRST)).row(0, named=True)
+    row = f"{waiting['source_file']}:{waiting['source_line']}"
+    assert resolve(tmp_path, "--date", str(DAYS[2]), "--row", row, "--opened-on", str(FIRST),
+                   "--action", "write_off", "--account", "6603-rounding", "--reason", "test order, never paid",
+                   "--by", "li.na") == EXIT_OK  # fmt: skip
+    decision_id = capsys.readouterr().out.split("recorded decision ")[1][:12]
+
+    def identity(frame: pl.DataFrame) -> set[tuple[object, ...]]:
+        still_open = frame.filter(pl.col("resolved_by").is_null())  # resolved items are carried, marked
+        return set(still_open.select("opened_on", "source", "source_file", "source_line").rows())
+
+    key = (FIRST, "ledger", waiting["source_file"], waiting["source_line"])
+    # The rerun of the decision's date applies it: a new run, the item resolved with its trail.
+    rerun = run_day(DAYS[2], tmp_path, rules)
+    assert rerun.report.run_id != first[DAYS[2]].report.run_id
+    assert key not in identity(pl.read_parquet(rerun.reports_dir / "open_items.parquet"))
+    resolved = pl.read_parquet(rerun.reports_dir / "resolved.parquet")
+    assert resolved.select("action", "account", "decided_by", "decision_id", "reason").rows() == [
+        ("write_off", "6603-rounding", "li.na", decision_id, "test order, never paid")
+    ]
+    # A rerun of an earlier date never sees it: byte for byte what it was.
+    again = run_day(DAYS[1], tmp_path, rules, reports_dir=tmp_path / "rerun", record=False)
+    assert report_bytes(again.reports_dir) == day2_before
+    # The next day keeps it resolved.
+    fourth = run_day(DAYS[3], tmp_path, rules)
+    assert key not in identity(pl.read_parquet(fourth.reports_dir / "open_items.parquet"))
+    assert pl.read_parquet(fourth.reports_dir / "resolved.parquet")["decision_id"].to_list() == [decision_id]
+
+    # Undone from the fourth day on: open again there (aged), still resolved on the third.
+    assert resolve(tmp_path, "--date", str(DAYS[3]), "--undo", decision_id, "--reason", "entered on the wrong row",
+                   "--by", "li.na") == EXIT_OK  # fmt: skip
+    reopened = run_day(DAYS[3], tmp_path, rules)
+    assert key in identity(pl.read_parquet(reopened.reports_dir / "open_items.parquet"))
+    assert pl.read_parquet(reopened.reports_dir / "resolved.parquet").height == 0
+    third = run_day(DAYS[2], tmp_path, rules, reports_dir=tmp_path / "third", record=False)
+    assert pl.read_parquet(third.reports_dir / "resolved.parquet")["decision_id"].to_list() == [decision_id]
+
+
+def test_bulk_from_the_days_own_discrepancies_csv_and_what_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(SAMPLE_DATA / "inbox" / DAYS[0].isoformat(), tmp_path / "inbox" / DAYS[0].isoformat())
+    rules, _ = load_rules(tmp_path, None)
+    result = run_day(DAYS[0], tmp_path, rules)
+    csv_path = result.reports_dir / "discrepancies.csv"
+    with open(csv_path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and rows[0]["resolution"] == "" and rows[0]["note"] == ""
+    rows[0]["resolution"], rows[0]["note"] = "accept_channel", "the order system lost the booking"
+    filled = tmp_path / "resolutions.csv"
+    with open(filled, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert resolve(tmp_path, "--date", str(DAYS[0]), "--file", str(filled), "--by", "wang.fang") == EXIT_OK
+    assert capsys.readouterr().out.count("recorded decision") == 1
+    rerun = run_day(DAYS[0], tmp_path, rules)
+    resolved = pl.read_parquet(rerun.reports_dir / "resolved.parquet")
+    assert resolved.select("source_file", "source_line", "action", "decided_by").rows() == [
+        (rows[0]["source_file"], int(rows[0]["source_line"]), "accept_channel", "wang.fang")
+    ]
+
+    outcomes = rerun.outcomes()
+    matched = outcomes.filter(pl.col("outcome") == "matched").row(0, named=True)
+    big = outcomes.filter(pl.col("outcome") == "missing_in_ledger").sort("amount_minor").row(-1, named=True)
+    refused = [
+        ["--row", f"{matched['source_file']}:{matched['source_line']}", "--action", "accept_ledger", "--reason", "r"],
+        ["--row", "ledger/nope.csv:3", "--action", "accept_ledger", "--reason", "r"],
+        ["--row", f"{big['source_file']}:{big['source_line']}", "--action", "write_off", "--account", "6603",
+         "--reason", "r"],
+        ["--undo", "000000000000", "--reason", "r"],
+        ["--row", "ledger/x.csv:3", "--action", "accept_ledger"],
+    ]  # fmt: skip
+    messages = []
+    for argv in refused:
+        assert resolve(tmp_path, "--date", str(DAYS[0]), *argv) == EXIT_CANNOT_RUN
+        messages.append(capsys.readouterr().err)
+    assert "it is matched, nothing to resolve" in messages[0]
+    assert "no such row in the recorded run of 2026-03-02" in messages[1]
+    assert "over the limit write_off_limit_minor = 100000" in messages[2] or big["amount_minor"] <= 100000
+    assert "no recorded decision 000000000000" in messages[3]
+    assert "a decision needs a reason" in messages[4]
