@@ -43,8 +43,10 @@ from transforms.classify import (
     channel_rules_frame,
     classify_parameters,
     classify_sql,
+    explain_sql,
     prepare_classification,
     quarantined_outcomes_sql,
+    with_explanations_sql,
 )
 from transforms.decisions import DECISION_SCHEMA
 from transforms.dispatch import (
@@ -127,6 +129,7 @@ class Partition:
         entry_dups: the Parquet file of the day's duplicated entry ids (the global pre-pass).
         outcomes: where the partition's outcome rows go.
         carried: the Parquet file of the open items of earlier dates (all channels).
+        explanations: where the nearest candidates of its unmatched rows go (joined in by the report).
     """
 
     channel: str
@@ -135,6 +138,7 @@ class Partition:
     entry_dups: str
     outcomes: str
     carried: str
+    explanations: str
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,7 @@ def plan_partitions(parsed: list[ParsedInput], day: Day, workspace: Workspace, c
             entry_dups=entry_dups,
             outcomes=str(workspace.outcomes_dir / f"partition-{channel}.parquet"),
             carried=carried,
+            explanations=str(workspace.root / f"explain-{channel}.parquet"),
         )
         for channel in channels
     ]
@@ -297,8 +302,12 @@ def match_and_classify(
         con.execute("create temp table carried as select * from read_parquet(?) where channel = ?",
                     [partition.carried, partition.channel])  # fmt: skip
         prepare_classification(con, rules, unavailable)
-        sql = f"copy ({classify_sql()}) to $out (format parquet, compression lz4)"  # noqa: S608
+        carried = bool(con.execute("select count(*) from carried where source <> 'payout'").fetchall()[0][0])
+        sql = f"copy ({classify_sql(carried=carried)}) to $out (format parquet, compression lz4)"  # noqa: S608
         con.execute(sql, {**classify_parameters(business_date, rules), "out": partition.outcomes})
+        con.read_parquet(partition.outcomes).create_view("partition_outcomes")
+        con.execute(f"copy ({explain_sql()}) to $out (format parquet)",  # noqa: S608
+                    {"timezone": rules.timezone, "out": partition.explanations})  # fmt: skip
         lines = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
     return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
 
@@ -346,6 +355,7 @@ def settle_bank(
 @task(cache_policy=NO_CACHE)
 def report(
     outcome_files: list[str],
+    explanation_files: list[str],
     read_files: list[str],
     settlement: pl.DataFrame,
     history: History,
@@ -364,7 +374,10 @@ def report(
     rows) the open items at the end of D and the rows resolved by a person are computed.
     """
     with timed("report"), connect_engine(workspace, readable=(staging,)) as con:
-        con.read_parquet(outcome_files, union_by_name=True).create_view("outcomes")
+        con.read_parquet(outcome_files, union_by_name=True).create_view("outcome_rows")
+        _view(con, "explanations", explanation_files, None,
+              schema={"source": pl.String(), "row_id": pl.Int64(), "explained": pl.String()})  # fmt: skip
+        con.sql(with_explanations_sql("outcome_rows", "explanations")).create_view("outcomes")
         con.read_parquet(history.carried).create_view("carried")
         con.read_parquet(history.decisions).create_view("decisions")
         con.register("settlement_today", settlement)
@@ -454,7 +467,8 @@ def reconcile_day(
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
-        built = report(outcome_files, read_files(parsed, day), settlement, history, day, files, business_date,
+        built = report(outcome_files, [p.explanations for p in partitions], read_files(parsed, day), settlement,
+                       history, day, files, business_date,
                        run_id_for(inputs, rules, history.decisions_digest), rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
         if record:

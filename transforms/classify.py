@@ -138,50 +138,48 @@ def contracted_fee_sql(amount: str) -> str:
     return f"(case when {amount} > 0 then -({magnitude}) else ({magnitude}) end)::bigint"
 
 
-def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
-    """The whole classification of one partition: duplicates, the cascade, the judge, both sides' outcomes."""
-    c_money = money_text_sql("f.amount_minor", "f.currency", "cx.exponent", "cx.unit")
-    l_money = money_text_sql("f.l_amount", "f.l_currency", "lx.exponent", "lx.unit")
-    fee_charged = money_text_sql("f.fee_minor", "f.currency", "cx.exponent", "cx.unit")
-    fee_contracted = money_text_sql("f.expected_fee_minor", "f.currency", "cx.exponent", "cx.unit")
-    fee_note = (
-        "case when c.fee_minor <> c.expected_fee_minor then 'fee_mismatch: charged ' || "
-        + money_text_sql("c.fee_minor", "c.currency", "cx.exponent", "cx.unit")
-        + " || ' vs contracted ' || "
-        + money_text_sql("c.expected_fee_minor", "c.currency", "cx.exponent", "cx.unit")
-        + " end"
-    )
+def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
+    """CTEs ending in ``late_judged``: the day's rows left open against the open items of earlier dates.
+
+    ``late_judged (side, today_id, match_rule, opened_on, k_file, k_line, outcome, detail)``: the
+    day's row that closes an item (``side`` channel or ledger), and what the late pair shows.
+    """
     late_ch_money = money_text_sql("f.ch_amount", "f.ch_currency", "cx.exponent", "cx.unit")
     late_led_money = money_text_sql("f.led_amount", "f.led_currency", "lx.exponent", "lx.unit")
     late_fee_charged = money_text_sql("f.fee_minor", "f.ch_currency", "cx.exponent", "cx.unit")
     late_fee_contracted = money_text_sql("f.expected_fee_minor", "f.ch_currency", "cx.exponent", "cx.unit")
-    return f"""
-    with
-    c as (
-        -- only the columns the outcomes need: this set is materialised and joined several times
-        select ch.cid, ch.channel, ch.kind, ch.channel_txn_id, ch.order_no, ch.amount_minor, ch.fee_minor,
-               ch.currency, ch.status, ch.settle_date, ch.source_file, ch.source_line,
-               {contracted_fee_sql("ch.amount_minor")} as expected_fee_minor
-        from channel_rows ch left join channel_rules r using (channel)
-    ),
-    l as (
-        select lid, entry_id, channel, channel_txn_id, kind, order_no, amount_minor, currency, status,
-               booked_at, business_date, source_file, source_line
-        from ledger_rows
-    ),
-    {duplicates_sql()},
-    matchable_channel as (
-        select * from c anti join channel_dup using (cid) where kind in ('payment', 'refund')
-    ),
-    matchable_ledger as (
-        select * from l anti join ledger_dup using (lid) anti join unavailable using (channel)
-    ),
-    {cascade_sql(cascade, "matchable_channel", "matchable_ledger")},
-    -- what the day's own rows leave open, against the open items of earlier dates (same cascade)
-    today_open_c as (select * from matchable_channel anti join pairs using (cid)),
-    today_open_l as (select * from matchable_ledger anti join pairs using (lid)),
+    steps = range(len(cascade))
+    paired_c = " union all ".join(f"select cid from step_{i} semi join late_c_cands using (cid)" for i in steps)  # noqa: S608
+    paired_l = " union all ".join(f"select lid from step_{i} semi join late_l_cands using (lid)" for i in steps)  # noqa: S608
+    return f"""    -- what the day's own cascade leaves open, against the open items of earlier dates (same cascade)
     carried_c as ({carried_side_sql("channel", "cid")}),
     carried_l as ({carried_side_sql("ledger", "lid")}),
+    -- only rows sharing a key with an open item can close one: a semi join on the (small) open items
+    -- first, so that a day of millions is never anti-joined whole a second time
+    late_c_cands as (
+        select m.* from matchable_channel m semi join carried_l k
+          on m.channel = k.channel and m.kind = k.kind and m.channel_txn_id = k.channel_txn_id
+        union
+        select m.* from matchable_channel m semi join carried_l k
+          on m.channel = k.channel and m.kind = k.kind and m.order_no = k.order_no
+    ),
+    late_l_cands as (
+        select m.* from matchable_ledger m semi join carried_c k
+          on m.channel = k.channel and m.kind = k.kind and m.channel_txn_id = k.channel_txn_id
+        union
+        select m.* from matchable_ledger m semi join carried_c k
+          on m.channel = k.channel and m.kind = k.kind and m.order_no = k.order_no
+    ),
+    today_open_c as (
+        select * from late_c_cands anti join (
+            {paired_c}
+        ) using (cid)
+    ),
+    today_open_l as (
+        select * from late_l_cands anti join (
+            {paired_l}
+        ) using (lid)
+    ),
     {cascade_sql(cascade, "today_open_c", "carried_l", prefix="late_c_")},
     {cascade_sql(cascade, "carried_c", "today_open_l", prefix="late_l_")},
     late as (
@@ -221,6 +219,53 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
         left join currency_units cx on cx.currency = f.ch_currency
         left join currency_units lx on lx.currency = f.led_currency
     ),
+"""  # noqa: S608 - names from this module
+
+
+def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: bool = True) -> str:
+    """The whole classification of one partition: duplicates, the cascade, the judge, both sides' outcomes.
+
+    ``carried``: False when the partition has no open item of an earlier date to close (the late
+    cascade is then left out of the query: it would find nothing).
+    """
+    c_money = money_text_sql("f.amount_minor", "f.currency", "cx.exponent", "cx.unit")
+    l_money = money_text_sql("f.l_amount", "f.l_currency", "lx.exponent", "lx.unit")
+    fee_charged = money_text_sql("f.fee_minor", "f.currency", "cx.exponent", "cx.unit")
+    fee_contracted = money_text_sql("f.expected_fee_minor", "f.currency", "cx.exponent", "cx.unit")
+    fee_note = (
+        "case when c.fee_minor <> c.expected_fee_minor then 'fee_mismatch: charged ' || "
+        + money_text_sql("c.fee_minor", "c.currency", "cx.exponent", "cx.unit")
+        + " || ' vs contracted ' || "
+        + money_text_sql("c.expected_fee_minor", "c.currency", "cx.exponent", "cx.unit")
+        + " end"
+    )
+    late_block = _late_sql(cascade) if carried else (
+        "    late_judged as (select null::varchar as side, null::bigint as today_id, null::varchar as match_rule,"
+        " null::date as opened_on, null::varchar as k_file, null::bigint as k_line, null::varchar as outcome,"
+        " null::varchar as detail where false),\n"
+    )
+    return f"""
+    with
+    c as (
+        -- only the columns the outcomes need: this set is materialised and joined several times
+        select ch.cid, ch.channel, ch.kind, ch.channel_txn_id, ch.order_no, ch.amount_minor, ch.fee_minor,
+               ch.currency, ch.status, ch.settle_date, ch.source_file, ch.source_line,
+               {contracted_fee_sql("ch.amount_minor")} as expected_fee_minor
+        from channel_rows ch left join channel_rules r using (channel)
+    ),
+    l as (
+        select lid, entry_id, channel, channel_txn_id, kind, order_no, amount_minor, currency, status,
+               booked_at, business_date, source_file, source_line
+        from ledger_rows
+    ),
+    {duplicates_sql()},
+    matchable_channel as (
+        select * from c anti join channel_dup using (cid) where kind in ('payment', 'refund')
+    ),
+    matchable_ledger as (
+        select * from l anti join ledger_dup using (lid) anti join unavailable using (channel)
+    ),
+    {cascade_sql(cascade, "matchable_channel", "matchable_ledger")},
     paired as (
         select p.cid, p.lid, p.match_rule, c.channel, c.amount_minor, c.fee_minor, c.expected_fee_minor,
                c.currency, c.status, c.source_file, c.source_line,
@@ -255,7 +300,7 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
         left join currency_units cx on cx.currency = f.currency
         left join currency_units lx on lx.currency = f.l_currency
     ),
-    channel_out as (
+    {late_block}    channel_out as (
         select 'channel' as source, c.source_file, c.source_line, c.channel, null::varchar as entry_id,
                c.channel_txn_id, c.order_no, c.kind, c.amount_minor, c.fee_minor, c.expected_fee_minor, c.currency,
                case when d.cid is not null then 'duplicate' when j.cid is not null then j.outcome
@@ -327,6 +372,105 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
     """  # noqa: S608 - relation and column names from this module; values are bound parameters
 
 
+#: Outcomes whose row gets its nearest candidate named: rows nothing matched on their own side.
+UNMATCHED = {"channel": ("missing_in_ledger",), "ledger": ("missing_in_channel", "in_transit")}
+
+
+def explain_sql() -> str:
+    """``(source, row_id, explained)``: each unmatched row's nearest candidate on the other side, and what differs.
+
+    Reads ``partition_outcomes`` (the partition's outcome rows, just written), ``channel_rows``,
+    ``ledger_rows`` and ``currency_units``; ``$timezone`` is bound (times are shown in merchant time).
+    A second, small query: the unmatched rows are few, and the day's rows are only semi-joined to them.
+    """
+    channel_unmatched = ", ".join(f"'{name}'" for name in UNMATCHED["channel"])
+    ledger_unmatched = ", ".join(f"'{name}'" for name in UNMATCHED["ledger"])
+    return f"""
+    with
+    lonely_c as (
+        select cid, channel, kind, currency, amount_minor, order_no, channel_txn_id, occurred_at, source_file,
+               source_line
+        from channel_rows semi join (
+            select row_id as cid from partition_outcomes
+            where source = 'channel' and outcome in ({channel_unmatched})
+        ) using (cid)
+    ),
+    lonely_l as (
+        select lid, entry_id, channel, kind, currency, amount_minor, order_no, channel_txn_id, booked_at,
+               source_file, source_line
+        from ledger_rows semi join (
+            select row_id as lid from partition_outcomes
+            where source = 'ledger' and outcome in ({ledger_unmatched})
+        ) using (lid)
+        where status = 'succeeded'
+    ),
+    {_nearest_sql("c", "l", "cid")},
+    {_nearest_sql("l", "c", "lid")}
+    select 'channel' as source, cid as row_id, explained from nearest_c
+    union all
+    select 'ledger', lid, explained from nearest_l
+    """  # noqa: S608 - names and codes from this module
+
+
+def with_explanations_sql(outcomes: str, explanations: str) -> str:
+    """``outcomes`` with each explained row's nearest candidate added to its ``detail``."""
+    return f"""
+        select o.* replace (nullif(concat_ws('; ', o.detail, e.explained), '') as detail)
+        from {outcomes} o left join {explanations} e on e.source = o.source and e.row_id = o.row_id
+    """  # noqa: S608 - relation names from the caller (code)
+
+
+def _nearest_sql(me: str, other: str, row_id: str) -> str:
+    """CTE ``nearest_{me} ({row_id}, explained)``: each unmatched row's nearest candidate, and what differs.
+
+    The fields that differ are named with both values. ``me``/``other`` are ``c`` (channel rows) and ``l`` (ledger rows); candidates are the other side's
+    unmatched rows of the same channel, kind and currency, nearest in amount (an ASOF join each way:
+    linear, not a cross join), the first in file order among equal amounts.
+    """
+    other_id = "lid" if row_id == "cid" else "cid"
+    what = {"c": "the ledger entry ' || o.entry_id || ' (' || o.source_file || ':' || o.source_line::varchar || ')",
+            "l": "the channel row ' || coalesce(o.channel_txn_id, '') || ' (' || o.source_file || ':'"
+                 " || o.source_line::varchar || ')"}[me]  # fmt: skip
+    my_time, other_time = ("occurred_at", "booked_at") if me == "c" else ("booked_at", "occurred_at")
+    my_word, other_word = ("channel", "ledger") if me == "c" else ("ledger", "channel")
+
+    def when(column: str) -> str:
+        return f"strftime(timezone($timezone, {column}), '%Y-%m-%d %H:%M:%S')"
+
+    mine = money_text_sql("m.amount_minor", "m.currency", "cu.exponent", "cu.unit")
+    theirs = money_text_sql("o.amount_minor", "o.currency", "cu.exponent", "cu.unit")
+    # The nearest amount each way by an ASOF join on one representative per amount (the first in file
+    # order): linear however many rows share an amount, and never an arbitrary pick among equals.
+    firsts = f"""select channel, kind, currency, amount_minor, min({other_id}) as o_id
+                 from lonely_{other} group by channel, kind, currency, amount_minor"""  # noqa: S608
+    sides = " union all ".join(
+        f"""select m.{row_id}, a.o_id, abs(m.amount_minor - a.amount_minor) as gap
+            from lonely_{me} m asof join ({firsts}) a
+              on m.channel = a.channel and m.kind = a.kind and m.currency = a.currency
+             and m.amount_minor {op} a.amount_minor"""  # noqa: S608 - names from this module
+        for op in (">=", "<=")
+    )
+    return f"""
+    near_{me} as (
+        select * from ({sides})
+        qualify row_number() over (partition by {row_id} order by gap, o_id) = 1
+    ),
+    nearest_{me} as (
+        select m.{row_id},
+               'nearest candidate: {what}: ' || concat_ws('; ',
+                   case when m.amount_minor <> o.amount_minor then 'amount ' || {mine} || ' vs ' || {theirs} end,
+                   case when m.order_no is distinct from o.order_no
+                        then 'order_no ' || coalesce(m.order_no, '(none)') || ' vs ' || coalesce(o.order_no, '(none)') end,
+                   case when m.channel_txn_id is distinct from o.channel_txn_id
+                        then 'channel_txn_id ' || coalesce(m.channel_txn_id, '(none)') || ' vs '
+                             || coalesce(o.channel_txn_id, '(none)') end,
+                   '{my_word} ' || {when("m." + my_time)} || ', {other_word} ' || {when("o." + other_time)}
+               ) as explained
+        from near_{me} n join lonely_{me} m using ({row_id}) join lonely_{other} o on o.{other_id} = n.o_id
+        left join currency_units cu on cu.currency = m.currency
+    )"""  # noqa: S608 - names from this module
+
+
 def classify_parameters(business_date: date, rules: Rules) -> dict[str, object]:
     """The bound parameters of :func:`classify_sql`."""
     return {
@@ -376,8 +520,11 @@ def classify_outcomes(
         con.execute(f"create temp table entry_dups as {entry_dups_sql()}")
         prepare_classification(con, rules, unavailable)
         con.register("carried", empty_open_items() if carried is None else carried)
-        sql = f"select * from ({classify_sql()}) order by source, row_id"  # noqa: S608
-        frame = con.sql(sql, params=classify_parameters(business_date, rules)).pl()
+        params = classify_parameters(business_date, rules)
+        con.execute(f"create temp table partition_outcomes as {classify_sql()}", params)  # noqa: S608
+        con.execute(f"create temp table explanations as {explain_sql()}", {"timezone": rules.timezone})  # noqa: S608
+        sql = f"select * from ({with_explanations_sql('partition_outcomes', 'explanations')}) order by source, row_id"  # noqa: S608
+        frame = con.sql(sql).pl()
     return as_outcomes(frame, frame["source"][0] if frame.height else "channel")
 
 

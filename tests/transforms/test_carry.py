@@ -256,3 +256,36 @@ def test_a_decision_in_force_moves_an_item_from_the_open_list_to_the_resolved_on
     # The day before the decision's date, nothing is resolved.
     open_before, resolved_before = close(items, outcomes, settlement(), decisions, day=YESTERDAY)
     assert resolved_before.height == 0 and open_before.height == 2
+
+
+def test_without_open_items_the_query_without_the_late_cascade_gives_the_same_outcomes():
+    from transforms.classify import classify_parameters, classify_sql, prepare_classification
+    from transforms.match import entry_dups_sql
+
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|fee_minor|currency|status
+        2          |W1            |O1      |payment|10000       |-60      |CNY     |succeeded
+        3          |W2            |O2      |payment|20000       |-120     |CNY     |succeeded
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|currency|status   |booked
+        2          |              |O1      |payment|10000       |CNY     |succeeded|10:00
+        3          |W3            |O3      |payment|30000       |CNY     |succeeded|23:50
+        """
+    )
+    results = []
+    for with_late in (True, False):
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            con.register("channel_rows", channel.with_row_index("cid").with_columns(pl.col("cid").cast(pl.Int64)))
+            con.register("ledger_rows", ledger.with_row_index("lid").with_columns(pl.col("lid").cast(pl.Int64)))
+            con.execute(f"create temp table entry_dups as {entry_dups_sql()}")
+            prepare_classification(con, RULES, {})
+            con.register("carried", empty_open_items())
+            sql = f"select * from ({classify_sql(carried=with_late)}) order by source, row_id"
+            results.append(con.sql(sql, params=classify_parameters(D, RULES)).pl())
+    assert results[0].equals(results[1])
+    assert results[0]["outcome"].to_list() == ["matched_fallback", "missing_in_ledger", "matched_fallback", "in_transit"]

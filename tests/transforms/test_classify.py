@@ -123,3 +123,35 @@ def test_statement_missing_carries_ledger_rows_forward():
     channel = channel_frame("source_line|channel_txn_id\n2|W1").filter(pl.lit(False))
     got = outcomes(channel, ledger, {"alipay": "statement missing"})
     assert got == {("ledger", 2): "in_transit", ("ledger", 3): "in_transit"}
+
+
+def test_an_unmatched_row_names_its_nearest_candidate_and_the_fields_that_differ():
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|fee_minor|currency|status
+        3          |W8            |O8      |payment|12990       |-78      |CNY     |succeeded
+        4          |W4            |O4      |payment|70000       |-420     |CNY     |succeeded
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|currency|status   |booked
+        2          |W9            |O9      |payment|19290       |CNY     |succeeded|10:00
+        3          |              |O5      |payment|60000       |CNY     |succeeded|23:50
+        4          |W3            |O3      |refund |-12990      |CNY     |succeeded|10:00
+        """
+    )
+    out = classify_outcomes(channel, ledger, business_date=D, rules=RULES, unavailable={})
+    detail = {(r["source"], r["source_line"]): r["detail"] for r in out.iter_rows(named=True)}
+    # nearest in amount, of the same kind (the refund of the same size is no candidate)
+    assert detail[("channel", 3)] == (
+        "no ledger entry for this channel row; nearest candidate: the ledger entry LE2 (ledger/ledger.csv:2): "
+        "amount 129.90 CNY vs 192.90 CNY; order_no O8 vs O9; channel_txn_id W8 vs W9; "
+        "channel 2026-03-02 10:00:00, ledger 2026-03-02 10:00:00"
+    )
+    assert detail[("ledger", 3)].startswith(
+        "booked in the last 30 minutes of the day: carried forward; nearest candidate: the channel row W4 "
+        "(wechatpay/bill.csv:4): amount 600.00 CNY vs 700.00 CNY; order_no O5 vs O4; channel_txn_id (none) vs W4; "
+        "ledger 2026-03-02 23:50:00, channel 2026-03-02"
+    )
+    assert detail[("ledger", 4)] == "no channel row for this ledger entry"  # nothing of its kind to compare with
