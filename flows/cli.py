@@ -137,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
     backfill.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
     verify = sub.add_parser("verify", parents=[common, runner], help="rerun a date and compare with its recorded run",
-                            description="Rerun a date into a temporary folder, without touching the warehouse, "
-                                        "and compare every output's sha256 with the recorded run. Exit 0 when "
+                            description="Check that the published report files of a date are the ones its "
+                                        "recorded run wrote, rerun the date into a temporary folder (the warehouse "
+                                        "untouched), and name what differs: the inputs (added, removed, changed), "
+                                        "each output file, and the rows whose outcome changed. Exit 0 when "
                                         "identical, 1 when not.")
     verify.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
     trace = sub.add_parser("trace", parents=[common], help="show every row carrying an id, on every date",
@@ -318,19 +320,50 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _verify(flow: object, business_date: date, data_dir: Path, rules: object) -> int:
+    """Check the published files on disk, rerun the date, and name every input, output and row that differs."""
+    from flows.outputs import file_sha256
+    from flows.warehouse import open_warehouse
+
     recorded = _read_warehouse(data_dir, lambda warehouse: warehouse.last_run(business_date))
     if recorded is None:
         raise CannotRun(f"no recorded run for {business_date}: run it first")
+    expected: dict[str, str] = recorded["outputs"]  # type: ignore[index]
+    recorded_inputs: dict[str, str] = _read_warehouse(data_dir, lambda w: w.input_files(business_date))  # type: ignore[assignment]
+    same = True
+    _say(f"verify {business_date} against its recorded run {recorded['run_id']}:")  # type: ignore[index]
+
+    # 1. What is published on disk is what the run recorded (nobody edited or replaced a file since).
+    published = data_dir / "reports" / business_date.isoformat()
+    on_disk = {p.name: file_sha256(p) for p in published.iterdir() if p.is_file()} if published.is_dir() else {}
+    tampered = sorted(n for n in set(expected) | set(on_disk) if expected.get(n) != on_disk.get(n))
+    same &= not tampered
+    _say(f"  published files in {published}: " + ("as recorded" if not tampered else "DIFFERENT: " + ", ".join(
+        f"{n} ({'missing on disk' if n not in on_disk else 'not recorded' if n not in expected else 'changed on disk'})"
+        for n in tampered)))  # fmt: skip
+
     with tempfile.TemporaryDirectory(prefix="recon-verify-") as tmp:
         result = _run_date(flow, business_date, data_dir, rules, reports_dir=Path(tmp), record=False)
-    expected: dict[str, str] = recorded["outputs"]  # type: ignore[assignment]
-    actual: dict[str, str] = result.outputs  # type: ignore[attr-defined]
-    same = True
-    for name in sorted(set(expected) | set(actual)):
-        ok = expected.get(name) == actual.get(name)
-        same &= ok
-        _say(f"  {'same' if ok else 'DIFFERENT':<9} {name}  recorded {str(expected.get(name))[:16]}  rerun {str(actual.get(name))[:16]}")
-    _say(f"verify {business_date}: {'identical to run ' + str(recorded['run_id']) if same else 'OUTPUTS DIFFER'}")
+        # 2. The inputs: the same files with the same bytes?
+        now = {f.source_file: f.sha256 for f in result.report.inputs}  # type: ignore[attr-defined]
+        changed = [f"{n}: {'added' if n not in recorded_inputs else 'removed' if n not in now else 'changed'}"
+                   for n in sorted(set(now) | set(recorded_inputs)) if now.get(n) != recorded_inputs.get(n)]  # fmt: skip
+        same &= not changed
+        _say("  inputs: " + ("the same files, byte for byte" if not changed else "DIFFERENT: " + "; ".join(changed)))
+        # 3. The outputs, file by file.
+        actual: dict[str, str] = result.outputs  # type: ignore[attr-defined]
+        for name in sorted(set(expected) | set(actual)):
+            ok = expected.get(name) == actual.get(name)
+            same &= ok
+            _say(f"  {'same' if ok else 'DIFFERENT':<9} {name}  recorded {str(expected.get(name))[:16]}  rerun {str(actual.get(name))[:16]}")
+        # 4. The rows whose outcome changed.
+        with open_warehouse(data_dir / "warehouse.duckdb", read_only=True, readable=(Path(tmp),)) as warehouse:
+            count, examples = warehouse.outcome_changes(business_date, Path(tmp) / "outcomes.parquet")
+    same &= count == 0
+    rows = "1 row differs" if count == 1 else f"{count:,} rows differ"
+    _say(f"  rows: {'every outcome as recorded' if count == 0 else rows + ', e.g.:'}")
+    for source, file, line, before, after in examples:
+        _say(f"    {source} {file}:{line}  recorded {before or '(no row)'} -> rerun {after or '(no row)'}")
+    _say(f"verify {business_date}: {'identical to run ' + str(recorded['run_id']) if same else 'DIFFERS'}")  # type: ignore[index]
     return EXIT_OK if same else EXIT_ERROR
 
 

@@ -307,6 +307,38 @@ class Warehouse:
         run_id, exit_code, outputs_json = rows[0]
         return {"run_id": run_id, "exit_code": exit_code, "outputs": json.loads(outputs_json)}
 
+    def input_files(self, business_date: date) -> dict[str, str]:
+        """The inputs the recorded run of D read: source file → sha256."""
+        if not self._has_table("raw_input_file"):
+            return {}
+        rows = self.con.execute(
+            "select source_file, sha256 from raw_input_file where recon_date = ? order by source_file", [business_date]
+        ).fetchall()
+        return {str(name): str(digest) for name, digest in rows}
+
+    def outcome_changes(self, business_date: date, outcomes: Path, examples: int = 10) -> tuple[int, list[tuple]]:
+        """Rows whose outcome differs between the recorded run of D and ``outcomes`` (a rerun's Parquet file).
+
+        Returns the number of rows that differ (or exist on one side only) and the first ``examples``
+        of them as ``(source, source_file, source_line, recorded outcome, rerun outcome)``.
+        """
+        if not self._has_table("outcome_row"):
+            return 0, []
+        sql = """
+            with recorded as (select source, source_file, source_line, outcome from outcome_row where recon_date = ?),
+                 rerun as (select source, source_file, source_line, outcome from read_parquet(?))
+            select coalesce(r.source, n.source), coalesce(r.source_file, n.source_file),
+                   coalesce(r.source_line, n.source_line), r.outcome, n.outcome
+            from recorded r full join rerun n
+              on r.source = n.source and r.source_file = n.source_file
+             and r.source_line is not distinct from n.source_line
+            where r.outcome is distinct from n.outcome
+        """
+        params: list[object] = [business_date, str(outcomes)]
+        count = self.con.execute(f"select count(*) from ({sql})", params).fetchall()[0][0]  # noqa: S608 - constant
+        rows = self.con.execute(f"{sql} order by 1, 2, 3 limit ?", [*params, examples]).fetchall()
+        return int(count), [tuple(row) for row in rows]
+
     def trace(self, identifier: str) -> pl.DataFrame:
         """Every outcome row, on any date, whose channel id, order number, entry id or bank ref is ``identifier``."""
         if not self._has_table("outcome_row"):

@@ -74,7 +74,23 @@ def test_verify_notices_a_changed_report(data_dir: Path, tmp_path: Path, capsys:
     ledger = next((copy / "inbox" / DAYS[0] / "ledger").iterdir())
     ledger.write_bytes(ledger.read_bytes().replace(b"succeeded", b"failed", 1))
     assert main(["verify", "--date", DAYS[0], "--data-dir", str(copy), "--quiet"]) == 1
-    assert "OUTPUTS DIFFER" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"inputs: DIFFERENT: ledger/{ledger.name}: changed" in out  # which input
+    assert "DIFFERENT outcomes.parquet" in out  # which output
+    # which rows: the entry and its channel row, both sides of the pair
+    assert "rows: 2 rows differ, e.g.:" in out and "recorded matched -> rerun status_mismatch" in out
+    assert out.rstrip().endswith("DIFFERS")
+
+
+def test_verify_checks_the_published_files_on_disk(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(data_dir, copy)
+    published = copy / "reports" / DAYS[0] / "discrepancies.csv"
+    published.write_bytes(published.read_bytes() + b"\n")  # someone edited the report by hand
+    assert main(["verify", "--date", DAYS[0], "--data-dir", str(copy), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERENT: discrepancies.csv (changed on disk)" in out
+    assert "inputs: the same files, byte for byte" in out and "rows: every outcome as recorded" in out
 
 
 def test_trace_follows_an_id_to_its_file_lines(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
