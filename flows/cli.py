@@ -227,6 +227,14 @@ def _print_summary(result: object) -> None:
     counts = ", ".join(f"{name} {n}" for name, n in report.outcome_counts if n)
     _say(f"  outcomes: {counts}")
     _say(f"  report: {result.reports_dir}  (run {report.run_id}, exit {report.exit_code})")  # type: ignore[attr-defined]
+    kept = result.previous_version  # type: ignore[attr-defined]
+    if kept is not None:
+        _say(f"  NEW VERSION: the previous report of {report.business_date} is kept in {kept}; "
+             f"{result.changed_rows} rows changed outcome (changes_to_{report.run_id}.csv there)")  # type: ignore[attr-defined]
+    stale = result.stale_dates  # type: ignore[attr-defined]
+    if stale:
+        _say(f"  STALE: {', '.join(map(str, stale))} were reconciled on the previous version of {report.business_date}; "
+             f"rerun them in order: recon backfill --from {stale[0]} --to {stale[-1]}")
 
 
 def _flow(args: argparse.Namespace) -> object:
@@ -331,6 +339,9 @@ def _verify(flow: object, business_date: date, data_dir: Path, rules: object) ->
     recorded_inputs: dict[str, str] = _read_warehouse(data_dir, lambda w: w.input_files(business_date))  # type: ignore[assignment]
     same = True
     _say(f"verify {business_date} against its recorded run {recorded['run_id']}:")  # type: ignore[index]
+    stale = _read_warehouse(data_dir, lambda warehouse: warehouse.stale_because(business_date))
+    if stale:
+        _say(f"  STALE: {stale}; this date was reconciled before it (rerun it)")
 
     # 1. What is published on disk is what the run recorded (nobody edited or replaced a file since).
     published = data_dir / "reports" / business_date.isoformat()

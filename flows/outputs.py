@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -23,7 +24,7 @@ import duckdb
 
 from flows.faults import crash_point
 from transforms.publish import frame_to_parquet, manifest_json
-from transforms.report import Report, discrepancies_csv_sql, discrepancies_sql, outcomes_sql
+from transforms.report import Report, discrepancies_csv_sql, discrepancies_sql, formula_safe_sql, outcomes_sql
 from transforms.workbook import render_workbook
 
 #: DuckDB's Parquet options for the big tables: fixed, so the same rows give the same bytes.
@@ -113,26 +114,56 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def switch_into_place(staging: Path, target: Path) -> None:
-    """Make the staged set the published one, in one step; the previous set is removed after.
+def switch_into_place(staging: Path, target: Path, keep: Path | None = None) -> None:
+    """Make the staged set the published one, in one step; the previous set is removed after, or kept.
 
     With an existing ``target`` the two folders are exchanged atomically (``renameat2``), then the old
-    one (now at the staging name) is deleted; without one, the staging folder is renamed.
+    one (now at the staging name) is deleted, or moved to ``keep`` when given (a previous version of
+    the report, kept beside it); without one, the staging folder is renamed.
     """
     if target.exists():
         if not _exchange(staging, target):
             old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:12]}"
             os.rename(target, old)  # fallback: a reader may see no folder for an instant, never a mix
             os.rename(staging, target)
-            crash_point("after_switch")
-            shutil.rmtree(old, ignore_errors=True)
         else:
-            crash_point("after_switch")
-            shutil.rmtree(staging, ignore_errors=True)
+            old = staging
+        crash_point("after_switch")
+        if keep is not None:
+            keep.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.rmtree(keep, ignore_errors=True)  # the same version kept before: replaced whole
+            os.rename(old, keep)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(staging, target)
         crash_point("after_switch")
     _fsync(target.parent)
+
+
+def published_run_id(target: Path) -> str | None:
+    """The run id of the report set published at ``target`` (its manifest), or None."""
+    try:
+        return str(json.loads((target / "manifest.json").read_text(encoding="utf-8"))["run_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_changes(con: duckdb.DuckDBPyConnection, before: Path, after: Path, out: Path) -> int:
+    """Write the rows whose outcome differs between two versions' ``outcomes.parquet`` as CSV; return how many."""
+    file = formula_safe_sql("coalesce(b.source_file, a.source_file)")  # file names come from outside
+    sql = f"""
+        select coalesce(b.source, a.source) as source, {file} as source_file,
+               coalesce(b.source_line, a.source_line) as source_line, b.outcome as outcome_before,
+               a.outcome as outcome_after
+        from read_parquet($before) b full join read_parquet($after) a
+          on a.source = b.source and a.source_file = b.source_file and a.source_line is not distinct from b.source_line
+        where a.outcome is distinct from b.outcome
+    """  # noqa: S608 - names from this module
+    params = {"before": str(before), "after": str(after)}
+    count = int(con.execute(f"select count(*) from ({sql})", params).fetchall()[0][0])  # noqa: S608 - constant
+    con.execute(f"copy ({sql} order by 1, 2, 3) to $out (format csv, header true)", {**params, "out": str(out)})  # noqa: S608
+    return count
 
 
 def sweep_staging(target: Path) -> None:

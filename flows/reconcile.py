@@ -86,11 +86,21 @@ class NoLedger(RuntimeError):  # noqa: N818 - an expected stop, reported with ex
 
 @dataclass(frozen=True)
 class RunResult:
-    """What the CLI needs to print and exit with."""
+    """What the CLI needs to print and exit with.
+
+    Attributes:
+        previous_version: where the report this run replaced was kept (another run id: other inputs,
+            rules, decisions or code), or None.
+        changed_rows: rows whose outcome differs from that previous version.
+        stale_dates: later dates reconciled on the previous version of this one (to rerun, in order).
+    """
 
     report: Report
     reports_dir: Path
     outputs: dict[str, str]
+    previous_version: Path | None = None
+    changed_rows: int = 0
+    stale_dates: tuple[date, ...] = ()
 
     def outcomes(self) -> pl.DataFrame:
         """Every outcome row of the run, read back from its ``outcomes.parquet``."""
@@ -412,8 +422,16 @@ def publish(report: Report, staging: Path) -> dict[str, str]:
 
 
 @task(cache_policy=NO_CACHE)
-def record_run(data_dir: Path, report: Report, staging: Path, outputs: dict[str, str], started_at: datetime) -> None:
-    """Keep the day's canonical rows, outcomes, settlement and quarantine; log the run with its hashes."""
+def record_run(
+    data_dir: Path, report: Report, staging: Path, outputs: dict[str, str], started_at: datetime,
+    replaces: str | None = None,
+) -> list[date]:  # fmt: skip
+    """Keep the day's canonical rows, outcomes, settlement and quarantine; log the run with its hashes.
+
+    ``replaces``: the run id of the report this run replaces (another version): the later dates
+    reconciled on it are marked stale and returned.
+    """
+    stale: list[date] = []
     with timed("record"), open_warehouse(data_dir / "warehouse.duckdb", readable=(staging,)) as warehouse:
         warehouse.record_day(
             report.business_date, report.run_id,
@@ -426,6 +444,13 @@ def record_run(data_dir: Path, report: Report, staging: Path, outputs: dict[str,
             finished_at=datetime.now(UTC), exit_code=report.exit_code, code_version=report.code_version,
             rules_hash=report.rules_hash, outputs=outputs,
         )  # fmt: skip
+        warehouse.clear_stale(report.business_date)
+        if replaces is not None:
+            stale = warehouse.mark_later_dates_stale(
+                report.business_date,
+                f"{report.business_date} was reconciled again (run {report.run_id} replaces {replaces})",
+            )
+    return stale
 
 
 # -- the runbook -------------------------------------------------------------------------------------
@@ -471,11 +496,21 @@ def reconcile_day(
                        history, day, files, business_date,
                        run_id_for(inputs, rules, history.decisions_digest), rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
-        if record:
-            record_run(data_dir, built, staging, outputs, started_at)
+        previous = staged.published_run_id(target) if record else None
+        replaces = previous if previous not in (None, built.run_id) else None
+        stale = record_run(data_dir, built, staging, outputs, started_at, replaces) if record else []
         crash_point("before_switch")
-        staged.switch_into_place(staging, target)
-    return RunResult(report=built, reports_dir=target, outputs=outputs)
+        kept = data_dir / "reports" / ".versions" / business_date.isoformat() / replaces if replaces else None
+        staged.switch_into_place(staging, target, keep=kept)
+        changed = 0
+        if kept is not None:  # nothing overwritten in silence: the old version stays, with what changed
+            with connect_engine(workspace, readable=(kept, target)) as con:
+                changed = staged.write_changes(con, kept / "outcomes.parquet", target / "outcomes.parquet",
+                                               kept / f"changes_to_{built.run_id}.csv")  # fmt: skip
+            log.warning("%s: a new version (run %s) replaces run %s, kept in %s: %d rows changed outcome",
+                        business_date, built.run_id, replaces, kept, changed)  # fmt: skip
+    return RunResult(report=built, reports_dir=target, outputs=outputs, previous_version=kept, changed_rows=changed,
+                     stale_dates=tuple(stale))  # fmt: skip
 
 
 @contextmanager

@@ -43,6 +43,9 @@ create table if not exists decision (
 """
 
 
+STALE_TABLE_SQL = "create table if not exists stale_date (business_date date, because varchar)"
+
+
 class WarehouseError(RuntimeError):
     """A warehouse statement failed; the message names the step and the business date."""
 
@@ -306,6 +309,31 @@ class Warehouse:
             return None
         run_id, exit_code, outputs_json = rows[0]
         return {"run_id": run_id, "exit_code": exit_code, "outputs": json.loads(outputs_json)}
+
+    def mark_later_dates_stale(self, business_date: date, because: str) -> list[date]:
+        """Mark every date after D with a recorded run as stale (reconciled on an older version of D)."""
+        if not self._has_table("run_log"):
+            return []
+        later = [row[0] for row in self.con.execute(
+            "select distinct business_date from run_log where business_date > ? order by 1", [business_date]
+        ).fetchall()]  # fmt: skip
+        if later:
+            self.con.execute(STALE_TABLE_SQL)
+            self._run("mark stale", business_date, "delete from stale_date where business_date > ?", [business_date])
+            self.con.executemany("insert into stale_date values (?, ?)", [[day, because] for day in later])
+        return later
+
+    def stale_because(self, business_date: date) -> str | None:
+        """Why D's recorded run is stale (an earlier date was reconciled again since), or None."""
+        if not self._has_table("stale_date"):
+            return None
+        rows = self.con.execute("select because from stale_date where business_date = ?", [business_date]).fetchall()
+        return str(rows[0][0]) if rows else None
+
+    def clear_stale(self, business_date: date) -> None:
+        """D was reconciled again: it is current."""
+        if self._has_table("stale_date"):
+            self._run("clear stale", business_date, "delete from stale_date where business_date = ?", [business_date])
 
     def input_files(self, business_date: date) -> dict[str, str]:
         """The inputs the recorded run of D read: source file → sha256."""

@@ -186,12 +186,13 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
         select 'channel' as side, p.cid as today_id, p.match_rule, k.opened_on, k.source_file as k_file,
                k.source_line as k_line, k.amount_minor as k_amount, k.currency as k_currency,
                'the ledger entry ' || coalesce(k.entry_id, '') as k_what,
-               c.amount_minor, c.currency, c.fee_minor, c.expected_fee_minor, c.channel
+               c.amount_minor, c.currency, c.fee_minor, c.expected_fee_minor, c.channel,
+               c.status not in ('succeeded', 'processing') as not_done, c.status as today_status
         from late_c_pairs p join carried_l k using (lid) join c on c.cid = p.cid
         union all
         select 'ledger', p.lid, p.match_rule, k.opened_on, k.source_file, k.source_line, k.amount_minor,
                k.currency, 'the channel row ' || coalesce(k.channel_txn_id, ''),
-               l.amount_minor, l.currency, null, null, l.channel
+               l.amount_minor, l.currency, null, null, l.channel, l.status <> 'succeeded', l.status
         from late_l_pairs p join carried_c k using (cid) join l on l.lid = p.lid
     ),
     late_findings as (
@@ -207,10 +208,13 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
     late_judged as (
         select f.side, f.today_id, f.match_rule, f.opened_on, f.k_file, f.k_line,
                case when f_currency then 'currency_mismatch' when f_amount then 'amount_mismatch'
-                    when f_fee then 'fee_mismatch' else 'resolved_late' end as outcome,
+                    when f.not_done then 'status_mismatch' when f_fee then 'fee_mismatch'
+                    else 'resolved_late' end as outcome,
                concat_ws('; ',
                    case when f_currency then 'currency_mismatch: channel ' || f.ch_currency || ' vs ledger ' || f.led_currency end,
                    case when f_amount then 'amount_mismatch: channel ' || {late_ch_money} || ' vs ledger ' || {late_led_money} end,
+                   case when f.not_done then 'status_mismatch: ' || f.side || ' status ' || f.today_status
+                                             || ', the open item it closes is done' end,
                    case when f_fee then 'fee_mismatch: charged ' || {late_fee_charged} || ' vs contracted ' || {late_fee_contracted} end,
                    'closes ' || f.k_what || ' open since ' || f.opened_on::varchar || ' (' || f.k_file || ':'
                        || f.k_line::varchar || '), matched by ' || f.match_rule

@@ -74,7 +74,9 @@ def published(data_dir: Path) -> dict[str, str] | None:
 
 
 def leftovers(data_dir: Path) -> list[str]:
-    found = [p.name for p in (data_dir / "reports").glob(".*")] if (data_dir / "reports").exists() else []
+    """Staging, old and work folders left behind (the kept versions of a report are not leftovers)."""
+    reports = data_dir / "reports"
+    found = [p.name for p in reports.glob(".*") if p.name != ".versions"] if reports.exists() else []
     found += [p.name for p in (data_dir / "work").glob(f"{DAY.isoformat()}-*")] if (data_dir / "work").exists() else []
     return found
 
@@ -120,6 +122,11 @@ def test_kill_9_at_every_step_leaves_a_complete_report_and_a_clean_rerun(
     assert again.returncode == 3, again.stderr[-2000:]
     assert published(tmp_path) == new  # byte-identical to a run that never crashed
     assert leftovers(tmp_path) == []
+    if rerun and point != "after_switch":  # the replaced report is kept whole beside the new one
+        (kept,) = (tmp_path / "reports" / ".versions" / DAY.isoformat()).iterdir()
+        files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in kept.iterdir() if p.suffix != ".csv"
+                 or p.name == "discrepancies.csv"}  # fmt: skip
+        assert files == before
 
 
 @pytest.mark.parametrize("rerun", [False, True], ids=["first-run", "rerun-changed-inputs"])

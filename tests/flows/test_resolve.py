@@ -122,3 +122,39 @@ def test_bulk_from_the_days_own_discrepancies_csv_and_what_is_refused(
     assert "over the limit write_off_limit_minor = 100000" in messages[2] or big["amount_minor"] <= 100000
     assert "no recorded decision 000000000000" in messages[3]
     assert "a decision needs a reason" in messages[4]
+
+
+def test_a_reissued_statement_is_a_new_version_beside_the_old_and_later_dates_are_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for day in DAYS[:3]:
+        shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
+    rules, _ = load_rules(tmp_path, None)
+    first = [run_day(day, tmp_path, rules) for day in DAYS[:3]]
+    old_run = first[1].report.run_id
+    old_outcomes = (first[1].reports_dir / "outcomes.parquet").read_bytes()
+
+    # The same inputs again: the same run, nothing kept, nothing stale.
+    same = run_day(DAYS[1], tmp_path, rules)
+    assert same.report.run_id == old_run and same.previous_version is None and same.stale_dates == ()
+
+    # The order system re-issues day 2's ledger export: one booking now failed.
+    ledger = next((tmp_path / "inbox" / DAYS[1].isoformat() / "ledger").iterdir())
+    ledger.write_bytes(ledger.read_bytes().replace(b"succeeded", b"failed", 1))
+    again = run_day(DAYS[1], tmp_path, rules)
+    assert again.report.run_id != old_run
+    kept = tmp_path / "reports" / ".versions" / DAYS[1].isoformat() / old_run
+    assert again.previous_version == kept and (kept / "outcomes.parquet").read_bytes() == old_outcomes
+    changes = pl.read_csv(kept / f"changes_to_{again.report.run_id}.csv")
+    # The first booking of the file closed day 1's open channel row: now a failed booking cannot.
+    assert again.changed_rows == changes.height == 1
+    assert changes.select("source", "outcome_before", "outcome_after").rows() == [
+        ("ledger", "resolved_late", "status_mismatch")
+    ]
+    assert again.stale_dates == (DAYS[2],)  # reconciled on the old version of day 2
+
+    assert main(["verify", "--date", str(DAYS[2]), "--data-dir", str(tmp_path), "--quiet"]) in (0, 1)
+    assert f"STALE: {DAYS[1]} was reconciled again (run {again.report.run_id} replaces {old_run})" in capsys.readouterr().out
+    run_day(DAYS[2], tmp_path, rules)  # rerun: current again
+    main(["verify", "--date", str(DAYS[2]), "--data-dir", str(tmp_path), "--quiet"])
+    assert "STALE" not in capsys.readouterr().out

@@ -289,3 +289,26 @@ def test_without_open_items_the_query_without_the_late_cascade_gives_the_same_ou
             results.append(con.sql(sql, params=classify_parameters(D, RULES)).pl())
     assert results[0].equals(results[1])
     assert results[0]["outcome"].to_list() == ["matched_fallback", "missing_in_ledger", "matched_fallback", "in_transit"]
+
+
+def test_a_late_pair_whose_new_row_is_not_done_is_a_status_mismatch():
+    items = carried(
+        item(opened_on=YESTERDAY, source="channel", source_file="wechatpay/w.csv", source_line=9, kind="payment",
+             channel_txn_id="W2", order_no="O2", amount_minor=20000, status="missing_in_ledger"),
+    )  # fmt: skip
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|fee_minor|currency|status
+        2          |W9            |O9      |payment|10000       |-60      |CNY     |succeeded
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|currency|status|booked
+        2          |W2            |O2      |payment|20000       |CNY     |failed|00:00
+        """
+    )
+    out = classify_outcomes(channel, ledger, business_date=D, rules=RULES, unavailable={}, carried=items)
+    row = out.filter(pl.col("source") == "ledger").row(0, named=True)
+    assert (row["outcome"], row["counterpart_date"], row["counterpart_line"]) == ("status_mismatch", YESTERDAY, 9)
+    assert row["detail"].startswith("status_mismatch: ledger status failed, the open item it closes is done; closes")
