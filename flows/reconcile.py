@@ -507,7 +507,7 @@ def reconcile_day(
             with connect_engine(workspace, readable=(kept, target)) as con:
                 changed = staged.write_changes(con, kept / "outcomes.parquet", target / "outcomes.parquet",
                                                kept / f"changes_to_{built.run_id}.csv")  # fmt: skip
-            log.warning("%s: a new version (run %s) replaces run %s, kept in %s: %d rows changed outcome",
+            log.info("%s: a new version (run %s) replaces run %s, kept in %s: %d rows changed outcome",
                         business_date, built.run_id, replaces, kept, changed)  # fmt: skip
     return RunResult(report=built, reports_dir=target, outputs=outputs, previous_version=kept, changed_rows=changed,
                      stale_dates=tuple(stale))  # fmt: skip
