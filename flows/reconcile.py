@@ -443,6 +443,7 @@ def record_run(
             run_id=report.run_id, business_date=report.business_date, started_at=started_at,
             finished_at=datetime.now(UTC), exit_code=report.exit_code, code_version=report.code_version,
             rules_hash=report.rules_hash, outputs=outputs,
+            inputs={f.source_file: f.sha256 for f in report.inputs}, outcome_counts=dict(report.outcome_counts),
         )  # fmt: skip
         warehouse.clear_stale(report.business_date)
         if replaces is not None:

@@ -87,6 +87,8 @@ class Warehouse:
         self.con.execute("set lock_configuration = true")
         if not read_only:
             self.con.execute(RUN_TABLE_SQL)
+            for column in ("inputs_json", "outcome_counts_json"):  # a warehouse written before they existed
+                self.con.execute(f"alter table run_log add column if not exists {column} varchar")
 
     def close(self) -> None:
         """Close the connection (the file lock is released)."""
@@ -287,14 +289,21 @@ class Warehouse:
         code_version: str,
         rules_hash: str,
         outputs: dict[str, str],
+        inputs: dict[str, str] | None = None,
+        outcome_counts: dict[str, int] | None = None,
     ) -> None:
-        """Append one run to ``run_log`` (wall-clock times live here, never in the report files)."""
+        """Append one run to ``run_log`` (wall-clock times live here, never in the report files).
+
+        ``inputs``: source file → sha256 of what the run read; ``outcome_counts``: rows per outcome.
+        """
         self._run(
             "record run", business_date,
-            "insert into run_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into run_log (run_id, business_date, started_at, finished_at, exit_code, code_version, "
+            "rules_hash, outputs_json, inputs_json, outcome_counts_json) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, business_date, started_at, finished_at, exit_code, code_version, rules_hash,
-             json.dumps(outputs, sort_keys=True)],
-        )
+             json.dumps(outputs, sort_keys=True), json.dumps(inputs or {}, sort_keys=True, ensure_ascii=False),
+             json.dumps(outcome_counts or {}, sort_keys=True)],
+        )  # fmt: skip
 
     def last_run(self, business_date: date) -> dict[str, object] | None:
         """The most recent recorded run of ``business_date``, or None."""

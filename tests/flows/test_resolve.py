@@ -158,3 +158,23 @@ def test_a_reissued_statement_is_a_new_version_beside_the_old_and_later_dates_ar
     run_day(DAYS[2], tmp_path, rules)  # rerun: current again
     main(["verify", "--date", str(DAYS[2]), "--data-dir", str(tmp_path), "--quiet"])
     assert "STALE" not in capsys.readouterr().out
+
+
+def test_every_run_is_recorded_with_its_inputs_rules_code_and_outcome_counts(tmp_path: Path) -> None:
+    import json
+
+    from flows.warehouse import open_warehouse
+
+    shutil.copytree(SAMPLE_DATA / "inbox" / DAYS[0].isoformat(), tmp_path / "inbox" / DAYS[0].isoformat())
+    rules, _ = load_rules(tmp_path, None)
+    result = run_day(DAYS[0], tmp_path, rules)
+    with open_warehouse(tmp_path / "warehouse.duckdb", read_only=True) as warehouse:
+        rows = warehouse.con.execute(
+            "select run_id, rules_hash, code_version, inputs_json, outcome_counts_json from run_log"
+        ).fetchall()
+    ((run_id, rules_hash, code_version, inputs, counts),) = rows
+    assert (run_id, rules_hash, code_version) == (result.report.run_id, result.report.rules_hash,
+                                                  result.report.code_version)  # fmt: skip
+    assert json.loads(inputs) == {f.source_file: f.sha256 for f in result.report.inputs} and json.loads(inputs)
+    assert json.loads(counts) == dict(result.report.outcome_counts)
+    assert sum(json.loads(counts).values()) == result.outcomes().height
