@@ -148,6 +148,13 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
     late_led_money = money_text_sql("f.led_amount", "f.led_currency", "lx.exponent", "lx.unit")
     late_fee_charged = money_text_sql("f.fee_minor", "f.ch_currency", "cx.exponent", "cx.unit")
     late_fee_contracted = money_text_sql("f.expected_fee_minor", "f.ch_currency", "cx.exponent", "cx.unit")
+    def sharing_a_key(rows: str, items: str) -> str:
+        on = "on m.channel = k.channel and m.kind = k.kind and m.{key} = k.{key}"
+        return " union ".join(
+            f"select m.* from {rows} m semi join {items} k " + on.format(key=key)  # noqa: S608 - names from code
+            for key in ("channel_txn_id", "order_no")
+        )
+
     steps = range(len(cascade))
     paired_c = " union all ".join(f"select cid from step_{i} semi join late_c_cands using (cid)" for i in steps)  # noqa: S608
     paired_l = " union all ".join(f"select lid from step_{i} semi join late_l_cands using (lid)" for i in steps)  # noqa: S608
@@ -156,20 +163,8 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
     carried_l as ({carried_side_sql("ledger", "lid")}),
     -- only rows sharing a key with an open item can close one: a semi join on the (small) open items
     -- first, so that a day of millions is never anti-joined whole a second time
-    late_c_cands as (
-        select m.* from matchable_channel m semi join carried_l k
-          on m.channel = k.channel and m.kind = k.kind and m.channel_txn_id = k.channel_txn_id
-        union
-        select m.* from matchable_channel m semi join carried_l k
-          on m.channel = k.channel and m.kind = k.kind and m.order_no = k.order_no
-    ),
-    late_l_cands as (
-        select m.* from matchable_ledger m semi join carried_c k
-          on m.channel = k.channel and m.kind = k.kind and m.channel_txn_id = k.channel_txn_id
-        union
-        select m.* from matchable_ledger m semi join carried_c k
-          on m.channel = k.channel and m.kind = k.kind and m.order_no = k.order_no
-    ),
+    late_c_cands as ({sharing_a_key("matchable_channel", "carried_l")}),
+    late_l_cands as ({sharing_a_key("matchable_ledger", "carried_c")}),
     today_open_c as (
         select * from late_c_cands anti join (
             {paired_c}
