@@ -59,7 +59,7 @@ from transforms.dispatch import (
 )
 from transforms.intake import Day, combine_parsed, identify_deliveries, input_notes
 from transforms.invariants import amount_problems, conservation_problems, pairing_problems
-from transforms.match import entry_dups_sql
+from transforms.match import cascade_of, entry_dups_sql
 from transforms.parsed import REJECTED_SCHEMA, ParseContext, ParsedFile
 from transforms.privacy import mask_quarantine, mask_text
 from transforms.report import InputFile, Report, build_report
@@ -313,10 +313,11 @@ def match_and_classify(
                     [partition.carried, partition.channel])  # fmt: skip
         prepare_classification(con, rules, unavailable)
         carried = bool(con.execute("select count(*) from carried where source <> 'payout'").fetchall()[0][0])
-        sql = f"copy ({classify_sql(carried=carried)}) to $out (format parquet, compression lz4)"  # noqa: S608
+        cascade = cascade_of(rules.match.cascade)
+        sql = f"copy ({classify_sql(cascade, carried=carried)}) to $out (format parquet, compression lz4)"  # noqa: S608
         con.execute(sql, {**classify_parameters(business_date, rules), "out": partition.outcomes})
         con.read_parquet(partition.outcomes).create_view("partition_outcomes")
-        con.execute(f"copy ({explain_sql()}) to $out (format parquet)",  # noqa: S608
+        con.execute(f"copy ({explain_sql(cascade)}) to $out (format parquet)",  # noqa: S608
                     {"timezone": rules.timezone, "out": partition.explanations})  # fmt: skip
         lines = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
     return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
@@ -401,11 +402,12 @@ def report(
             unavailable=day.unavailable, notes=day.notes, inputs=inputs, expected=rules.expected,
             max_sheet_rows=rules.report.max_sheet_rows,
         )  # fmt: skip
-        tolerances = channel_rules_frame(rules).select("channel", "tolerance_minor").rows()
+        tolerances = {name: 0 if rules.for_channel(name).exact_amounts else 1
+                      for name in channel_rules_frame(rules)["channel"]}  # fmt: skip
         checks = {
             "rows would be lost or doubled": conservation_problems(built),
             "amounts would change between the statements and the report": amount_problems(con),
-            "matched pairs do not pair up": pairing_problems(con, dict(tolerances)),
+            "matched pairs do not pair up": pairing_problems(con, tolerances),
         }
         broken = [f"{what}: {'; '.join(problems)}" for what, problems in checks.items() if problems]
         if broken:  # fail closed (BAD_INPUTS I12): nothing new is published

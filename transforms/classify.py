@@ -2,9 +2,9 @@
 
 Input relations (see ``transforms.match`` for ``channel_rows``, ``ledger_rows`` and ``entry_dups``):
 
-- ``channel_rules (channel, fee_num, fee_den, fee_rounding, tolerance_minor)``: the contracted fee
-  as an exact fraction (``fee_bps / 10000`` = ``fee_num / fee_den``) and the amount tolerance, from
-  ``Rules`` (:func:`channel_rules_frame`);
+- ``channel_rules``: per channel, the contracted fee as an exact fraction (``fee_bps / 10000`` =
+  ``fee_num / fee_den``), the amount tolerance (absolute, and percent as a fraction with its cap),
+  the deadlines and the ``amount_time`` window, from ``Rules`` (:func:`channel_rules_frame`);
 - ``currency_units (currency, exponent, unit)``: minor-unit exponents, for the words of ``detail``;
 - ``unavailable (channel, why)``: channels without a usable statement (their ledger rows wait); the
   row ``ledger`` when a ledger file was rejected: a channel row it may have booked is then not
@@ -33,7 +33,15 @@ from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from schemas.currency import CURRENCY_EXPONENT
 from schemas.outputs import Outcome
 from transforms.carry import carried_side_sql, empty_open_items
-from transforms.match import MATCH_CASCADE, MatchStep, cascade_sql, duplicates_sql, entry_dups_sql
+from transforms.match import (
+    MATCH_CASCADE,
+    MatchStep,
+    amount_time_candidates_sql,
+    cascade_of,
+    cascade_sql,
+    duplicates_sql,
+    entry_dups_sql,
+)
 from transforms.rules import Rules
 
 OUTCOME_COLUMNS = list(Outcome.to_schema().columns)
@@ -57,6 +65,7 @@ def channel_rules_frame(rules: Rules) -> pl.DataFrame:
     for name in sorted({*rules.channels, *DEFAULT_FEE_CHANNELS}):
         channel_rules = rules.for_channel(name)
         ratio = Fraction(channel_rules.fee_bps) / 10000
+        share = Fraction(channel_rules.amount_tolerance_pct) / 100
         rows.append(
             {
                 "channel": name,
@@ -64,12 +73,18 @@ def channel_rules_frame(rules: Rules) -> pl.DataFrame:
                 "fee_den": ratio.denominator,
                 "fee_rounding": channel_rules.fee_rounding,
                 "tolerance_minor": channel_rules.amount_tolerance_minor,
+                "tolerance_pct_num": share.numerator,
+                "tolerance_pct_den": share.denominator,
+                "tolerance_cap_minor": channel_rules.amount_tolerance_cap_minor,
                 "settlement_lag_days": channel_rules.settlement_lag_days,
                 "open_item_days": channel_rules.open_item_days,
+                "window_seconds": rules.match.window_minutes * 60,
             }
         )
     schema = {"channel": pl.String, "fee_num": pl.Int64, "fee_den": pl.Int64, "fee_rounding": pl.String,
-              "tolerance_minor": pl.Int64, "settlement_lag_days": pl.Int64, "open_item_days": pl.Int64}  # fmt: skip
+              "tolerance_minor": pl.Int64, "tolerance_pct_num": pl.Int64, "tolerance_pct_den": pl.Int64,
+              "tolerance_cap_minor": pl.Int64, "settlement_lag_days": pl.Int64, "open_item_days": pl.Int64,
+              "window_seconds": pl.Int64}  # fmt: skip
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -123,6 +138,17 @@ def money_text_sql(amount: str, currency: str, exponent: str, unit: str) -> str:
     return f"((case when {amount} < 0 then '-' else '' end) || {number} || ' ' || {currency})"
 
 
+def allowed_difference_sql(ledger_amount: str) -> str:
+    """SQL: the amount difference a pair may show, from ``channel_rules`` ``r`` (null rules: 0).
+
+    The larger of the absolute tolerance and the percent tolerance of the ledger amount (rounded down
+    to the minor unit, capped by ``tolerance_cap_minor`` when set), in exact integer arithmetic.
+    """
+    share = f"(abs({ledger_amount})::hugeint * coalesce(r.tolerance_pct_num, 0)) // coalesce(r.tolerance_pct_den, 1)"
+    capped = f"least({share}, coalesce(r.tolerance_cap_minor::hugeint, {share}))"
+    return f"greatest(coalesce(r.tolerance_minor, 0)::hugeint, {capped})"
+
+
 def contracted_fee_sql(amount: str) -> str:
     """SQL: the contracted fee of a row, signed towards the merchant, in exact integer arithmetic.
 
@@ -156,6 +182,7 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
         )
 
     steps = range(len(cascade))
+    across = tuple(step for step in cascade if step.across_days)
     paired_c = " union all ".join(f"select cid from step_{i} semi join late_c_cands using (cid)" for i in steps)  # noqa: S608
     paired_l = " union all ".join(f"select lid from step_{i} semi join late_l_cands using (lid)" for i in steps)  # noqa: S608
     return f"""    -- what the day's own cascade leaves open, against the open items of earlier dates (same cascade)
@@ -175,8 +202,8 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
             {paired_l}
         ) using (lid)
     ),
-    {cascade_sql(cascade, "today_open_c", "carried_l", prefix="late_c_")},
-    {cascade_sql(cascade, "carried_c", "today_open_l", prefix="late_l_")},
+    {cascade_sql(across, "today_open_c", "carried_l", prefix="late_c_")},
+    {cascade_sql(across, "carried_c", "today_open_l", prefix="late_l_")},
     late as (
         select 'channel' as side, p.cid as today_id, p.match_rule, k.opened_on, k.source_file as k_file,
                k.source_line as k_line, k.amount_minor as k_amount, k.currency as k_currency,
@@ -192,7 +219,9 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
     ),
     late_findings as (
         select x.*, x.currency <> x.k_currency as f_currency,
-               abs(x.amount_minor - x.k_amount) > coalesce(r.tolerance_minor, 0) as f_amount,
+               abs(x.amount_minor - x.k_amount)
+                   > {allowed_difference_sql("case when x.side = 'channel' then x.k_amount else x.amount_minor end")}
+                   as f_amount,
                coalesce(x.fee_minor <> x.expected_fee_minor, false) as f_fee,
                case when x.side = 'channel' then x.amount_minor else x.k_amount end as ch_amount,
                case when x.side = 'channel' then x.k_amount else x.amount_minor end as led_amount,
@@ -248,7 +277,7 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
     c as (
         -- only the columns the outcomes need: this set is materialised and joined several times
         select ch.cid, ch.channel, ch.kind, ch.channel_txn_id, ch.order_no, ch.amount_minor, ch.fee_minor,
-               ch.currency, ch.status, ch.settle_date, ch.source_file, ch.source_line,
+               ch.currency, ch.status, ch.settle_date, ch.occurred_at, ch.source_file, ch.source_line,
                {contracted_fee_sql("ch.amount_minor")} as expected_fee_minor
         from channel_rows ch left join channel_rules r using (channel)
     ),
@@ -270,7 +299,7 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
                c.currency, c.status, c.source_file, c.source_line,
                l.amount_minor as l_amount, l.currency as l_currency, l.status as l_status,
                l.source_file as l_file, l.source_line as l_line,
-               coalesce(r.tolerance_minor, 0) as tolerance_minor
+               {allowed_difference_sql("l.amount_minor")} as tolerance_minor
         from pairs p join c using (cid) join l using (lid) left join channel_rules r on r.channel = c.channel
     ),
     findings as (
@@ -375,13 +404,19 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
 UNMATCHED = {"channel": ("missing_in_ledger",), "ledger": ("missing_in_channel", "in_transit")}
 
 
-def explain_sql() -> str:
+def explain_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
     """``(source, row_id, explained)``: each unmatched row's nearest candidate on the other side, and what differs.
 
     Reads ``partition_outcomes`` (the partition's outcome rows, just written), ``channel_rows``,
-    ``ledger_rows`` and ``currency_units``; ``$timezone`` is bound (times are shown in merchant time).
+    ``ledger_rows``, ``channel_rules`` and ``currency_units``; ``$timezone`` is bound (times are shown
+    in merchant time). When the cascade has the ``amount_time`` step, a row it left open because
+    several candidates fit (or its one candidate fits others too) says so: never a pick among them.
     A second, small query: the unmatched rows are few, and the day's rows are only semi-joined to them.
     """
+    candidates = (
+        amount_time_candidates_sql("lonely_c", "lonely_l") if any(s.rule == "amount_time" for s in cascade)
+        else "select null::bigint as cid, null::bigint as lid where false"
+    )  # fmt: skip
     channel_unmatched = ", ".join(f"'{name}'" for name in UNMATCHED["channel"])
     ledger_unmatched = ", ".join(f"'{name}'" for name in UNMATCHED["ledger"])
     return f"""
@@ -404,10 +439,32 @@ def explain_sql() -> str:
         where status = 'succeeded'
     ),
     {_nearest_sql("c", "l", "cid")},
-    {_nearest_sql("l", "c", "lid")}
-    select 'channel' as source, cid as row_id, explained from nearest_c
-    union all
-    select 'ledger', lid, explained from nearest_l
+    {_nearest_sql("l", "c", "lid")},
+    -- the amount + time window step pairs a unique candidate only: say so where there were several
+    contested as (
+        select cid, lid, count(*) over (partition by cid) as per_c, count(*) over (partition by lid) as per_l
+        from ({candidates})
+    ),
+    ambiguous as (
+        select 'channel' as source, cid as row_id, max(per_c) as mine, max(per_l) as theirs
+        from contested group by cid having max(per_c) > 1 or max(per_l) > 1
+        union all
+        select 'ledger', lid, max(per_l), max(per_c) from contested group by lid having max(per_l) > 1 or max(per_c) > 1
+    ),
+    explained as (
+        select 'channel' as source, cid as row_id, explained from nearest_c
+        union all
+        select 'ledger', lid, explained from nearest_l
+    )
+    select e.source, e.row_id,
+           concat_ws('; ', e.explained,
+               case when a.mine > 1
+                    then 'ambiguous: ' || a.mine::varchar || ' candidates of the same amount within the time window,'
+                         || ' none picked'
+                    when a.theirs > 1
+                    then 'ambiguous: its one candidate of the same amount within the time window fits '
+                         || (a.theirs - 1)::varchar || ' other row(s) too, none picked' end) as explained
+    from explained e left join ambiguous a using (source, row_id)
     """  # noqa: S608 - names and codes from this module
 
 
@@ -520,8 +577,10 @@ def classify_outcomes(
         prepare_classification(con, rules, unavailable)
         con.register("carried", empty_open_items() if carried is None else carried)
         params = classify_parameters(business_date, rules)
-        con.execute(f"create temp table partition_outcomes as {classify_sql()}", params)  # noqa: S608
-        con.execute(f"create temp table explanations as {explain_sql()}", {"timezone": rules.timezone})  # noqa: S608
+        sql = classify_sql(cascade_of(rules.match.cascade))
+        con.execute(f"create temp table partition_outcomes as {sql}", params)  # noqa: S608
+        con.execute(f"create temp table explanations as {explain_sql(cascade_of(rules.match.cascade))}",  # noqa: S608
+                    {"timezone": rules.timezone})  # fmt: skip
         sql = f"select * from ({with_explanations_sql('partition_outcomes', 'explanations')}) order by source, row_id"  # noqa: S608
         frame = con.sql(sql).pl()
     return as_outcomes(frame, frame["source"][0] if frame.height else "channel")

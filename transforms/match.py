@@ -88,21 +88,39 @@ def duplicates_sql() -> str:
 
 @dataclass(frozen=True)
 class MatchStep:
-    """One step of the cascade: a rule name and the SQL that pairs open channel and ledger rows.
+    """One step of the cascade: a rule name, what it means, and the SQL that pairs open rows.
 
     ``sql(channel, ledger)`` returns a select of ``(cid, lid, match_rule)`` over the two named
-    relations. Calling the step on two frames runs it on them (worked examples, tests).
+    relations (it may also read ``channel_rules``, see ``transforms.classify``). ``across_days``: the
+    step also closes open items of earlier dates (keys do; an amount and a time need both rows' times,
+    which an open item does not keep). Calling the step on two frames runs it on them (worked
+    examples, tests).
     """
 
     rule: str
     sql: Callable[[str, str], str]
+    meaning: str = ""
+    across_days: bool = True
 
-    def __call__(self, channel: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
-        """The pairs this step alone finds between ``channel`` (with ``cid``) and ``ledger`` (with ``lid``)."""
+    def __call__(self, channel: pl.DataFrame, ledger: pl.DataFrame, rules: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The pairs this step alone finds between ``channel`` (with ``cid``) and ``ledger`` (with ``lid``).
+
+        ``rules``: the ``channel_rules`` relation (default: every channel with a 10-minute window).
+        """
         with duckdb.connect() as con:
             con.register("open_channel", channel)
             con.register("open_ledger", ledger)
+            con.register("channel_rules", default_channel_rules(channel, ledger) if rules is None else rules)
             return _pairs(con.sql(self.sql("open_channel", "open_ledger")).pl())
+
+
+def default_channel_rules(*frames: pl.DataFrame, window_seconds: int = 600) -> pl.DataFrame:
+    """A minimal ``channel_rules`` for the steps run on frames: each channel present, with a time window."""
+    names = sorted({name for frame in frames if "channel" in frame.columns for name in frame["channel"].drop_nulls()})
+    return pl.DataFrame(
+        {"channel": names, "window_seconds": [window_seconds] * len(names)},
+        schema={"channel": pl.String, "window_seconds": pl.Int64},
+    )
 
 
 def _by_channel_txn_id_sql(channel: str, ledger: str) -> str:
@@ -132,13 +150,65 @@ def _by_order_no_sql(channel: str, ledger: str) -> str:
     """  # noqa: S608 - relation names from this module
 
 
-#: The channel's own id, the strong key: same (channel, kind, channel_txn_id).
-by_channel_txn_id = MatchStep("channel_txn_id", _by_channel_txn_id_sql)
-#: The merchant's order number, when the candidate is unique on both sides (a refund: same amount too).
-by_order_no = MatchStep("order_no", _by_order_no_sql)
+def amount_time_candidates_sql(channel: str, ledger: str) -> str:
+    """``(cid, lid)``: every pair of open rows that the amount + time window step would consider.
 
-#: The cascade, in order; each step sees only rows no earlier step paired (DESIGN §5 match).
-MATCH_CASCADE: tuple[MatchStep, ...] = (by_channel_txn_id, by_order_no)
+    Same channel, kind, currency and amount; channel time (``occurred_at``) and ledger booking time
+    (``booked_at``) at most the channel's ``window_seconds`` apart; and no key that contradicts: the
+    ledger row carries no channel id (one that differs names another transaction), and the order
+    numbers are not both present and different. The join is banded by time: each ledger row meets
+    only the channel rows of its own and the two neighbouring windows, so that many rows of one
+    amount never make a cross join.
+    """
+    return f"""
+        select c.cid, l.lid
+        from (select c.*, r.window_seconds, epoch(c.occurred_at)::bigint // greatest(r.window_seconds, 1) as band
+              from {channel} c join channel_rules r using (channel)) c
+        join (select l.*, epoch(l.booked_at)::bigint // greatest(r.window_seconds, 1) + b.shift as band
+              from {ledger} l join channel_rules r using (channel)
+              cross join (values (-1), (0), (1)) b(shift)
+              where l.channel_txn_id is null) l
+          on c.channel = l.channel and c.kind = l.kind and c.currency = l.currency
+         and c.amount_minor = l.amount_minor and c.band = l.band
+        where abs(epoch(c.occurred_at) - epoch(l.booked_at)) <= c.window_seconds
+          and (c.order_no is null or l.order_no is null or c.order_no = l.order_no)
+    """  # noqa: S608 - relation names from this module
+
+
+def _by_amount_time_sql(channel: str, ledger: str) -> str:
+    return f"""
+        select cid, lid, 'amount_time' as match_rule from ({amount_time_candidates_sql(channel, ledger)})
+        qualify count(*) over (partition by cid) = 1 and count(*) over (partition by lid) = 1
+    """  # noqa: S608 - relation names from this module
+
+
+#: The channel's own id, the strong key: same (channel, kind, channel_txn_id).
+by_channel_txn_id = MatchStep(
+    "channel_txn_id", _by_channel_txn_id_sql, "the channel's transaction id (refund id for a refund), same kind"
+)
+#: The merchant's order number, when the candidate is unique on both sides (a refund: same amount too).
+by_order_no = MatchStep(
+    "order_no", _by_order_no_sql,
+    "the merchant's order number, only where exactly one row on each side has it (a refund: and its amount)",
+)  # fmt: skip
+#: Amount and time, when exactly one candidate exists on each side (never a pick among several).
+by_amount_time = MatchStep(
+    "amount_time", _by_amount_time_sql,
+    "the same amount, kind and currency within the time window, only where exactly one candidate exists on each "
+    "side and no key contradicts; an ambiguous set is left open and named in the detail",
+    across_days=False,
+)  # fmt: skip
+
+#: Every step a recon.toml may put in ``[match] cascade``, by name (the registry).
+MATCH_STEPS: dict[str, MatchStep] = {step.rule: step for step in (by_channel_txn_id, by_order_no, by_amount_time)}
+
+#: The packaged cascade, in order; each step sees only rows no earlier step paired (DESIGN §5 match).
+MATCH_CASCADE: tuple[MatchStep, ...] = (by_channel_txn_id, by_order_no, by_amount_time)
+
+
+def cascade_of(names: Sequence[str]) -> tuple[MatchStep, ...]:
+    """The steps named in ``[match] cascade``, in that order (names checked by ``transforms.rules``)."""
+    return tuple(MATCH_STEPS[name] for name in names)
 
 
 def cascade_sql(cascade: Sequence[MatchStep], channel: str, ledger: str, *, prefix: str = "") -> str:
@@ -200,6 +270,7 @@ def run_cascade(
     with duckdb.connect() as con:
         con.register("matchable_channel", channel)
         con.register("matchable_ledger", ledger)
+        con.register("channel_rules", default_channel_rules(channel, ledger))
         sql = f"with {cascade_sql(cascade, 'matchable_channel', 'matchable_ledger')} select * from pairs"  # noqa: S608
         return _pairs(con.sql(sql + " order by cid").pl())
 

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.canonical import CHANNELS
+from transforms.match import MATCH_STEPS
 from transforms.parsed import Limits
 
 FEE_ROUNDINGS = ("half_up", "down", "up")
@@ -38,6 +39,9 @@ class ChannelRules:
         fee_bps: contracted fee rate in basis points (Decimal; 60 = 0.60 %).
         fee_rounding: how the contracted fee is rounded to the minor unit, on its magnitude.
         amount_tolerance_minor: allowed |channel − ledger| amount difference, minor units (0 = exact).
+        amount_tolerance_pct: allowed difference in percent of the ledger amount (Decimal, 0 = none),
+            rounded down to the minor unit; the larger of the two tolerances applies.
+        amount_tolerance_cap_minor: the most the percent tolerance may allow, minor units (None: no cap).
         payout_reference: regex recognising this channel's payout credit on the bank statement; its
             named group ``date`` (yyyymmdd) is the business date the payout settles.
         settlement_lag_days: days from a business date to its payout on the bank (T+1: 1).
@@ -48,9 +52,34 @@ class ChannelRules:
     fee_bps: Decimal = Decimal(60)
     fee_rounding: str = "half_up"
     amount_tolerance_minor: int = 0
+    amount_tolerance_pct: Decimal = Decimal(0)
+    amount_tolerance_cap_minor: int | None = None
     payout_reference: str | None = None
     settlement_lag_days: int = 1
     open_item_days: int = 2
+
+    @property
+    def exact_amounts(self) -> bool:
+        """True when no amount tolerance applies: a matched pair has equal amounts."""
+        return self.amount_tolerance_minor == 0 and self.amount_tolerance_pct == 0
+
+
+DEFAULT_CASCADE = ("channel_txn_id", "order_no", "amount_time")
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """How rows are paired (``[match]`` in recon.toml).
+
+    Attributes:
+        cascade: the steps, in the order they run (names of ``transforms.match.MATCH_STEPS``); each
+            step sees only the rows the earlier ones left open, and every pair records its step.
+        window_minutes: the ``amount_time`` step's window: channel time and ledger booking time at
+            most this far apart.
+    """
+
+    cascade: tuple[str, ...] = DEFAULT_CASCADE
+    window_minutes: int = 10
 
 
 @dataclass(frozen=True)
@@ -99,6 +128,7 @@ class Rules:
         limits: bounds on the work one input file may cause (``[limits]``).
         engine: memory and threads (not hashed: never changes a result).
         write_off_limit_minor: the largest amount a person may write off in one decision (minor units).
+        match: the matching cascade and its window.
     """
 
     timezone: str = "Asia/Shanghai"
@@ -109,6 +139,7 @@ class Rules:
     limits: Limits = field(default_factory=Limits)
     engine: EngineSettings = field(default_factory=EngineSettings)
     write_off_limit_minor: int = 100_000
+    match: MatchRules = field(default_factory=MatchRules)
 
     def for_channel(self, channel: str) -> ChannelRules:
         """The rules of ``channel`` (defaults when the config does not name it)."""
@@ -137,7 +168,7 @@ def parse_rules(text: str) -> Rules:
     except tomllib.TOMLDecodeError as exc:
         raise RulesError([f"not valid TOML: {exc}"]) from None
     known = {"timezone", "expected", "cutoff_minutes", "channels", "report", "limits", "engine",
-             "write_off_limit_minor"}  # fmt: skip
+             "write_off_limit_minor", "match"}  # fmt: skip
     problems += [f"unknown key {key!r}" for key in sorted(set(raw) - known)]
 
     timezone = raw.get("timezone", "Asia/Shanghai")
@@ -173,11 +204,12 @@ def parse_rules(text: str) -> Rules:
     limits = _limits(_table(raw, "limits", problems), problems)
     engine = _engine_settings(_table(raw, "engine", problems), problems)
     write_off = _positive_int(raw, "recon.toml", "write_off_limit_minor", Rules.write_off_limit_minor, problems)
+    match = _match_rules(_table(raw, "match", problems), problems)
     if problems:
         raise RulesError(problems)
     return Rules(
         timezone=str(timezone), expected=tuple(expected), cutoff_minutes=cutoff, channels=channels,
-        report=report, limits=limits, engine=engine, write_off_limit_minor=write_off,
+        report=report, limits=limits, engine=engine, write_off_limit_minor=write_off, match=match,
     )  # fmt: skip
 
 
@@ -199,6 +231,21 @@ def _positive_int(table: dict[str, object], section: str, key: str, default: int
 
 def _unknown_keys(table: dict[str, object], section: str, known: set[str], problems: list[str]) -> None:
     problems += [f"{section}: unknown key {key!r}" for key in sorted(set(table) - known)]
+
+
+def _match_rules(table: dict[str, object], problems: list[str]) -> MatchRules:
+    _unknown_keys(table, "match", {"cascade", "window_minutes"}, problems)
+    cascade = table.get("cascade", list(DEFAULT_CASCADE))
+    if not isinstance(cascade, list) or not cascade or any(name not in MATCH_STEPS for name in cascade):
+        problems.append(f"match.cascade must list steps among {tuple(MATCH_STEPS)}, got {cascade!r}")
+        cascade = list(DEFAULT_CASCADE)
+    elif len(set(cascade)) != len(cascade):
+        problems.append(f"match.cascade names a step twice: {cascade!r}")
+    window = _positive_int(table, "match", "window_minutes", MatchRules.window_minutes, problems)
+    if window > 1440:
+        problems.append(f"match.window_minutes must be at most a day (1440), got {window}")
+        window = MatchRules.window_minutes
+    return MatchRules(cascade=tuple(str(name) for name in cascade), window_minutes=window)
 
 
 def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:
@@ -240,22 +287,28 @@ def _engine_settings(table: dict[str, object], problems: list[str]) -> EngineSet
     )
 
 
+def _decimal(table: dict[str, object], section: str, key: str, default: Decimal, problems: list[str]) -> Decimal:
+    """A non-negative exact number written as a string or integer (a TOML float is refused: never binary)."""
+    text = table.get(key, default)
+    if isinstance(text, float):
+        problems.append(f"{section}.{key}: write the number as a string or integer, not {text!r}")
+        return default
+    try:
+        value = Decimal(str(text))
+        if not value.is_finite() or value < 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        problems.append(f"{section}.{key}: {text!r} is not a non-negative number")
+        return default
+    return value
+
+
 def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> ChannelRules:
-    known = {"fee_bps", "fee_rounding", "amount_tolerance_minor", "payout_reference", "settlement_lag_days",
-             "open_item_days"}  # fmt: skip
+    known = {"fee_bps", "fee_rounding", "amount_tolerance_minor", "amount_tolerance_pct",
+             "amount_tolerance_cap_minor", "payout_reference", "settlement_lag_days", "open_item_days"}  # fmt: skip
     problems += [f"channels.{name}: unknown key {key!r}" for key in sorted(set(table) - known)]
     defaults = ChannelRules()
-    fee_text = table.get("fee_bps", "60")
-    fee_bps = defaults.fee_bps
-    if isinstance(fee_text, float):
-        problems.append(f"channels.{name}.fee_bps: write the rate as a string or integer, not {fee_text!r}")
-    else:
-        try:
-            fee_bps = Decimal(str(fee_text))
-            if not fee_bps.is_finite() or fee_bps < 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            problems.append(f"channels.{name}.fee_bps: {fee_text!r} is not a non-negative number")
+    fee_bps = _decimal(table, f"channels.{name}", "fee_bps", defaults.fee_bps, problems)
     rounding = table.get("fee_rounding", "half_up")
     if rounding not in FEE_ROUNDINGS:
         problems.append(f"channels.{name}.fee_rounding: {rounding!r} is not one of {FEE_ROUNDINGS}")
@@ -263,6 +316,14 @@ def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> 
     if not isinstance(tolerance, int) or isinstance(tolerance, bool) or tolerance < 0:
         problems.append(f"channels.{name}.amount_tolerance_minor: must be a non-negative integer")
         tolerance = 0
+    pct = _decimal(table, f"channels.{name}", "amount_tolerance_pct", Decimal(0), problems)
+    if pct > 100:
+        problems.append(f"channels.{name}.amount_tolerance_pct: a percentage (0-100), got {pct}")
+        pct = Decimal(0)
+    cap = table.get("amount_tolerance_cap_minor")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 0):
+        problems.append(f"channels.{name}.amount_tolerance_cap_minor: must be a non-negative integer, got {cap!r}")
+        cap = None
     waits = {}
     for key in ("settlement_lag_days", "open_item_days"):
         value = table.get(key, getattr(defaults, key))
@@ -281,6 +342,8 @@ def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> 
         fee_bps=fee_bps,
         fee_rounding=str(rounding),
         amount_tolerance_minor=int(tolerance),
+        amount_tolerance_pct=pct,
+        amount_tolerance_cap_minor=cap,
         payout_reference=None if pattern is None else str(pattern),
         **waits,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
 from tests.helpers import D, channel_frame, ledger_frame
 from transforms.classify import classify_outcomes
-from transforms.rules import Rules
+from transforms.rules import ChannelRules, MatchRules, Rules
 
 RULES = Rules()
 
@@ -155,3 +157,74 @@ def test_an_unmatched_row_names_its_nearest_candidate_and_the_fields_that_differ
         "ledger 2026-03-02 23:50:00, channel 2026-03-02"
     )
     assert detail[("ledger", 4)] == "no channel row for this ledger entry"  # nothing of its kind to compare with
+
+
+def test_amount_and_time_match_a_unique_candidate_and_name_an_ambiguous_set():
+    # The ledger rows carry neither the channel id nor the order number (a manual booking).
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|amount_minor|fee_minor
+        2          |W1            |O1      |12990       |-78
+        3          |W2            |O2      |5000        |-30
+        4          |W3            |O3      |5000        |-30
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|amount_minor|booked
+        2          |12990       |10:05
+        3          |5000        |10:02
+        """
+    )
+    out = classify_outcomes(channel, ledger, business_date=D, rules=RULES, unavailable={})
+    by_row = {(r["source"], r["source_line"]): r for r in out.iter_rows(named=True)}
+    assert by_row[("channel", 2)]["outcome"] == "matched_fallback"
+    assert by_row[("channel", 2)]["match_rule"] == "amount_time"
+    assert by_row[("ledger", 2)]["counterpart_line"] == 2
+    # Two channel rows of 50.00 at 10:00 fit the one ledger row of 50.00 at 10:02: none is picked.
+    assert {by_row[("channel", 3)]["outcome"], by_row[("channel", 4)]["outcome"]} == {"missing_in_ledger"}
+    assert by_row[("ledger", 3)]["outcome"] == "missing_in_channel"
+    assert by_row[("ledger", 3)]["detail"].endswith(
+        "ambiguous: 2 candidates of the same amount within the time window, none picked"
+    )
+    assert by_row[("channel", 3)]["detail"].endswith(
+        "ambiguous: its one candidate of the same amount within the time window fits 1 other row(s) too, none picked"
+    )
+    # Without the step in the cascade, nothing is paired by amount and time, and nothing is called ambiguous.
+    keys_only = Rules(match=MatchRules(cascade=("channel_txn_id", "order_no")))
+    out = classify_outcomes(channel, ledger, business_date=D, rules=keys_only, unavailable={})
+    assert set(out["outcome"]) == {"missing_in_ledger", "missing_in_channel"}
+    assert not out["detail"].str.contains("ambiguous").any()
+
+
+def test_tolerances_absolute_percent_and_percent_with_a_cap():
+    # ledger 100.00 against the channel's 100.40 / 100.60: 0.5 % of 100.00 is 0.50.
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|amount_minor|fee_minor
+        2          |W1            |O1      |10040       |-60
+        3          |W2            |O2      |10060       |-60
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|order_no|amount_minor
+        2          |W1            |O1      |10000
+        3          |W2            |O2      |10000
+        """
+    )
+
+    def judged(**tolerance: object) -> tuple[str, str]:
+        rules = Rules(channels={"wechatpay": ChannelRules(**tolerance)})  # type: ignore[arg-type]
+        out = classify_outcomes(channel, ledger, business_date=D, rules=rules, unavailable={})
+        mine = out.filter(pl.col("source") == "channel").sort("source_line")
+        return tuple(mine["outcome"])  # type: ignore[return-value]
+
+    assert judged() == ("amount_mismatch", "amount_mismatch")  # exact by default
+    assert judged(amount_tolerance_minor=40) == ("matched", "amount_mismatch")
+    assert judged(amount_tolerance_pct=Decimal("0.5")) == ("matched", "amount_mismatch")
+    assert judged(amount_tolerance_pct=Decimal("0.5"), amount_tolerance_cap_minor=30) == (
+        "amount_mismatch", "amount_mismatch")  # fmt: skip
+    # the larger of the two tolerances applies
+    assert judged(amount_tolerance_pct=Decimal("0.5"), amount_tolerance_cap_minor=30, amount_tolerance_minor=60) == (
+        "matched", "matched")  # fmt: skip

@@ -66,7 +66,7 @@ def test_a_config_with_several_problems_lists_them_all() -> None:
     expected_fragments = [
         "timezone 'Mars/Olympus_Mons' is not an IANA time zone",
         "unknown key 'colour'",
-        "channels.wechatpay.fee_bps: write the rate as a string or integer, not 0.6",
+        "channels.wechatpay.fee_bps: write the number as a string or integer, not 0.6",
         "channels.wechatpay.payout_reference: bad regex",
         "channels.wechatpay.amount_tolerance_minor: must be a non-negative integer",
         "channels.alipay.payout_reference: needs a (?P<date>...) group",
@@ -91,7 +91,30 @@ SINGLE_PROBLEMS = [
     ('[channels.alipay]\nfee_rounding = "bankers"', "fee_rounding: 'bankers' is not one of"),
     ('[channels.alipay]\nfee = "60"', "channels.alipay: unknown key 'fee'"),
     ("timezone = ", "not valid TOML"),
+    ('[channels.alipay]\namount_tolerance_pct = 0.5', "write the number as a string or integer, not 0.5"),
+    ('[channels.alipay]\namount_tolerance_pct = "101"', "a percentage (0-100)"),
+    ('[channels.alipay]\namount_tolerance_cap_minor = -1', "amount_tolerance_cap_minor: must be a non-negative"),
+    ('[match]\ncascade = ["order_no", "by_hunch"]', "match.cascade must list steps among"),
+    ("[match]\ncascade = []", "match.cascade must list steps among"),
+    ('[match]\ncascade = ["order_no", "order_no"]', "match.cascade names a step twice"),
+    ("[match]\nwindow_minutes = 0", "match.window_minutes must be a positive integer"),
+    ("[match]\nwindow_minutes = 1441", "match.window_minutes must be at most a day"),
+    ("[match]\nwindow = 5", "match: unknown key 'window'"),
 ]
+
+
+def test_the_cascade_and_tolerances_are_read_from_recon_toml() -> None:
+    rules = parse_rules(
+        '[match]\ncascade = ["order_no", "channel_txn_id"]\nwindow_minutes = 3\n'
+        '[channels.alipay]\namount_tolerance_pct = "0.5"\namount_tolerance_cap_minor = 200\n'
+    )
+    assert rules.match.cascade == ("order_no", "channel_txn_id")
+    assert rules.match.window_minutes == 3
+    alipay = rules.for_channel("alipay")
+    assert alipay.amount_tolerance_pct == Decimal("0.5") and alipay.amount_tolerance_cap_minor == 200
+    assert not alipay.exact_amounts and rules.for_channel("wechatpay").exact_amounts
+    assert parse_rules("").match.cascade == ("channel_txn_id", "order_no", "amount_time")
+    assert rules.digest() != parse_rules("").digest()
 
 
 @pytest.mark.parametrize(("toml", "fragment"), SINGLE_PROBLEMS)
