@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from transforms.classify import (
     channel_rules_frame,
     classify_parameters,
     classify_sql,
+    currency_units_frame,
     explain_sql,
     prepare_classification,
     quarantined_outcomes_sql,
@@ -57,6 +58,7 @@ from transforms.dispatch import (
     unreadable,
     with_unread_lines,
 )
+from transforms.findings import EARLIER_COLUMNS, findings_sql, wanted_keys_sql
 from transforms.intake import Day, combine_parsed, identify_deliveries, input_notes
 from transforms.invariants import amount_problems, conservation_problems, pairing_problems
 from transforms.match import cascade_of, entry_dups_sql
@@ -324,6 +326,32 @@ def match_and_classify(
 
 
 @task(cache_policy=NO_CACHE)
+def look_back(
+    outcome_files: list[str], data_dir: Path, business_date: date, rules: Rules, workspace: Workspace
+) -> str:
+    """The channel rows of the last ``lookback_days`` dates that share a key with the day's, as of D−1.
+
+    Only the keys a finding needs are looked up (refunds, and rows nothing matched): few rows, however
+    long the history. Returns the Parquet file the report reads as ``earlier_rows``.
+    """
+    out = workspace.root / "earlier_rows.parquet"
+    earlier = pl.DataFrame(schema=EARLIER_COLUMNS)
+    path, days = data_dir / "warehouse.duckdb", rules.match.lookback_days
+    if days and path.exists():
+        with connect_engine(workspace) as con:
+            con.read_parquet(outcome_files, union_by_name=True).create_view("outcome_rows")
+            wanted = con.sql(wanted_keys_sql()).pl()
+        if wanted.height:
+            with open_warehouse(path, read_only=True) as warehouse:
+                found = warehouse.earlier_channel_rows(business_date - timedelta(days=days), business_date, wanted)
+            if found is not None:
+                earlier = found.select(list(EARLIER_COLUMNS)).cast(EARLIER_COLUMNS)  # type: ignore[arg-type]
+    log.info("look back: %d rows of the last %d days share a key with the day's", earlier.height, days)
+    earlier.write_parquet(out)
+    return str(out)
+
+
+@task(cache_policy=NO_CACHE)
 def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -> str:
     """Outcome rows for every quarantined line, and for every line of a rejected file; return their file."""
     out = str(workspace.outcomes_dir / "quarantined.parquet")
@@ -367,6 +395,7 @@ def settle_bank(
 def report(
     outcome_files: list[str],
     explanation_files: list[str],
+    earlier: str,
     read_files: list[str],
     settlement: pl.DataFrame,
     history: History,
@@ -380,6 +409,7 @@ def report(
 ) -> Report:
     """Build the typed report, check its invariants, and stage the complete tables as files.
 
+    ``earlier``: the look-back's channel rows of earlier dates (:func:`look_back`), for the findings;
     ``read_files``: every row the adapters read (valid and quarantined), for the amount check (I2);
     ``history``: the open items carried into D and the decisions in force, from which (with today's
     rows) the open items at the end of D and the rows resolved by a person are computed.
@@ -388,7 +418,12 @@ def report(
         con.read_parquet(outcome_files, union_by_name=True).create_view("outcome_rows")
         _view(con, "explanations", explanation_files, None,
               schema={"source": pl.String(), "row_id": pl.Int64(), "explained": pl.String()})  # fmt: skip
-        con.sql(with_explanations_sql("outcome_rows", "explanations")).create_view("outcomes")
+        con.read_parquet(earlier).create_view("earlier_rows")
+        con.register("currency_units", currency_units_frame())
+        first_date = business_date - timedelta(days=rules.match.lookback_days)
+        con.execute(f"create temp table findings as {findings_sql()}",  # noqa: S608 - SQL of transforms
+                    {"business_date": business_date, "first_date": first_date})  # fmt: skip
+        con.sql(with_explanations_sql("outcome_rows", "explanations", "findings")).create_view("outcomes")
         con.read_parquet(history.carried).create_view("carried")
         con.read_parquet(history.decisions).create_view("decisions")
         con.register("settlement_today", settlement)
@@ -494,8 +529,9 @@ def reconcile_day(
         bank_outcomes, payouts = settle_bank(parsed, day, history.settlement, business_date, rules, workspace)
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
+        earlier = look_back(outcome_files, data_dir, business_date, rules, workspace)
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
-        built = report(outcome_files, [p.explanations for p in partitions], read_files(parsed, day), settlement,
+        built = report(outcome_files, [p.explanations for p in partitions], earlier, read_files(parsed, day), settlement,
                        history, day, files, business_date,
                        run_id_for(inputs, rules, history.decisions_digest), rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)

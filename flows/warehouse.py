@@ -233,6 +233,36 @@ class Warehouse:
             [business_date],
         )
 
+    def earlier_channel_rows(self, first: date, business_date: date, wanted: pl.DataFrame) -> pl.DataFrame | None:
+        """Channel payments and refunds recorded for the dates ``first`` .. D−1 that share a key with ``wanted``.
+
+        ``wanted (channel, order_no, channel_txn_id)``: the day's keys (few: refunds and unmatched rows).
+        Duplicates and quarantined rows are no transactions and are left out. State as of D−1: later
+        dates are never read.
+        """
+        if not self._has_table("outcome_row"):
+            return None
+        self.con.register("wanted_keys", wanted)
+        try:
+            return self._frame(
+                """
+                with recent as (
+                    select recon_date as business_date, channel, kind, channel_txn_id, order_no, amount_minor,
+                           currency, source_file, source_line
+                    from outcome_row
+                    where recon_date >= ? and recon_date < ? and source = 'channel'
+                          and outcome not in ('duplicate', 'quarantined') and kind in ('payment', 'refund')
+                )
+                select * from recent semi join wanted_keys w using (channel, order_no)
+                union
+                select * from recent semi join wanted_keys w using (channel, channel_txn_id)
+                order by business_date, source_file, source_line
+                """,
+                [first, business_date],
+            )
+        finally:
+            self.con.unregister("wanted_keys")
+
     def record_decisions(self, decisions: pl.DataFrame) -> None:
         """Append decisions (``transforms.decisions.DECISION_SCHEMA``), all or none; never changed after."""
         self.con.execute(DECISION_TABLE_SQL)

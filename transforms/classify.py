@@ -50,8 +50,9 @@ OUTCOME_SCHEMA = {name: col.dtype.type for name, col in Outcome.to_schema().colu
 #: Findings on a matched pair, in precedence order (DESIGN §9: the first that applies wins).
 PAIR_PRECEDENCE = ("currency_mismatch", "amount_mismatch", "status_mismatch", "fee_mismatch", "matched_fallback")
 
-#: BAD_INPUTS exception codes: a row carrying one is listed as a discrepancy whatever its outcome.
-EXCEPTION_CODES = ("CROSS_DATE", "DUPLICATE_ID", "DUPLICATE_PAYMENT", "ORPHAN_REFUND", "FEE_SIGN")
+#: BAD_INPUTS exception codes the classification gives (``transforms.findings.FINDINGS`` adds the
+#: codes found across rows and days): a row carrying one is a discrepancy whatever its outcome.
+EXCEPTION_CODES = ("CROSS_DATE", "DUPLICATE_ID", "FEE_SIGN")
 
 DONE = ("succeeded", "processing")
 
@@ -468,11 +469,28 @@ def explain_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
     """  # noqa: S608 - names and codes from this module
 
 
-def with_explanations_sql(outcomes: str, explanations: str) -> str:
-    """``outcomes`` with each explained row's nearest candidate added to its ``detail``."""
-    return f"""
+def with_explanations_sql(outcomes: str, explanations: str, findings: str | None = None) -> str:
+    """``outcomes`` with each explained row's nearest candidate added to its ``detail``.
+
+    ``findings`` (``transforms.findings.findings_sql``): a row's finding goes into its ``detail`` before
+    the explanation, and its code replaces the outcome's own code (``MISSING_IN_LEDGER`` becomes
+    ``DUPLICATE_PAYMENT``); a more specific code the row already has (``CROSS_DATE``, ``FEE_SIGN``,
+    ``DUPLICATE_ID``) stays, and the finding is still said in ``detail``.
+    """
+    if findings is None:
+        return f"""
         select o.* replace (nullif(concat_ws('; ', o.detail, e.explained), '') as detail)
         from {outcomes} o left join {explanations} e on e.source = o.source and e.row_id = o.row_id
+    """  # noqa: S608 - relation names from the caller (code)
+    return f"""
+        select o.* replace (
+                   case when f.finding_code is not null and (o.reason_code is null or o.reason_code = upper(o.outcome))
+                        then f.finding_code else o.reason_code end as reason_code,
+                   nullif(concat_ws('; ', o.detail, f.finding, e.explained), '') as detail)
+        from {outcomes} o
+        left join {explanations} e on e.source = o.source and e.row_id = o.row_id
+        left join {findings} f
+          on f.source = o.source and f.source_file = o.source_file and f.source_line = o.source_line
     """  # noqa: S608 - relation names from the caller (code)
 
 

@@ -21,10 +21,13 @@ import polars as pl
 from schemas.canonical import CHANNELS
 from schemas.outputs import OUTCOMES, Discrepancy, Outcome
 from transforms.carry import OPEN_ITEM_SCHEMA, aging_sql, empty_open_items
-from transforms.classify import EXCEPTION_CODES
+from transforms.classify import EXCEPTION_CODES as CLASSIFY_CODES
 from transforms.decisions import RESOLVED_SCHEMA
+from transforms.findings import FINDINGS
 
 OUTCOME_NAMES = tuple(Outcome.to_schema().columns)
+#: Every BAD_INPUTS exception code: a row carrying one is a discrepancy whatever its outcome.
+EXCEPTION_CODES = (*CLASSIFY_CODES, *FINDINGS)
 DISCREPANCY_SCHEMA = {name: col.dtype.type for name, col in Discrepancy.to_schema().columns.items()}
 
 #: Outcomes that need no person (DESIGN §9): every other row is a discrepancy.

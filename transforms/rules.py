@@ -76,10 +76,13 @@ class MatchRules:
             step sees only the rows the earlier ones left open, and every pair records its step.
         window_minutes: the ``amount_time`` step's window: channel time and ledger booking time at
             most this far apart.
+        lookback_days: how many earlier dates' statements the findings across days read (a refund's
+            payment, the same transaction twice, an order paid twice); 0: none.
     """
 
     cascade: tuple[str, ...] = DEFAULT_CASCADE
     window_minutes: int = 10
+    lookback_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -234,7 +237,7 @@ def _unknown_keys(table: dict[str, object], section: str, known: set[str], probl
 
 
 def _match_rules(table: dict[str, object], problems: list[str]) -> MatchRules:
-    _unknown_keys(table, "match", {"cascade", "window_minutes"}, problems)
+    _unknown_keys(table, "match", {"cascade", "window_minutes", "lookback_days"}, problems)
     cascade = table.get("cascade", list(DEFAULT_CASCADE))
     if not isinstance(cascade, list) or not cascade or any(name not in MATCH_STEPS for name in cascade):
         problems.append(f"match.cascade must list steps among {tuple(MATCH_STEPS)}, got {cascade!r}")
@@ -245,7 +248,11 @@ def _match_rules(table: dict[str, object], problems: list[str]) -> MatchRules:
     if window > 1440:
         problems.append(f"match.window_minutes must be at most a day (1440), got {window}")
         window = MatchRules.window_minutes
-    return MatchRules(cascade=tuple(str(name) for name in cascade), window_minutes=window)
+    lookback = table.get("lookback_days", MatchRules.lookback_days)
+    if not isinstance(lookback, int) or isinstance(lookback, bool) or not 0 <= lookback <= 366:
+        problems.append(f"match.lookback_days must be a whole number of days 0..366, got {lookback!r}")
+        lookback = MatchRules.lookback_days
+    return MatchRules(cascade=tuple(str(name) for name in cascade), window_minutes=window, lookback_days=lookback)
 
 
 def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:

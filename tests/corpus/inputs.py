@@ -29,6 +29,7 @@ BANK = f"bank/camt053_{D.replace('-', '')}.xml"
 #: WeChat Pay trade bill columns (0-based) used by the cases.
 W_TIME, W_MCHID, W_TXN, W_ORDER, W_OPENID, W_STATUS, W_CURRENCY, W_AMOUNT = 0, 2, 5, 6, 7, 9, 11, 12
 W_REFUND_AMOUNT, W_PRODUCT, W_FEE, W_ORDER_AMOUNT = 16, 20, 22, 24
+W_REFUND_ID, W_REFUND_APPLIED = 14, 25
 #: Ledger export columns.
 L_ENTRY, L_ORDER, L_CHANNEL, L_TXN, L_KIND, L_AMOUNT, L_CURRENCY, L_STATUS, L_BOOKED = 0, 1, 3, 4, 5, 6, 7, 8, 9
 
@@ -120,7 +121,7 @@ def wechat_set(column: int, value: str, *, row: int = 0, refoot: bool = False) -
     """A case: set one field of one WeChat detail row (``row``-th payment) to ``value`` (raw, backtick added)."""
 
     def change(text: TextFile) -> None:
-        index = _nth_payment(text, row)
+        index = nth_payment(text, row)
         values = wechat_fields(text.lines[index])
         values[column] = value
         text.lines[index] = wechat_line(values)
@@ -134,13 +135,13 @@ def wechat_raw_line(edit: Callable[[str], str], *, row: int = 0) -> Callable[[In
     """A case: rewrite the raw text of one WeChat payment line."""
 
     def change(text: TextFile) -> None:
-        index = _nth_payment(text, row)
+        index = nth_payment(text, row)
         text.lines[index] = edit(text.lines[index])
 
     return lambda inbox: edit_text(inbox, WECHAT, "utf-8", change)
 
 
-def _nth_payment(text: TextFile, n: int) -> int:
+def nth_payment(text: TextFile, n: int) -> int:
     payments = [i for i in wechat_rows(text) if wechat_fields(text.lines[i])[W_STATUS] == "SUCCESS"]
     return payments[n]
 
