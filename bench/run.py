@@ -191,9 +191,10 @@ def pipeline_without_prefect(data_dir: Path, profile: bool) -> tuple[Measured, s
         settlement = pl.concat([*settlements, payouts], how="vertical")
         files = flow.describe_inputs(inputs, [p.parsed for p in parsed], day)
         outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
-        built = stage("report", flow.report.fn, outcome_files, [p.explanations for p in partitions],
-                      flow.read_files(parsed, day), settlement, history,
-                      day, files, DAY, flow.run_id_for(inputs, rules, history.decisions_digest), rules, workspace,
+        earlier = stage("look back", flow.look_back.fn, outcome_files, data_dir, DAY, rules, workspace)
+        run_id = flow.run_id_for(inputs, rules, history.digest + flow.rows_digest(pl.read_parquet(earlier)))
+        built = stage("report", flow.report.fn, outcome_files, [p.explanations for p in partitions], earlier,
+                      flow.read_files(parsed, day), settlement, history, day, files, DAY, run_id, rules, workspace,
                       staging)  # fmt: skip
         outputs = stage("publish", flow.publish.fn, built, staging)
         stage("record", flow.record_run.fn, data_dir, built, staging, outputs, datetime.now(UTC))

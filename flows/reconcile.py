@@ -161,13 +161,14 @@ class History:
         settlement: settlement lines recorded by runs of earlier dates (payouts to recognise).
         carried: the Parquet file (in the work folder) of the open items carried into D.
         decisions: the Parquet file of the decisions effective on or before D.
-        decisions_digest: a digest of those decisions (part of the run id: a decision is an input).
+        digest: a digest of all of it (part of the run id: what earlier dates left is an input too, so
+            a date reconciled on a corrected history is a new version, never a silent overwrite).
     """
 
     settlement: pl.DataFrame
     carried: str
     decisions: str
-    decisions_digest: str = ""
+    digest: str = ""
 
 
 @contextmanager
@@ -269,9 +270,19 @@ def read_history(data_dir: Path, business_date: date, workspace: Workspace) -> H
     frame.write_parquet(carried)
     decisions = pl.DataFrame(schema=DECISION_SCHEMA) if decisions is None else decisions.cast(DECISION_SCHEMA)  # type: ignore[arg-type]
     decisions.write_parquet(decided)
-    digest = hashlib.sha256("\n".join(sorted(decisions["decision_id"])).encode()).hexdigest() if decisions.height else ""
+    decided_ids = "\n".join(sorted(decisions["decision_id"]))
+    digest = rows_digest(f"decisions {decided_ids}", frame, settlement)
     log.info("history: %d open items carried in, %d decisions", frame.height, decisions.height)
-    return History(settlement=settlement, carried=str(carried), decisions=str(decided), decisions_digest=digest)
+    return History(settlement=settlement, carried=str(carried), decisions=str(decided), digest=digest)
+
+
+def rows_digest(*parts: str | pl.DataFrame) -> str:
+    """A sha256 of texts and frames' rows (as CSV: the same rows, the same digest on any machine)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update((part if isinstance(part, str) else part.write_csv()).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 @task(cache_policy=NO_CACHE)
@@ -483,6 +494,10 @@ def record_run(
             inputs={f.source_file: f.sha256 for f in report.inputs}, outcome_counts=dict(report.outcome_counts),
         )  # fmt: skip
         warehouse.clear_stale(report.business_date)
+        upstream = warehouse.stale_dates_before(report.business_date)
+        if upstream:  # reconciled on an earlier date that is stale itself: not current either
+            warehouse.mark_stale([report.business_date], f"reconciled on the history of {upstream[-1]}, which is "
+                                 f"stale itself: run {upstream[0]} and the dates after it again, in order")  # fmt: skip
         if replaces is not None:
             stale = warehouse.mark_later_dates_stale(
                 report.business_date,
@@ -533,7 +548,8 @@ def reconcile_day(
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
         built = report(outcome_files, [p.explanations for p in partitions], earlier, read_files(parsed, day), settlement,
                        history, day, files, business_date,
-                       run_id_for(inputs, rules, history.decisions_digest), rules, workspace, staging)  # fmt: skip
+                       run_id_for(inputs, rules, history.digest + rows_digest(pl.read_parquet(earlier))), rules,
+                       workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
         previous = staged.published_run_id(target) if record else None
         replaces = previous if previous not in (None, built.run_id) else None
@@ -638,17 +654,19 @@ def describe_inputs(inputs: list[InboxInput], parsed: list[ParsedFile], day: Day
     return tuple(described)
 
 
-def run_id_for(inputs: list[InboxInput], rules: Rules, decisions: str = "") -> str:
-    """The run id: a digest of the input hashes, the rules, the decisions in force and the code version.
+def run_id_for(inputs: list[InboxInput], rules: Rules, history: str = "") -> str:
+    """The run id: a digest of the input hashes, the rules, the history read and the code version.
 
-    Same inputs → same id; a decision made since is an input too, so a rerun that applies it is a new run.
+    Same inputs → same id. ``history`` digests what earlier dates left (open items, settlements, the
+    decisions in force, the look-back's rows): a decision made since, or an earlier date reconciled
+    again, is an input too, so a rerun on it is a new run (a new version, never a silent overwrite).
     """
     digest = hashlib.sha256()
     for item in sorted(inputs, key=lambda i: i.source_file):
         digest.update(f"{item.source_file}\0{item.sha256}\n".encode())
     digest.update(rules.digest().encode())
-    if decisions:
-        digest.update(f"decisions {decisions}".encode())
+    if history:
+        digest.update(f"history {history}".encode())
     digest.update(code_version().encode())
     return digest.hexdigest()[:16]
 

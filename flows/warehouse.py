@@ -356,11 +356,24 @@ class Warehouse:
         later = [row[0] for row in self.con.execute(
             "select distinct business_date from run_log where business_date > ? order by 1", [business_date]
         ).fetchall()]  # fmt: skip
-        if later:
-            self.con.execute(STALE_TABLE_SQL)
-            self._run("mark stale", business_date, "delete from stale_date where business_date > ?", [business_date])
-            self.con.executemany("insert into stale_date values (?, ?)", [[day, because] for day in later])
+        self.mark_stale(later, because)
         return later
+
+    def mark_stale(self, dates: list[date], because: str) -> None:
+        """Mark ``dates`` stale (their recorded run read a history that has changed since), saying why."""
+        if dates:
+            self.con.execute(STALE_TABLE_SQL)
+            self.con.executemany("delete from stale_date where business_date = ?", [[day] for day in dates])
+            self.con.executemany("insert into stale_date values (?, ?)", [[day, because] for day in dates])
+
+    def stale_dates_before(self, business_date: date) -> list[date]:
+        """The stale dates before D, in order."""
+        if not self._has_table("stale_date"):
+            return []
+        rows = self.con.execute(
+            "select distinct business_date from stale_date where business_date < ? order by 1", [business_date]
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def stale_because(self, business_date: date) -> str | None:
         """Why D's recorded run is stale (an earlier date was reconciled again since), or None."""
