@@ -60,7 +60,7 @@ from transforms.dispatch import (
 )
 from transforms.findings import EARLIER_COLUMNS, findings_sql, wanted_keys_sql
 from transforms.intake import Day, combine_parsed, identify_deliveries, input_notes
-from transforms.invariants import amount_problems, conservation_problems, pairing_problems
+from transforms.invariants import amount_problems, conservation_problems, group_problems, pairing_problems
 from transforms.match import cascade_of, entry_dups_sql
 from transforms.parsed import REJECTED_SCHEMA, ParseContext, ParsedFile
 from transforms.privacy import mask_quarantine, mask_text
@@ -454,6 +454,7 @@ def report(
             "rows would be lost or doubled": conservation_problems(built),
             "amounts would change between the statements and the report": amount_problems(con),
             "matched pairs do not pair up": pairing_problems(con, tolerances),
+            "matched groups do not add up": group_problems(con),
         }
         broken = [f"{what}: {'; '.join(problems)}" for what, problems in checks.items() if problems]
         if broken:  # fail closed (BAD_INPUTS I12): nothing new is published

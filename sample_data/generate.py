@@ -138,6 +138,7 @@ SPECIAL_SCENARIOS = (
     "void_pending",
     "duplicate_channel_line",
     "duplicate_ledger_entry",
+    "refunds_booked_as_one",
     "quarantined_amount_thousands_sep",
     "quarantined_amount_three_decimals",
     "quarantined_amount_currency_symbol",
@@ -629,6 +630,18 @@ class _ChannelDay:
         elif name == "duplicate_ledger_entry":
             _, led = self.payment(name, outcome="duplicate")
             led.twice = True
+        elif name == "refunds_booked_as_one":
+            # Two partial refunds of a payment of the day, booked in the ledger as one refund entry
+            # without a channel id: matched as a group (order_group), every row matched_fallback.
+            amount = r.randint(300, 2000) * 100
+            t0 = self.when(DAY_START, 12 * 3600)
+            pay, _ = self.payment(name, amount=amount, t=t0)
+            r1, r2 = amount * r.randint(10, 30) // 100, amount * r.randint(10, 30) // 100
+            t1 = self.when(t0 + 600, 18 * 3600)
+            ch1, led = self.refund(pay, name, amount=r1, t=t1, outcome="matched_fallback", ledger_txn_id="")
+            ch2, _ = self.refund(pay, name, amount=r2, t=self.when(t1 + 600, DAY_LAST), outcome="matched_fallback")
+            self.led.pop()  # the second refund has no ledger entry of its own
+            led.amount = self.led_amount(r1 + r2)
         elif name.startswith("quarantined_"):
             self.quarantined(name)
         else:  # pragma: no cover - guarded by SPECIAL_SCENARIOS

@@ -257,8 +257,9 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
     ``carried``: False when the partition has no open item of an earlier date to close (the late
     cascade is then left out of the query: it would find nothing).
     """
-    c_money = money_text_sql("f.amount_minor", "f.currency", "cx.exponent", "cx.unit")
-    l_money = money_text_sql("f.l_amount", "f.l_currency", "lx.exponent", "lx.unit")
+    c_money = money_text_sql("f.c_total", "f.currency", "cx.exponent", "cx.unit")
+    l_money = money_text_sql("f.l_total", "f.l_currency", "lx.exponent", "lx.unit")
+    c_total_money = money_text_sql("f.c_total", "f.currency", "cx.exponent", "cx.unit")
     fee_charged = money_text_sql("f.fee_minor", "f.currency", "cx.exponent", "cx.unit")
     fee_contracted = money_text_sql("f.expected_fee_minor", "f.currency", "cx.exponent", "cx.unit")
     fee_note = (
@@ -295,40 +296,65 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
         select * from l anti join ledger_dup using (lid) anti join unavailable using (channel)
     ),
     {cascade_sql(cascade, "matchable_channel", "matchable_ledger")},
-    paired as (
+    paired_rows as (
+        -- a group (one row against several) is judged on its totals: each side's sum over the group
         select p.cid, p.lid, p.match_rule, c.channel, c.amount_minor, c.fee_minor, c.expected_fee_minor,
                c.currency, c.status, c.source_file, c.source_line,
                l.amount_minor as l_amount, l.currency as l_currency, l.status as l_status,
                l.source_file as l_file, l.source_line as l_line,
-               {allowed_difference_sql("l.amount_minor")} as tolerance_minor
-        from pairs p join c using (cid) join l using (lid) left join channel_rules r on r.channel = c.channel
+               count(*) over (partition by p.lid) as per_l, count(*) over (partition by p.cid) as per_c,
+               sum(c.amount_minor) over (partition by p.lid) as c_total,
+               sum(l.amount_minor) over (partition by p.cid) as l_total
+        from pairs p join c using (cid) join l using (lid)
+    ),
+    paired as (
+        select p.*, {allowed_difference_sql("p.l_total")} as tolerance_minor,
+               case when per_l > 1 then 'l' || lid::varchar when per_c > 1 then 'c' || cid::varchar end as group_key
+        from paired_rows p left join channel_rules r on r.channel = p.channel
     ),
     findings as (
         select *,
                currency <> l_currency as f_currency,
-               abs(amount_minor - l_amount) > tolerance_minor as f_amount,
+               abs(c_total - l_total) > tolerance_minor as f_amount,
                (status in ('succeeded', 'processing')) <> (l_status = 'succeeded') as f_status,
                coalesce(fee_minor <> expected_fee_minor, false) as f_fee,
                match_rule <> 'channel_txn_id' as f_fallback
         from paired
     ),
-    judged as (
+    pair_judged as (
         select f.cid, f.lid, f.match_rule, f.l_file, f.l_line, f.source_file as c_file, f.source_line as c_line,
-               case when f_currency then 'currency_mismatch' when f_amount then 'amount_mismatch'
-                    when f_status then 'status_mismatch' when f_fee then 'fee_mismatch'
-                    when f_fallback then 'matched_fallback' else 'matched' end as outcome,
+               f.group_key, f.per_c, f.per_l,
+               case when f_currency then 0 when f_amount then 1 when f_status then 2 when f_fee then 3
+                    when f_fallback then 4 else 5 end as rank,
                nullif(concat_ws('; ',
                    case when f_currency then 'currency_mismatch: channel ' || f.currency || ' vs ledger ' || f.l_currency end,
                    case when f_amount then 'amount_mismatch: channel ' || {c_money} || ' vs ledger ' || {l_money} end,
                    case when f_status then 'status_mismatch: channel ' || f.status || ' vs ledger ' || f.l_status end,
                    case when f_fee then 'fee_mismatch: charged ' || {fee_charged} || ' vs contracted ' || {fee_contracted} end,
                    case when f_fallback then 'matched_fallback: matched by ' || f.match_rule || ', not by the channel''s id' end,
-                   case when f.status = 'processing' then 'channel status PROCESSING' end
+                   case when f.status = 'processing' then 'channel status PROCESSING' end,
+                   case when f.group_key is not null
+                        then 'matched as a group: ' || greatest(f.per_c, f.per_l)::varchar || ' '
+                             || case when f.per_l > 1 then 'channel rows' else 'ledger entries' end
+                             || ' against one ' || case when f.per_l > 1 then 'ledger entry' else 'channel row' end
+                             || ', ' || {c_total_money} || ' in total' end
                ), '') as detail
         from findings f
         left join currency_units cx on cx.currency = f.currency
         left join currency_units lx on lx.currency = f.l_currency
     ),
+    judged_pairs as (
+        -- every row of a group gets the group's outcome: the first finding of any of its pairs
+        select * replace (
+                   (['currency_mismatch', 'amount_mismatch', 'status_mismatch', 'fee_mismatch', 'matched_fallback',
+                     'matched'])[1 + min(rank) over (partition by coalesce(group_key, 'p' || cid::varchar))]
+                   as rank)
+        from pair_judged
+    ),
+    judged as (select * exclude (rank), rank as outcome from judged_pairs),
+    -- one row per channel row and per ledger row: in a group, the single row names its first partner
+    judged_c as (select * from judged qualify row_number() over (partition by cid order by l_file, l_line) = 1),
+    judged_l as (select * from judged qualify row_number() over (partition by lid order by c_file, c_line) = 1),
     {late_block}    channel_out as (
         select 'channel' as source, c.source_file, c.source_line, c.channel, null::varchar as entry_id,
                c.channel_txn_id, c.order_no, c.kind, c.amount_minor, c.fee_minor, c.expected_fee_minor, c.currency,
@@ -344,7 +370,7 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
                coalesce(j.match_rule, lj.match_rule) as match_rule,
                coalesce(j.l_file, lj.k_file) as counterpart_file, coalesce(j.l_line, lj.k_line) as counterpart_line,
                lj.opened_on as counterpart_date, c.cid as row_id, c.settle_date as row_date
-        from c left join channel_dup d using (cid) left join judged j using (cid)
+        from c left join channel_dup d using (cid) left join judged_c j using (cid)
         left join (select * from late_judged where side = 'channel') lj on lj.today_id = c.cid
         left join currency_units cx on cx.currency = c.currency
         left join (select why from unavailable where channel = 'ledger' limit 1) g on true
@@ -363,7 +389,7 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
                case when j.lid is null then lj.opened_on end as counterpart_date, l.lid as row_id,
                l.business_date as row_date
         from l left join ledger_dup d using (lid) left join unavailable u using (channel)
-        left join judged j using (lid)
+        left join judged_l j using (lid)
         left join (select * from late_judged where side = 'ledger') lj on lj.today_id = l.lid
     ),
     ledger_said as (

@@ -109,6 +109,53 @@ def pairing_problems(con: duckdb.DuckDBPyConnection, tolerances: Mapping[str, in
     return problems or ["matched pairs do not agree (the fingerprints of both sides differ)"]
 
 
+def group_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Groups (one row against several, ``transforms.match.GROUP_RULES``) over the ``outcomes`` relation.
+
+    Every member names the group's single row, which names one of them back; all rows of a group
+    share one outcome; and a group judged ``matched`` adds up on both sides.
+    """
+    rows = con.sql(_GROUPS, params=[EXAMPLES]).fetchall()
+    return [f"{file}:{line}: {why}" for file, line, why in rows]
+
+
+_GROUPS = """
+    with g as (
+        select * from outcomes
+        where source in ('channel', 'ledger') and match_rule = 'order_group' and counterpart_date is null
+    ),
+    named as (  -- how many group rows name each row
+        select case source when 'channel' then 'ledger' else 'channel' end as source,
+               counterpart_file as source_file, counterpart_line as source_line, count(*) as n
+        from g group by all
+    ),
+    anchored as (  -- each row's group: the single row, itself named by every member
+        select g.*, coalesce(n.n, 0) as named_by,
+               case when coalesce(n.n, 0) > 1 then g.source else
+                    case g.source when 'channel' then 'ledger' else 'channel' end end as a_source,
+               case when coalesce(n.n, 0) > 1 then g.source_file else g.counterpart_file end as a_file,
+               case when coalesce(n.n, 0) > 1 then g.source_line else g.counterpart_line end as a_line
+        from g left join named n using (source, source_file, source_line)
+    ),
+    groups as (
+        select a_source, a_file, a_line, count(*) filter (where named_by > 1) as singles,
+               count(*) filter (where named_by <= 1) as members, count(distinct outcome) as outcomes,
+               any_value(outcome) as outcome,
+               sum(amount_minor) filter (where named_by > 1) as single_amount,
+               sum(amount_minor) filter (where named_by <= 1) as member_amount
+        from anchored group by all
+    )
+    select a_file, a_line,
+           case when singles <> 1 or members < 2 then 'a group without one single row and several members'
+                when outcomes > 1 then 'the rows of one group have different outcomes'
+                else 'a matched group does not add up: ' || single_amount::varchar || ' against '
+                     || member_amount::varchar end
+    from groups
+    where singles <> 1 or members < 2 or outcomes > 1 or (outcome = 'matched' and single_amount <> member_amount)
+    order by 1, 2 limit ?
+"""
+
+
 def _tolerance_rows(tolerances: Mapping[str, int]) -> object:
     import polars as pl
 
@@ -127,6 +174,7 @@ _PAIRS = """
         from outcomes o left join pair_tolerance t using (channel)
         where o.source in ('channel', 'ledger') and o.counterpart_line is not null
               and o.counterpart_date is null  -- a row that closed an earlier date's open item
+              and o.match_rule is distinct from 'order_group'  -- groups: see _GROUPS
     ),
     pairs as (
         select source,

@@ -2,7 +2,8 @@
 
 Works on the *matchable* rows only: duplicates (DESIGN §9 Keys) are found first and kept out, so no
 copy is ever picked. Each step pairs row ids ``(cid, lid)``; a row appears in at most one pair
-(BAD_INPUTS I10, a partial bijection).
+(BAD_INPUTS I10, a partial bijection), except in a group (:data:`GROUP_RULES`): one row on one side
+and several on the other, all of them in no other pair.
 
 Everything here is SQL text over relations with fixed names, so that the same statements run on a
 test's in-memory frames and on a day of ten million rows spilled to Parquet, where DuckDB joins out
@@ -182,6 +183,22 @@ def _by_amount_time_sql(channel: str, ledger: str) -> str:
     """  # noqa: S608 - relation names from this module
 
 
+def _by_order_group_sql(channel: str, ledger: str) -> str:
+    def totals(relation: str) -> str:
+        return f"""
+            select channel, kind, currency, order_no, count(*) as n, sum(amount_minor) as total
+            from {relation} where order_no is not null group by channel, kind, currency, order_no
+        """  # noqa: S608 - relation names from this module
+
+    return f"""
+        select c.cid, l.lid, 'order_group' as match_rule
+        from ({totals(channel)}) cg join ({totals(ledger)}) lg using (channel, kind, currency, order_no)
+        join {channel} c using (channel, kind, currency, order_no)
+        join {ledger} l using (channel, kind, currency, order_no)
+        where cg.total = lg.total and (cg.n = 1) <> (lg.n = 1)
+    """  # noqa: S608 - relation names from this module
+
+
 #: The channel's own id, the strong key: same (channel, kind, channel_txn_id).
 by_channel_txn_id = MatchStep(
     "channel_txn_id", _by_channel_txn_id_sql, "the channel's transaction id (refund id for a refund), same kind"
@@ -199,11 +216,26 @@ by_amount_time = MatchStep(
     across_days=False,
 )  # fmt: skip
 
+#: One row on one side and several on the other, of one order, kind and currency, adding up to the same
+#: amount: partial refunds booked as one ledger entry, an order paid in parts at one channel.
+by_order_group = MatchStep(
+    "order_group", _by_order_group_sql,
+    "one row on one side against several on the other, of the same order, kind and currency, adding up to "
+    "exactly the same amount (partial refunds booked as one entry, an order paid in parts); every row of the "
+    "group records the group",
+    across_days=False,
+)  # fmt: skip
+
 #: Every step a recon.toml may put in ``[match] cascade``, by name (the registry).
-MATCH_STEPS: dict[str, MatchStep] = {step.rule: step for step in (by_channel_txn_id, by_order_no, by_amount_time)}
+MATCH_STEPS: dict[str, MatchStep] = {
+    step.rule: step for step in (by_channel_txn_id, by_order_no, by_amount_time, by_order_group)
+}
+
+#: The steps whose pairs are groups (one row against several): judged on the group's totals.
+GROUP_RULES = ("order_group",)
 
 #: The packaged cascade, in order; each step sees only rows no earlier step paired (DESIGN §5 match).
-MATCH_CASCADE: tuple[MatchStep, ...] = (by_channel_txn_id, by_order_no, by_amount_time)
+MATCH_CASCADE: tuple[MatchStep, ...] = (by_channel_txn_id, by_order_no, by_amount_time, by_order_group)
 
 
 def cascade_of(names: Sequence[str]) -> tuple[MatchStep, ...]:

@@ -64,7 +64,7 @@ class ChannelRules:
         return self.amount_tolerance_minor == 0 and self.amount_tolerance_pct == 0
 
 
-DEFAULT_CASCADE = ("channel_txn_id", "order_no", "amount_time")
+DEFAULT_CASCADE = ("channel_txn_id", "order_no", "amount_time", "order_group")
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def test_verify_notices_a_changed_report(data_dir: Path, tmp_path: Path, capsys:
     assert f"inputs: DIFFERENT: ledger/{ledger.name}: changed" in out  # which input
     assert "DIFFERENT outcomes.parquet" in out  # which output
     # which rows: the entry and its channel row, both sides of the pair
-    assert "rows: 2 rows differ, e.g.:" in out and "recorded matched -> rerun status_mismatch" in out
+    assert "rows: 2 rows differ, e.g.:" in out and " -> rerun status_mismatch" in out
     assert out.rstrip().endswith("DIFFERS")
 
 

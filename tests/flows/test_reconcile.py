@@ -86,7 +86,7 @@ def test_no_ledger_export_stops_the_run(data_dir: Path) -> None:
         run(data_dir)
 
 
-@pytest.mark.parametrize("check", ["conservation_problems", "amount_problems", "pairing_problems"])
+@pytest.mark.parametrize("check", ["conservation_problems", "amount_problems", "pairing_problems", "group_problems"])
 def test_a_broken_invariant_publishes_nothing_new(check: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import flows.reconcile
 

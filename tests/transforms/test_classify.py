@@ -228,3 +228,41 @@ def test_tolerances_absolute_percent_and_percent_with_a_cap():
     # the larger of the two tolerances applies
     assert judged(amount_tolerance_pct=Decimal("0.5"), amount_tolerance_cap_minor=30, amount_tolerance_minor=60) == (
         "matched", "matched")  # fmt: skip
+
+
+def test_a_group_gets_one_outcome_per_row_judged_on_its_totals():
+    # Two partial refunds of O1 booked as one ledger refund; O3 paid once, booked in two parts; O2's
+    # two payments (6.00 + 4.00) booked as one entry of 10.00 with a fee charged wrongly on one of them.
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|order_no|kind   |amount_minor|fee_minor
+        2          |R1            |O1      |refund |-3000       |18
+        3          |R2            |O1      |refund |-2000       |12
+        4          |W3            |O3      |payment|10000       |-60
+        5          |W4            |O2      |payment|600         |-4
+        6          |W5            |O2      |payment|400         |-9
+        """
+    )
+    ledger = ledger_frame(
+        """
+        source_line|order_no|kind   |amount_minor
+        2          |O1      |refund |-5000
+        3          |O3      |payment|7000
+        4          |O3      |payment|3000
+        5          |O2      |payment|1000
+        """
+    )
+    out = classify_outcomes(channel, ledger, business_date=D, rules=RULES, unavailable={})
+    by_row = {(r["source"], r["source_line"]): r for r in out.iter_rows(named=True)}
+    assert out.height == 9  # one outcome per row, the single row of a group too
+    for key in [("channel", 2), ("channel", 3), ("ledger", 2), ("channel", 4), ("ledger", 3), ("ledger", 4)]:
+        assert by_row[key]["outcome"] == "matched_fallback", (key, by_row[key]["detail"])
+        assert by_row[key]["match_rule"] == "order_group"
+    # the members name the single row; the single row names its first member
+    assert by_row[("channel", 3)]["counterpart_line"] == 2 and by_row[("ledger", 2)]["counterpart_line"] == 2
+    assert by_row[("ledger", 4)]["counterpart_line"] == 4 and by_row[("channel", 4)]["counterpart_line"] == 3
+    assert "matched as a group: 2 channel rows against one ledger entry, -50.00 CNY in total" in by_row[("ledger", 2)]["detail"]
+    assert "matched as a group: 2 ledger entries against one channel row, 100.00 CNY in total" in by_row[("channel", 4)]["detail"]
+    # a group takes the first finding of any of its rows: W5's fee (9 fen charged, 2 contracted)
+    assert {by_row[("channel", 5)]["outcome"], by_row[("channel", 6)]["outcome"], by_row[("ledger", 5)]["outcome"]} == {
+        "fee_mismatch"}  # fmt: skip

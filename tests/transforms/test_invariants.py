@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import table
 from transforms.classify import OUTCOME_SCHEMA
-from transforms.invariants import amount_problems, pairing_problems
+from transforms.invariants import amount_problems, group_problems, pairing_problems
 
 
 def outcomes(text: str) -> pl.DataFrame:
@@ -88,3 +88,40 @@ def test_amounts_that_change_between_reading_and_reporting_are_named() -> None:
         assert amount_problems(con) == [
             "l.csv: read with 2 amounts summing to 1999 minor units, but its outcome rows carry 3 summing to 2499"
         ]
+
+
+#: Two partial refunds booked as one ledger entry: the members name the single row, which names the first.
+GROUP = """
+source |source_file|source_line|channel  |outcome         |currency|amount_minor|counterpart_file|counterpart_line|match_rule
+channel|w.csv      |2          |wechatpay|matched_fallback|CNY     |-3000       |l.csv           |5               |order_group
+channel|w.csv      |3          |wechatpay|matched_fallback|CNY     |-2000       |l.csv           |5               |order_group
+ledger |l.csv      |5          |wechatpay|matched_fallback|CNY     |-5000       |w.csv           |2               |order_group
+"""
+
+
+def check_groups(text: str) -> list[str]:
+    with duckdb.connect() as con:
+        con.register("outcomes", outcomes(text))
+        return group_problems(con) + pairing_problems(con, {"wechatpay": 0})
+
+
+def test_a_group_that_names_its_rows_and_agrees_passes_both_checks() -> None:
+    assert check_groups(GROUP) == []  # and the pair check leaves group rows to the group check
+
+
+def test_a_group_whose_rows_disagree_on_the_outcome_is_named() -> None:
+    split = GROUP.replace("ledger |l.csv      |5          |wechatpay|matched_fallback", "ledger |l.csv      |5          |wechatpay|amount_mismatch ")
+    assert check_groups(split) == ["l.csv:5: the rows of one group have different outcomes"]
+
+
+def test_a_matched_group_that_does_not_add_up_is_named() -> None:
+    matched = GROUP.replace("matched_fallback", "matched        ").replace("|-5000       |", "|-5001       |")
+    assert check_groups(matched) == ["l.csv:5: a matched group does not add up: -5001 against -5000"]
+
+
+def test_a_group_of_one_is_named() -> None:
+    lonely = "\n".join(GROUP.strip("\n").split("\n")[:2] + [GROUP.strip("\n").split("\n")[3]])
+    assert check_groups(lonely) == [  # each of the two rows anchors a broken group
+        "l.csv:5: a group without one single row and several members",
+        "w.csv:2: a group without one single row and several members",
+    ]

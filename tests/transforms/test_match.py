@@ -20,6 +20,7 @@ from transforms.match import (
     PAIR_SCHEMA,
     by_amount_time,
     by_channel_txn_id,
+    by_order_group,
     by_order_no,
     find_duplicates,
     run_cascade,
@@ -259,9 +260,10 @@ def test_run_cascade_offers_step_two_only_what_step_one_left_open() -> None:
 
 
 def test_cascade_order_is_data() -> None:
-    assert MATCH_CASCADE == (by_channel_txn_id, by_order_no, by_amount_time)
-    assert MATCH_STEPS == {"channel_txn_id": by_channel_txn_id, "order_no": by_order_no, "amount_time": by_amount_time}
-    assert [step.rule for step in MATCH_CASCADE if not step.across_days] == ["amount_time"]
+    assert MATCH_CASCADE == (by_channel_txn_id, by_order_no, by_amount_time, by_order_group)
+    assert MATCH_STEPS == {"channel_txn_id": by_channel_txn_id, "order_no": by_order_no, "amount_time": by_amount_time,
+                           "order_group": by_order_group}  # fmt: skip
+    assert [step.rule for step in MATCH_CASCADE if not step.across_days] == ["amount_time", "order_group"]
 
 
 def test_a_cascade_without_a_step_does_not_run_it() -> None:
@@ -337,8 +339,9 @@ def test_empty_inputs_give_no_pairs() -> None:
 KEY = ("channel", "kind", "channel_txn_id")
 
 
-# Over seeds 0..29 this gives 93 duplicate rows, 76 ledger rows without an id, 56 pairs by id, 31 by
-# order_no and 9 by amount and time (windows that overlap, touch at exactly 600 s and miss by 1 s).
+# Over seeds 0..29 this gives 93 duplicate rows, 89 ledger rows without an id, 56 pairs by id, 32 by
+# order_no, 10 by amount and time (windows that overlap, touch at exactly 600 s and miss by 1 s) and 10
+# pairs in groups (an order taken in two parts, booked as one entry).
 def random_day(seed: int) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     rng = random.Random(seed)
     txn_pool = [f"T{i}" for i in range(24)]  # small pools: collisions and duplicates happen
@@ -376,6 +379,14 @@ def random_day(seed: int) -> tuple[list[dict[str, object]], list[dict[str, objec
         return {**common(), "channel_txn_id": rng.choice([*txn_pool, None, None]), **entry}
 
     ledger = [ledger_row() for _ in range(rng.randint(0, 15))]
+    # Half the days: an order paid or refunded in two parts at the channel, booked as one ledger entry.
+    parts = [r for r in channel if r["order_no"] is not None]
+    if parts and rng.random() < 0.5:
+        first = rng.choice(parts)
+        second = {**first, "channel_txn_id": f"S{seed}", "amount_minor": rng.choice([1, 2]) * int(first["amount_minor"])}
+        channel.append(second)
+        ledger.append({**first, "channel_txn_id": None, "entry_id": f"ES{seed}",
+                       "amount_minor": int(first["amount_minor"]) + int(second["amount_minor"])})  # fmt: skip
     return channel, ledger
 
 
@@ -411,7 +422,9 @@ def reference_cascade(channel: dict[int, dict], ledger: dict[int, dict]) -> set[
     same (channel, kind, order_no[, amount for a refund]) held by exactly one row on each side. Step 3,
     on what is still open: same (channel, kind, currency, amount), times at most WINDOW apart, the
     ledger row without a channel id, order numbers not both present and different; a pair only where
-    each row has exactly one such candidate."""
+    each row has exactly one such candidate. Step 4, on what is still open: per (channel, kind, currency,
+    order_no), one row on one side and two or more on the other adding up to the same amount: all of
+    them, as a group."""
     pairs = set()
     for cid, c in channel.items():
         for lid, led in ledger.items():
@@ -445,6 +458,18 @@ def reference_cascade(channel: dict[int, dict], ledger: dict[int, dict]) -> set[
     found = [(cid, lid) for cid, c in open_c.items() for lid, led in open_l.items() if candidates(c, led)]
     per_c, per_l = Counter(cid for cid, _ in found), Counter(lid for _, lid in found)
     pairs |= {(cid, lid, "amount_time") for cid, lid in found if per_c[cid] == 1 and per_l[lid] == 1}
+    open_c = {cid: c for cid, c in open_c.items() if cid not in {p[0] for p in pairs}}
+    open_l = {lid: r for lid, r in open_l.items() if lid not in {p[1] for p in pairs}}
+
+    def order(row: dict) -> tuple | None:
+        return None if row["order_no"] is None else (row["channel"], row["kind"], row["currency"], row["order_no"])
+
+    for key in {order(r) for r in open_c.values()} - {None}:
+        cs = [cid for cid, c in open_c.items() if order(c) == key]
+        ls = [lid for lid, r in open_l.items() if order(r) == key]
+        same_total = sum(open_c[i]["amount_minor"] for i in cs) == sum(open_l[i]["amount_minor"] for i in ls)
+        if ls and same_total and (len(cs) == 1) != (len(ls) == 1):
+            pairs |= {(cid, lid, "order_group") for cid in cs for lid in ls}
     return pairs
 
 
@@ -469,9 +494,14 @@ def test_cascade_matches_brute_force_reference(seed: int) -> None:
         {lid: r for lid, r in enumerate(ledger_rows) if lid not in ref_ledger_dup},
     )
     assert pair_set(pairs) == expected
-    # A partial bijection (BAD_INPUTS I10): no row in two pairs, and no pair listed twice.
-    assert pairs["cid"].is_unique().all()
-    assert pairs["lid"].is_unique().all()
+    # A partial bijection (BAD_INPUTS I10) outside groups: no row in two pairs; a group is one row
+    # against several, each of them in no other pair.
+    single = pairs.filter(pl.col("match_rule") != "order_group")
+    assert single["cid"].is_unique().all() and single["lid"].is_unique().all()
+    grouped = pairs.filter(pl.col("match_rule") == "order_group")
+    assert not set(grouped["cid"]) & set(single["cid"]) and not set(grouped["lid"]) & set(single["lid"])
+    for cid, lid in grouped.select("cid", "lid").rows():  # one side of every group is a single row
+        assert (grouped["cid"] == cid).sum() == 1 or (grouped["lid"] == lid).sum() == 1
 
 
 def test_random_days_exercise_every_rule() -> None:
@@ -488,3 +518,49 @@ def test_random_days_exercise_every_rule() -> None:
         rules.update(rule for _, _, rule in reference_cascade(keep_c, keep_l))
     assert dup_rows > 0 and null_ids > 0
     assert rules["channel_txn_id"] > 0 and rules["order_no"] > 0 and rules["amount_time"] > 0
+    assert rules["order_group"] > 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# by_order_group
+
+GROUP_CHANNEL = """
+channel_txn_id|order_no|kind   |amount_minor|expected
+R1            |O1      |refund |-3000       |lid 0
+R2            |O1      |refund |-2000       |lid 0
+R3            |O2      |refund |-3000       |none
+R4            |O2      |refund |-2000       |none
+W5            |O3      |payment|10000       |lid 2, lid 3
+W6            |O4      |payment|10000       |none
+W7            |O5      |payment|4000        |none
+W8            |O5      |payment|6000        |none
+"""
+# cid 0, 1 ↔ lid 0: two partial refunds of O1, booked as one refund of −50.00 (N:1).
+# cid 2, 3: O2's refunds add up to −50.00, its one ledger refund is −49.99: no group.
+# cid 4 ↔ lid 2, 3: one payment of O3 booked in two parts (1:N).
+# cid 5: O4 one row on each side: not a group (the order_no step's business).
+# cid 6, 7 vs lid 5, 6: two rows on each side: never a group, whatever the sums.
+
+GROUP_LEDGER = """
+channel_txn_id|order_no|kind   |amount_minor
+              |O1      |refund |-5000
+              |O2      |refund |-4999
+              |O3      |payment|7000
+              |O3      |payment|3000
+              |O4      |payment|10000
+              |O5      |payment|5000
+              |O5      |payment|5000
+"""
+
+
+def test_by_order_group_pairs_one_row_against_several_that_add_up() -> None:
+    channel = from_table(GROUP_CHANNEL, "cid")
+    ledger = from_table(GROUP_LEDGER, "lid")
+    expected = {
+        (cid, int(lid.split()[1]), "order_group")
+        for cid, cells in enumerate(table(GROUP_CHANNEL))
+        if cells["expected"] != "none"
+        for lid in cells["expected"].split(", ")
+    }
+    assert expected == {(0, 0, "order_group"), (1, 0, "order_group"), (4, 2, "order_group"), (4, 3, "order_group")}
+    assert pair_set(by_order_group(channel, ledger)) == expected

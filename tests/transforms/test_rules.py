@@ -113,7 +113,7 @@ def test_the_cascade_and_tolerances_are_read_from_recon_toml() -> None:
     alipay = rules.for_channel("alipay")
     assert alipay.amount_tolerance_pct == Decimal("0.5") and alipay.amount_tolerance_cap_minor == 200
     assert not alipay.exact_amounts and rules.for_channel("wechatpay").exact_amounts
-    assert parse_rules("").match.cascade == ("channel_txn_id", "order_no", "amount_time")
+    assert parse_rules("").match.cascade == ("channel_txn_id", "order_no", "amount_time", "order_group")
     assert rules.digest() != parse_rules("").digest()
 
 
