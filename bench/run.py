@@ -181,7 +181,8 @@ def pipeline_without_prefect(data_dir: Path, profile: bool) -> tuple[Measured, s
         ]  # fmt: skip
         day = stage("validate", flow.validate.fn, parsed, inputs, rules)
         history = stage("history", flow.read_history.fn, data_dir, DAY, workspace)
-        partitions = stage("plan", flow.plan_partitions.fn, parsed, day, workspace, history.carried)
+        partitions = stage("plan", flow.plan_partitions.fn, parsed, day, workspace, history.carried,
+                           history.decisions)
         settlements = [
             stage("match", flow.match_and_classify.fn, p, DAY, rules, day.unavailable, workspace) for p in partitions
         ]

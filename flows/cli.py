@@ -54,10 +54,8 @@ run, and to every rerun of those dates, never to an earlier date. A resolved row
 and is listed, with its trail, on the Resolved sheet. Rerun --date to see it in that day's report.
 
 actions:
-  accept_channel   the channel's figure is right: the ledger is corrected
-  accept_ledger    the ledger's figure is right: the channel is asked to correct
-  write_off        written off to --account (at most write_off_limit_minor of recon.toml)
-  match_by_hand    matched by hand --with the other row
+""" + "\n".join(f"  {name:<16} {meaning}" for name, meaning in ACTIONS.items() if name != "undo") + """
+  (write_off: --account, at most write_off_limit_minor of recon.toml; match_by_hand and reject_match: --with)
 """
 
 RESOLVE_EXAMPLES = """\
@@ -166,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--by", default=None, help="who decides (default: $USER)")
     resolve.add_argument("--account", default=None, help="write_off: the account it is written off to")
     resolve.add_argument("--with", dest="counterpart", default=None, metavar="FILE:LINE",
-                         help="match_by_hand: the other row")
+                         help="match_by_hand: the other row; reject_match: the row it was matched with")
     resolve.add_argument("--file", type=Path, default=None, metavar="CSV",
                          help="many decisions at once: a CSV with source_file, source_line, resolution (or action), "
                               "note (or reason) and optionally opened_on, source, account, by; rows without a "
@@ -462,6 +460,12 @@ def _decision_problems(warehouse: object, decisions: object, rules: object) -> l
                 problems.append(f"{where}: no such row in the recorded run of {d['opened_on']}")
             elif row["outcome"] in ("matched", "void", "resolved_late"):
                 problems.append(f"{where}: it is {row['outcome']}, nothing to resolve")
+            elif d["action"] == "reject_match" and (
+                row["match_rule"] is None or row["counterpart_date"] is not None
+                or f"{row['counterpart_file']}:{row['counterpart_line']}" != d["counterpart"]
+            ):
+                shown = f"{row['counterpart_file']}:{row['counterpart_line']}" if row["match_rule"] else "nothing"
+                problems.append(f"{where}: it was matched with {shown} on its own date, not with {d['counterpart']}")
             elif d["action"] == "write_off" and abs(row["amount_minor"] or 0) > limit:
                 problems.append(f"{where}: writing off {abs(row['amount_minor'])} minor units is over the limit "
                                 f"write_off_limit_minor = {limit}")

@@ -49,7 +49,7 @@ from transforms.classify import (
     quarantined_outcomes_sql,
     with_explanations_sql,
 )
-from transforms.decisions import DECISION_SCHEMA
+from transforms.decisions import DECISION_SCHEMA, rejected_pairs_sql
 from transforms.dispatch import (
     FORMAT_BY_NAME,
     parse_input,
@@ -142,6 +142,7 @@ class Partition:
         outcomes: where the partition's outcome rows go.
         carried: the Parquet file of the open items of earlier dates (all channels).
         explanations: where the nearest candidates of its unmatched rows go (joined in by the report).
+        decisions: the Parquet file of the decisions effective on or before D (rejected matches).
     """
 
     channel: str
@@ -151,6 +152,7 @@ class Partition:
     outcomes: str
     carried: str
     explanations: str
+    decisions: str
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,9 @@ def rows_digest(*parts: str | pl.DataFrame) -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def plan_partitions(parsed: list[ParsedInput], day: Day, workspace: Workspace, carried: str) -> list[Partition]:
+def plan_partitions(
+    parsed: list[ParsedInput], day: Day, workspace: Workspace, carried: str, decisions: str
+) -> list[Partition]:
     """The global duplicate pre-pass over the whole ledger, then one partition per channel."""
     usable = [p for p in parsed if p.parsed.source_file in day.usable]
     by_channel: dict[tuple[str, str], list[str]] = {}
@@ -308,6 +312,7 @@ def plan_partitions(parsed: list[ParsedInput], day: Day, workspace: Workspace, c
             outcomes=str(workspace.outcomes_dir / f"partition-{channel}.parquet"),
             carried=carried,
             explanations=str(workspace.root / f"explain-{channel}.parquet"),
+            decisions=decisions,
         )
         for channel in channels
     ]
@@ -324,7 +329,9 @@ def match_and_classify(
         con.read_parquet(partition.entry_dups).create_view("entry_dups")
         con.execute("create temp table carried as select * from read_parquet(?) where channel = ?",
                     [partition.carried, partition.channel])  # fmt: skip
-        prepare_classification(con, rules, unavailable)
+        con.read_parquet(partition.decisions).create_view("decisions")
+        rejected = con.sql(rejected_pairs_sql(), params={"business_date": business_date}).pl()
+        prepare_classification(con, rules, unavailable, rejected)
         carried = bool(con.execute("select count(*) from carried where source <> 'payout'").fetchall()[0][0])
         cascade = cascade_of(rules.match.cascade)
         sql = f"copy ({classify_sql(cascade, carried=carried)}) to $out (format parquet, compression lz4)"  # noqa: S608
@@ -537,7 +544,7 @@ def reconcile_day(
             raise NoLedger(f"no ledger export in {inbox_dir(data_dir, business_date) / 'ledger'}")
         day = validate(parsed, inputs, rules)
         history = read_history(data_dir, business_date, workspace)
-        partitions = plan_partitions(parsed, day, workspace, history.carried)
+        partitions = plan_partitions(parsed, day, workspace, history.carried, history.decisions)
         settlements = match_and_classify.map(partitions, unmapped(business_date), unmapped(rules),
                                              unmapped(day.unavailable), unmapped(workspace))  # fmt: skip
         wait(settlements)

@@ -293,7 +293,8 @@ class Warehouse:
         self.con.register("targets", targets.select("opened_on", "source", "source_file", "source_line"))
         try:
             return self._frame(
-                "select t.opened_on, t.source, t.source_file, t.source_line, o.outcome, o.amount_minor, o.currency "
+                "select t.opened_on, t.source, t.source_file, t.source_line, o.outcome, o.amount_minor, o.currency, "
+                "o.match_rule, o.counterpart_file, o.counterpart_line, o.counterpart_date "
                 "from targets t join outcome_row o on o.recon_date = t.opened_on and o.source = t.source "
                 "and o.source_file = t.source_file and o.source_line = t.source_line",
                 [],

@@ -6,6 +6,8 @@ Input relations (see ``transforms.match`` for ``channel_rows``, ``ledger_rows`` 
   ``fee_num / fee_den``), the amount tolerance (absolute, and percent as a fraction with its cap),
   the deadlines and the ``amount_time`` window, from ``Rules`` (:func:`channel_rules_frame`);
 - ``currency_units (currency, exponent, unit)``: minor-unit exponents, for the words of ``detail``;
+- ``rejected_pairs (c_file, c_line, l_file, l_line, decision_id)``: matches a person rejected
+  (``transforms.decisions.rejected_pairs_sql``), never proposed again;
 - ``unavailable (channel, why)``: channels without a usable statement (their ledger rows wait); the
   row ``ledger`` when a ledger file was rejected: a channel row it may have booked is then not
   ``missing_in_ledger`` but ``in_transit`` (carried forward until the ledger is read);
@@ -33,6 +35,7 @@ from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from schemas.currency import CURRENCY_EXPONENT
 from schemas.outputs import Outcome
 from transforms.carry import carried_side_sql, empty_open_items
+from transforms.decisions import REJECTED_PAIRS_SCHEMA
 from transforms.match import (
     MATCH_CASCADE,
     MatchStep,
@@ -295,7 +298,13 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
     matchable_ledger as (
         select * from l anti join ledger_dup using (lid) anti join unavailable using (channel)
     ),
-    {cascade_sql(cascade, "matchable_channel", "matchable_ledger")},
+    rejected_ids as (
+        -- matches a person rejected (``recon resolve --action reject_match``): never proposed again
+        select c.cid, l.lid from rejected_pairs r
+        join channel_rows c on c.source_file = r.c_file and c.source_line = r.c_line
+        join ledger_rows l on l.source_file = r.l_file and l.source_line = r.l_line
+    ),
+    {cascade_sql(cascade, "matchable_channel", "matchable_ledger", rejected="rejected_ids")},
     paired_rows as (
         -- a group (one row against several) is judged on its totals: each side's sum over the group
         select p.cid, p.lid, p.match_rule, c.channel, c.amount_minor, c.fee_minor, c.expected_fee_minor,
@@ -482,16 +491,31 @@ def explain_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE) -> str:
         select 'channel' as source, cid as row_id, explained from nearest_c
         union all
         select 'ledger', lid, explained from nearest_l
+    ),
+    refusals as (
+        select 'channel' as source, c.cid as row_id,
+               'the match proposed with ' || r.l_file || ':' || r.l_line::varchar || ' was rejected (decision '
+               || r.decision_id || ')' as refusal
+        from rejected_pairs r join lonely_c c on c.source_file = r.c_file and c.source_line = r.c_line
+        union all
+        select 'ledger', l.lid,
+               'the match proposed with ' || r.c_file || ':' || r.c_line::varchar || ' was rejected (decision '
+               || r.decision_id || ')'
+        from rejected_pairs r join lonely_l l on l.source_file = r.l_file and l.source_line = r.l_line
+    ),
+    everyone as (
+        select source, row_id from explained union select source, row_id from refusals
     )
-    select e.source, e.row_id,
-           concat_ws('; ', e.explained,
+    select x.source, x.row_id,
+           concat_ws('; ', f.refusal, e.explained,
                case when a.mine > 1
                     then 'ambiguous: ' || a.mine::varchar || ' candidates of the same amount within the time window,'
                          || ' none picked'
                     when a.theirs > 1
                     then 'ambiguous: its one candidate of the same amount within the time window fits '
                          || (a.theirs - 1)::varchar || ' other row(s) too, none picked' end) as explained
-    from explained e left join ambiguous a using (source, row_id)
+    from everyone x left join explained e using (source, row_id) left join ambiguous a using (source, row_id)
+    left join refusals f using (source, row_id)
     """  # noqa: S608 - names and codes from this module
 
 
@@ -580,11 +604,14 @@ def classify_parameters(business_date: date, rules: Rules) -> dict[str, object]:
     }
 
 
-def prepare_classification(con: duckdb.DuckDBPyConnection, rules: Rules, unavailable: dict[str, str]) -> None:
-    """Register the rule tables :func:`classify_sql` reads on ``con``."""
+def prepare_classification(
+    con: duckdb.DuckDBPyConnection, rules: Rules, unavailable: dict[str, str], rejected: pl.DataFrame | None = None
+) -> None:
+    """Register the rule tables :func:`classify_sql` reads on ``con`` (``rejected``: the rejected pairs)."""
     con.register("channel_rules", channel_rules_frame(rules))
     con.register("currency_units", currency_units_frame())
     con.register("unavailable", unavailable_frame(unavailable))
+    con.register("rejected_pairs", pl.DataFrame(schema=REJECTED_PAIRS_SCHEMA) if rejected is None else rejected)
 
 
 def classify_outcomes(

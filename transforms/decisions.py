@@ -26,8 +26,12 @@ ACTIONS: dict[str, str] = {
     "accept_ledger": "the ledger's figure is right: the channel is asked to correct",
     "write_off": "written off to an account (within the configured limit)",
     "match_by_hand": "matched by hand with another row",
+    "reject_match": "the match proposed with another row is wrong: never proposed again, both rows open again",
     "undo": "cancels an earlier decision",
 }
+
+#: Actions that resolve their row (a rejected match does not: it reopens both rows).
+RESOLVING = tuple(action for action in ACTIONS if action not in ("reject_match", "undo"))
 SOURCES = ("channel", "ledger", "bank")
 
 DECISION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -43,6 +47,11 @@ RESOLVED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "action": pl.String, "reason": pl.String, "account": pl.String, "counterpart": pl.String,
     "decided_by": pl.String, "decided_at": pl.Datetime("us", "UTC"), "effective_date": pl.Date,
     "decision_id": pl.String,
+}  # fmt: skip
+
+
+REJECTED_PAIRS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "c_file": pl.String, "c_line": pl.Int64, "l_file": pl.String, "l_line": pl.Int64, "decision_id": pl.String,
 }  # fmt: skip
 
 
@@ -97,8 +106,11 @@ def decision_rows(
             row.update(_target(text, effective_date, where, problems))
             if action == "write_off" and not row["account"]:
                 problems.append(f"{where}: a write-off names the account it is written off to")
-            if action == "match_by_hand" and not row["counterpart"]:
-                problems.append(f"{where}: a match by hand names the other row (file:line)")
+            if action in ("match_by_hand", "reject_match") and not row["counterpart"]:
+                problems.append(f"{where}: {action} names the other row (file:line)")
+            if action == "reject_match" and row["opened_on"] != effective_date:
+                problems.append(f"{where}: a match is rejected on the report of its own date ({row['opened_on']}): "
+                                "the rerun of that date applies it")  # fmt: skip
         row["decision_id"] = decision_id(row)
         rows.append(row)
     if problems:
@@ -136,13 +148,39 @@ def active_decisions_sql() -> str:
 
     Effective on or before D, not cancelled by an undo effective on or before D; the latest per row.
     """
-    return """
+    resolving = ", ".join(f"'{name}'" for name in RESOLVING)
+    return f"""
         with valid as (select * from decisions where effective_date <= $business_date),
         undone as (select undoes as decision_id from valid where action = 'undo')
         select * from valid anti join undone using (decision_id)
-        where action <> 'undo'
+        where action in ({resolving})
         qualify row_number() over (partition by opened_on, source, source_file, source_line
                                    order by decided_at desc, decision_id desc) = 1
+    """  # noqa: S608 - codes from this module
+
+
+def rejected_pairs_sql() -> str:
+    """``(c_file, c_line, l_file, l_line, decision_id)``: the matches rejected for the rows of ``$business_date``.
+
+    Over the relation ``decisions``: ``reject_match`` decisions in force on D (effective on or before
+    D, not undone) about a row of D's own inbox and the row it was matched with (``counterpart``,
+    ``file:line``). The cascade never proposes these pairs again.
+    """
+    return """
+        with valid as (select * from decisions where effective_date <= $business_date),
+        undone as (select undoes as decision_id from valid where action = 'undo'),
+        rejected as (
+            select *, regexp_extract(counterpart, '^(.*):([0-9]+)$', 1) as other_file,
+                   try_cast(regexp_extract(counterpart, '^(.*):([0-9]+)$', 2) as bigint) as other_line
+            from valid anti join undone using (decision_id)
+            where action = 'reject_match' and opened_on = $business_date
+        )
+        select case when source = 'channel' then source_file else other_file end as c_file,
+               case when source = 'channel' then source_line else other_line end as c_line,
+               case when source = 'channel' then other_file else source_file end as l_file,
+               case when source = 'channel' then other_line else source_line end as l_line,
+               decision_id
+        from rejected where source in ('channel', 'ledger')
     """
 
 

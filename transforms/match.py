@@ -243,7 +243,9 @@ def cascade_of(names: Sequence[str]) -> tuple[MatchStep, ...]:
     return tuple(MATCH_STEPS[name] for name in names)
 
 
-def cascade_sql(cascade: Sequence[MatchStep], channel: str, ledger: str, *, prefix: str = "") -> str:
+def cascade_sql(
+    cascade: Sequence[MatchStep], channel: str, ledger: str, *, prefix: str = "", rejected: str | None = None
+) -> str:
     """CTEs ending in ``{prefix}pairs (cid, lid, match_rule)``: every step on what the earlier ones left open.
 
     Args:
@@ -252,11 +254,21 @@ def cascade_sql(cascade: Sequence[MatchStep], channel: str, ledger: str, *, pref
         ledger: the matchable ledger rows (with ``lid``).
         prefix: put before every CTE name, so that one query can run the cascade twice (the day's
             own rows, then what stays open against the open items of earlier days).
+        rejected: a relation of ``(cid, lid)`` pairs a person rejected: a step never proposes them
+            (a group that holds one is not proposed either); the rows stay open for the next steps.
     """
     parts = []
     open_c, open_l = channel, ledger
     for index, step in enumerate(cascade):
-        parts.append(f"{prefix}step_{index} as ({step.sql(open_c, open_l)})")
+        proposed = step.sql(open_c, open_l)
+        if rejected is not None:
+            proposed = f"""
+                with proposed as ({proposed}),
+                refused as (select cid, lid from proposed semi join {rejected} using (cid, lid))
+                select * from proposed p
+                where not exists (select 1 from refused r where r.cid = p.cid or r.lid = p.lid)
+            """  # noqa: S608 - relation names from this module
+        parts.append(f"{prefix}step_{index} as ({proposed})")
         parts.append(f"{prefix}open_c_{index} as (select * from {open_c} anti join {prefix}step_{index} using (cid))")  # noqa: S608
         parts.append(f"{prefix}open_l_{index} as (select * from {open_l} anti join {prefix}step_{index} using (lid))")  # noqa: S608
         open_c, open_l = f"{prefix}open_c_{index}", f"{prefix}open_l_{index}"

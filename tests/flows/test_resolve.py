@@ -178,3 +178,53 @@ def test_every_run_is_recorded_with_its_inputs_rules_code_and_outcome_counts(tmp
     assert json.loads(inputs) == {f.source_file: f.sha256 for f in result.report.inputs} and json.loads(inputs)
     assert json.loads(counts) == dict(result.report.outcome_counts)
     assert sum(json.loads(counts).values()) == result.outcomes().height
+
+
+def test_a_rejected_match_is_never_proposed_again_and_an_undo_brings_it_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = FIRST
+    shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
+    rules, _ = load_rules(tmp_path, None)
+    first = run_day(day, tmp_path, rules)
+    rows = first.outcomes()
+    # A payment the ledger booked without the channel's id, matched by its order number: a proposal.
+    proposed = rows.filter((pl.col("source") == "channel") & (pl.col("match_rule") == "order_no")
+                           & (pl.col("kind") == "payment")).row(0, named=True)  # fmt: skip
+    me = f"{proposed['source_file']}:{proposed['source_line']}"
+    other = f"{proposed['counterpart_file']}:{proposed['counterpart_line']}"
+
+    # Refused: the wrong partner, and a row that was matched by the channel's own id.
+    assert resolve(tmp_path, "--date", str(day), "--row", me, "--action", "reject_match", "--with", "ledger/x.csv:2",
+                   "--reason", "not this one") == EXIT_CANNOT_RUN  # fmt: skip
+    assert "it was matched with " + other + " on its own date, not with ledger/x.csv:2" in capsys.readouterr().err
+    assert resolve(tmp_path, "--date", str(day), "--row", me, "--action", "reject_match", "--with", other,
+                   "--reason", "the order number was reused by the shop") == EXIT_OK  # fmt: skip
+    decision_id = capsys.readouterr().out.split("recorded decision ")[1][:12]
+
+    rerun = run_day(day, tmp_path, rules).outcomes()
+
+    def row(frame: pl.DataFrame, source: str, where: str) -> dict[str, object]:
+        file, _, line = where.rpartition(":")
+        hit = frame.filter((pl.col("source") == source) & (pl.col("source_file") == file)
+                           & (pl.col("source_line") == int(line)))  # fmt: skip
+        return hit.row(0, named=True)
+
+    channel_row, ledger_row = row(rerun, "channel", me), row(rerun, "ledger", other)
+    # Neither the order number nor the amount and time (same amount, minutes apart) proposes it again.
+    assert (channel_row["outcome"], ledger_row["outcome"]) == ("missing_in_ledger", "missing_in_channel")
+    assert channel_row["counterpart_line"] is None and ledger_row["match_rule"] is None
+    assert f"the match proposed with {other} was rejected (decision {decision_id})" in channel_row["detail"]
+    assert f"the match proposed with {me} was rejected (decision {decision_id})" in ledger_row["detail"]
+    # Every other row is as it was.
+    others = pl.col("source_file") + ":" + pl.col("source_line").cast(pl.String)
+    unchanged = ~others.is_in([me, other])
+    assert rerun.filter(unchanged).select("source", "source_file", "source_line", "outcome").equals(
+        rows.filter(unchanged).select("source", "source_file", "source_line", "outcome"))  # fmt: skip
+    # A rejected match resolves nothing: both rows are open again, not on the Resolved sheet.
+    assert pl.read_parquet(tmp_path / "reports" / day.isoformat() / "resolved.parquet").height == 0
+
+    assert resolve(tmp_path, "--date", str(day), "--undo", decision_id, "--reason", "the shop was right") == EXIT_OK
+    back = run_day(day, tmp_path, rules).outcomes()
+    assert row(back, "channel", me)["counterpart_line"] == proposed["counterpart_line"]
+    assert row(back, "channel", me)["outcome"] == proposed["outcome"]

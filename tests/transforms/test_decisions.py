@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import polars as pl
 
-from transforms.decisions import ACTIONS, active_decisions_sql, decision_rows, source_of_file
+from transforms.decisions import (
+    ACTIONS,
+    active_decisions_sql,
+    decision_rows,
+    rejected_pairs_sql,
+    source_of_file,
+)
 
 D = date(2026, 3, 5)
 AT = datetime(2026, 3, 6, 9, 30, tzinfo=UTC)
@@ -50,7 +56,7 @@ def test_every_problem_of_every_entry_is_listed_and_nothing_is_kept():
         "entry 1: a decision needs a reason",
         "entry 1: source_line 'x' is not a line number",
         "entry 2: a write-off names the account it is written off to",
-        "entry 3: a match by hand names the other row (file:line)",
+        "entry 3: match_by_hand names the other row (file:line)",
         "entry 4: an undo names the decision it cancels",
         "entry 5: the row's date 2026-03-09 is after the report's date 2026-03-05",
     ]
@@ -81,3 +87,37 @@ def test_in_force_from_its_date_on_the_latest_wins_and_an_undo_cancels_from_its_
     assert active(every, D) == [("ledger/l.csv", "accept_ledger"), ("ledger/m.csv", "accept_ledger")]
     assert active(every, D + timedelta(days=1)) == [("ledger/l.csv", "accept_channel"), ("ledger/m.csv", "accept_ledger")]
     assert active(every, D + timedelta(days=2)) == [("ledger/l.csv", "accept_channel")]  # undone from its date
+
+
+def test_a_rejected_match_names_both_rows_resolves_nothing_and_an_undo_lifts_it():
+    _, problems = decision_rows([{"source_file": "wechatpay/w.csv", "source_line": "7", "action": "reject_match",
+                                  "reason": "r"}], effective_date=D, decided_by="li.na", decided_at=AT)  # fmt: skip
+    assert problems == ["entry 1: reject_match names the other row (file:line)"]
+    _, problems = decision_rows([{"source_file": "wechatpay/w.csv", "source_line": "8", "action": "reject_match",
+                                  "counterpart": "ledger/l.csv:3", "reason": "r", "opened_on": "2026-03-04"}],
+                                effective_date=D, decided_by="li.na", decided_at=AT)  # fmt: skip
+    assert problems == ["entry 1: a match is rejected on the report of its own date (2026-03-04): the rerun of that "
+                        "date applies it"]  # fmt: skip
+    rejected = pl.concat([
+        decide({"source_file": "ledger/l.csv", "source_line": "9", "action": "reject_match",
+                "counterpart": "wechatpay/w.csv:7", "reason": "the order number was reused"}),
+        decide({"source_file": "wechatpay/w.csv", "source_line": "8", "action": "reject_match",
+                "counterpart": "ledger/l.csv:3", "reason": "another order"}, on=D - timedelta(days=1)),
+    ])  # fmt: skip
+
+    def query(sql: str, decisions: pl.DataFrame, on: date) -> list[tuple[object, ...]]:
+        with duckdb.connect() as con:
+            con.register("decisions", decisions)
+            return con.sql(sql, params={"business_date": on}).fetchall()
+
+    # Only the rows of the run's own date; the channel side first, whichever side the person named.
+    assert query(rejected_pairs_sql(), rejected, D) == [("wechatpay/w.csv", 7, "ledger/l.csv", 9, rejected["decision_id"][0])]
+    assert query(rejected_pairs_sql(), rejected, D - timedelta(days=1)) == [
+        ("wechatpay/w.csv", 8, "ledger/l.csv", 3, rejected["decision_id"][1])]  # fmt: skip
+    assert len(query(rejected_pairs_sql(), rejected, D + timedelta(days=1))) == 0  # rows of D only, on D
+    assert query(active_decisions_sql(), rejected, D) == []  # it resolves nothing
+    undo = decide({"action": "undo", "undoes": rejected["decision_id"][0], "reason": "the shop was right"},
+                  on=D + timedelta(days=1), at=AT + timedelta(days=1))  # fmt: skip
+    both = pl.concat([rejected, undo])
+    assert len(query(rejected_pairs_sql(), both, D)) == 1  # a rerun of D still sees it
+    assert query(rejected_pairs_sql(), both, D + timedelta(days=1)) == []  # the undo's date: no longer
