@@ -165,10 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--account", default=None, help="write_off: the account it is written off to")
     resolve.add_argument("--with", dest="counterpart", default=None, metavar="FILE:LINE",
                          help="match_by_hand: the other row; reject_match: the row it was matched with")
-    resolve.add_argument("--file", type=Path, default=None, metavar="CSV",
+    resolve.add_argument("--file", type=Path, default=None, metavar="CSV|XLSX",
                          help="many decisions at once: a CSV with source_file, source_line, resolution (or action), "
-                              "note (or reason) and optionally opened_on, source, account, by; rows without a "
-                              "resolution are skipped (discrepancies.csv with those columns filled in works as is)")
+                              "note (or reason) and optionally opened_on, source, account, counterpart, by; rows "
+                              "without a resolution are skipped. discrepancies.csv, or the day's workbook (its "
+                              "Discrepancies sheet), with those columns filled in works as is")
     resolve.add_argument("--undo", default=None, metavar="DECISION_ID",
                          help="cancel a recorded decision from --date on (it stays in force before)")
     sample = sub.add_parser("sample", parents=[common], help="generate sample days into --data-dir",
@@ -391,7 +392,6 @@ def _trace(identifier: str, data_dir: Path) -> int:
 
 def _resolve(args: argparse.Namespace, data_dir: Path, rules: object) -> int:
     """Check the decisions against the recorded rows, then record them all (or none)."""
-    import csv
     from datetime import UTC
 
     from flows.warehouse import open_warehouse
@@ -401,11 +401,10 @@ def _resolve(args: argparse.Namespace, data_dir: Path, rules: object) -> int:
     if args.file is not None:
         if not args.file.is_file():
             raise CannotRun(f"no resolutions file {args.file}")
-        with open(args.file, encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                action = (row.get("resolution") or row.get("action") or "").strip()
-                if action:
-                    entries.append({**row, "action": action, "reason": row.get("note") or row.get("reason")})
+        for row in _resolution_rows(args.file):
+            action = (row.get("resolution") or row.get("action") or "").strip()
+            if action:
+                entries.append({**row, "action": action, "reason": row.get("note") or row.get("reason")})
     elif args.undo:
         entries.append({"action": "undo", "undoes": args.undo, "reason": args.reason, "by": args.by})
     elif args.row and args.action:
@@ -436,6 +435,37 @@ def _resolve(args: argparse.Namespace, data_dir: Path, rules: object) -> int:
         _say(f"recorded decision {d['decision_id']}: {what}, by {d['decided_by']}; in force from the run of "
              f"{d['effective_date']} on (rerun it: recon run --date {d['effective_date']})")
     return EXIT_OK
+
+
+def _resolution_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a resolutions file: a CSV, or the workbook's own Discrepancies sheet (header on row 1).
+
+    Cells are read as values (never formulas); a row without a source file (a total row) is skipped.
+    """
+    import csv
+
+    if path.suffix.lower() != ".xlsx":
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle))
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
+        raise CannotRun(f"{path}: not a readable xlsx workbook ({type(exc).__name__})") from None
+    try:
+        if "Discrepancies" not in book.sheetnames:
+            raise CannotRun(f"{path}: no Discrepancies sheet (sheets: {', '.join(book.sheetnames)})")
+        rows = book["Discrepancies"].iter_rows(values_only=True)
+        header = [str(cell or "").strip() for cell in next(rows, ())]
+        found = []
+        for values in rows:
+            row = {name: "" if value is None else str(value) for name, value in zip(header, values, strict=False) if name}
+            if row.get("source_file"):
+                found.append(row)
+        return found
+    finally:
+        book.close()
 
 
 def _decision_problems(warehouse: object, decisions: object, rules: object) -> list[str]:

@@ -527,8 +527,10 @@ def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
 
 def _tables(report: Report) -> list[_Table]:
     return [
-        _Table("Discrepancies", report.discrepancies, "discrepancies.parquet and discrepancies.csv", totals=True,
-               total_rows=report.discrepancy_count),
+        # Empty resolution and note columns, for a person to fill in: `recon resolve --file` reads them back.
+        _Table("Discrepancies", report.discrepancies.with_columns(resolution=pl.lit(None, pl.String),
+                                                                  note=pl.lit(None, pl.String)),
+               "discrepancies.parquet and discrepancies.csv", totals=True, total_rows=report.discrepancy_count),
         _Table("Settlement", report.settlement, "settlement.parquet", totals=True),
         _Table("Open items", report.open_items, "open_items.parquet", totals=True, total_rows=report.open_item_count),
         _Table("Resolved", report.resolved, "resolved.parquet", totals=False),

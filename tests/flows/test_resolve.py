@@ -228,3 +228,37 @@ def test_a_rejected_match_is_never_proposed_again_and_an_undo_brings_it_back(
     back = run_day(day, tmp_path, rules).outcomes()
     assert row(back, "channel", me)["counterpart_line"] == proposed["counterpart_line"]
     assert row(back, "channel", me)["outcome"] == proposed["outcome"]
+
+
+def test_the_workbooks_own_discrepancies_sheet_is_a_resolutions_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    day = FIRST
+    shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
+    rules, _ = load_rules(tmp_path, None)
+    first = run_day(day, tmp_path, rules)
+    book = openpyxl.load_workbook(first.reports_dir / f"recon_{day}.xlsx")
+    sheet = book["Discrepancies"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[-2:] == ["resolution", "note"]  # empty columns at the end, for a person
+    at = {name: index + 1 for index, name in enumerate(header)}
+    target = next(r for r in range(2, sheet.max_row + 1)
+                  if sheet.cell(r, at["outcome"]).value == "missing_in_channel")  # fmt: skip
+    sheet.cell(target, at["resolution"]).value = "accept_ledger"
+    sheet.cell(target, at["note"]).value = "the channel confirmed the payment by e-mail"
+    filled = tmp_path / "filled.xlsx"
+    book.save(filled)
+    row = f"{sheet.cell(target, at['source_file']).value}:{sheet.cell(target, at['source_line']).value}"
+
+    assert resolve(tmp_path, "--date", str(day), "--file", str(filled), "--by", "li.na") == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.count("recorded decision ") == 1 and f"accept_ledger ledger {row} of {day}" in out
+    resolved = pl.read_parquet(run_day(day, tmp_path, rules).reports_dir / "resolved.parquet")
+    assert resolved.select("action", "reason", "decided_by").rows() == [
+        ("accept_ledger", "the channel confirmed the payment by e-mail", "li.na")]  # fmt: skip
+    # Not a workbook, or one without the sheet: one line, nothing recorded.
+    (tmp_path / "bad.xlsx").write_bytes(b"not a zip")
+    assert resolve(tmp_path, "--date", str(day), "--file", str(tmp_path / "bad.xlsx")) == EXIT_CANNOT_RUN
+    assert "not a readable xlsx workbook" in capsys.readouterr().err

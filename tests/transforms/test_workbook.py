@@ -370,7 +370,7 @@ def test_a_table_past_the_row_limit_spills_to_parquet() -> None:
     assert note == ("Sheet shows the first 3 of 10 rows, most important first; "
                     "7 more are in discrepancies.parquet and discrepancies.csv")
     assert values[4][0] == "Total of rows shown CNY"
-    assert ws.auto_filter.ref == "A1:T4"  # the 19 Outcome columns and age_days
+    assert ws.auto_filter.ref == "A1:V4"  # the 19 Outcome columns, age_days, resolution and note
     summary = [r[0].value for r in book["Summary"].iter_rows()]
     assert f"Discrepancies: {note}" in summary
     # The other sheets fit and say nothing.
@@ -394,7 +394,7 @@ def test_empty_tables_render_with_header_only() -> None:
     report = make_report([])
     book = load_workbook(io.BytesIO(render_workbook(report)))
     ws = book["Discrepancies"]
-    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:T1"
+    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:V1"
 
 
 # --- the one door for text --------------------------------------------------------------------------
