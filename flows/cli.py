@@ -483,6 +483,9 @@ def _decision_problems(warehouse: object, decisions: object, rules: object) -> l
         keys = ("opened_on", "source", "source_file", "source_line")
         known = {tuple(r[k] for k in keys): r for r in found.iter_rows(named=True)} if found.height else {}
         limit = rules.write_off_limit_minor  # type: ignore[attr-defined]
+        by_hand = targets.filter(pl.col("action") == "match_by_hand")
+        others = warehouse.open_places(by_hand["counterpart"].to_list(), max(by_hand["effective_date"])) if (  # type: ignore[attr-defined]
+            by_hand.height) else set()  # fmt: skip
         for d in targets.iter_rows(named=True):
             where = f"{d['source']} {d['source_file']}:{d['source_line']} of {d['opened_on']}"
             row = known.get(tuple(d[k] for k in keys))
@@ -496,6 +499,8 @@ def _decision_problems(warehouse: object, decisions: object, rules: object) -> l
             ):
                 shown = f"{row['counterpart_file']}:{row['counterpart_line']}" if row["match_rule"] else "nothing"
                 problems.append(f"{where}: it was matched with {shown} on its own date, not with {d['counterpart']}")
+            elif d["action"] == "match_by_hand" and d["counterpart"] not in others:
+                problems.append(f"{where}: the other row {d['counterpart']} is no open row of a recorded run")
             elif d["action"] == "write_off" and abs(row["amount_minor"] or 0) > limit:
                 problems.append(f"{where}: writing off {abs(row['amount_minor'])} minor units is over the limit "
                                 f"write_off_limit_minor = {limit}")

@@ -302,6 +302,22 @@ class Warehouse:
         finally:
             self.con.unregister("targets")
 
+    def open_places(self, places: list[str], until: date) -> set[str]:
+        """Which of ``places`` (``file:line``) name a recorded row left open (a discrepancy) on or before ``until``."""
+        if not places or not self._has_table("outcome_row"):
+            return set()
+        self.con.register("places", pl.DataFrame({"place": places}, schema={"place": pl.String}))
+        try:
+            rows = self.con.execute(
+                "select distinct p.place from places p join outcome_row o "
+                "on p.place = o.source_file || ':' || o.source_line::varchar "
+                "where o.recon_date <= ? and o.outcome not in ('matched', 'void', 'resolved_late')",
+                [until],
+            ).fetchall()
+        finally:
+            self.con.unregister("places")
+        return {row[0] for row in rows}
+
     def decision(self, decision_id: str) -> dict[str, object] | None:
         """One recorded decision by id, or None."""
         if not self._has_table("decision"):

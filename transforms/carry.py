@@ -35,7 +35,7 @@ import duckdb
 import polars as pl
 
 from schemas.outputs import SETTLED_OUTCOMES, OpenItem
-from transforms.decisions import active_decisions_sql, resolved_sql
+from transforms.decisions import active_decisions_sql, resolved_sql, with_hand_matched_sql
 
 OPEN_ITEM_COLUMNS = tuple(OpenItem.to_schema().columns)
 OPEN_ITEM_SCHEMA = {name: col.dtype.type for name, col in OpenItem.to_schema().columns.items()}
@@ -187,10 +187,12 @@ def close_the_day(con: duckdb.DuckDBPyConnection, business_date: date) -> None:
     """
     params = {"business_date": business_date}
     con.execute(f"create or replace temp table candidate_items as {candidate_items_sql()}", params)  # noqa: S608
-    con.execute(f"create or replace temp table active_decisions as {active_decisions_sql()}", params)  # noqa: S608
+    con.execute(f"create or replace temp table decidable as {decidable_sql()}", params)  # noqa: S608
+    con.execute(f"create or replace temp table named_decisions as {active_decisions_sql()}", params)  # noqa: S608
+    # a match by hand resolves both rows: the one named, and the one it was matched with
+    con.execute(f"create or replace temp table active_decisions as {with_hand_matched_sql()}")  # noqa: S608
     con.execute(f"create or replace temp table snapshot as {snapshot_sql()}")  # noqa: S608
     con.execute("create or replace temp table open_items as select * from snapshot where resolved_by is null")
-    con.execute(f"create or replace temp table decidable as {decidable_sql()}", params)  # noqa: S608
     con.execute(f"create or replace temp table resolved as {resolved_sql()}")  # noqa: S608
 
 

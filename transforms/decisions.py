@@ -159,6 +159,30 @@ def active_decisions_sql() -> str:
     """  # noqa: S608 - codes from this module
 
 
+def with_hand_matched_sql() -> str:
+    """``named_decisions`` plus, for each match by hand, the same decision on the row it names.
+
+    The other row is found among ``decidable`` by ``file:line`` (any date's open item, or the day's
+    own discrepancy); its ``counterpart`` names the first row back. A row with a decision of its own
+    keeps its own.
+    """
+    return """
+        select * from named_decisions
+        union all by name
+        select d.* replace (k.opened_on as opened_on, k.source as source, k.source_file as source_file,
+                            k.source_line as source_line,
+                            d.source_file || ':' || d.source_line::varchar as counterpart)
+        from named_decisions d
+        join decidable k on d.counterpart = k.source_file || ':' || k.source_line::varchar
+        where d.action = 'match_by_hand'
+          and not exists (select 1 from named_decisions n
+                          where n.opened_on = k.opened_on and n.source = k.source
+                                and n.source_file = k.source_file and n.source_line = k.source_line)
+        qualify row_number() over (partition by k.opened_on, k.source, k.source_file, k.source_line
+                                   order by d.decided_at desc, d.decision_id desc) = 1
+    """
+
+
 def rejected_pairs_sql() -> str:
     """``(c_file, c_line, l_file, l_line, decision_id)``: the matches rejected for the rows of ``$business_date``.
 

@@ -262,3 +262,28 @@ def test_the_workbooks_own_discrepancies_sheet_is_a_resolutions_file(
     (tmp_path / "bad.xlsx").write_bytes(b"not a zip")
     assert resolve(tmp_path, "--date", str(day), "--file", str(tmp_path / "bad.xlsx")) == EXIT_CANNOT_RUN
     assert "not a readable xlsx workbook" in capsys.readouterr().err
+
+
+def test_a_match_by_hand_resolves_both_rows(tmp_path: Path) -> None:
+    day = FIRST
+    shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
+    rules, _ = load_rules(tmp_path, None)
+    rows = run_day(day, tmp_path, rules).outcomes()
+
+    def first(outcome: str) -> str:
+        row = rows.filter(pl.col("outcome") == outcome).row(0, named=True)
+        return f"{row['source_file']}:{row['source_line']}"
+
+    channel_row, ledger_row = first("missing_in_ledger"), first("missing_in_channel")
+    assert resolve(tmp_path, "--date", str(day), "--row", channel_row, "--action", "match_by_hand", "--with",
+                   first("matched"), "--reason", "r") == EXIT_CANNOT_RUN  # a matched row is nobody's partner
+    assert resolve(tmp_path, "--date", str(day), "--row", channel_row, "--action", "match_by_hand", "--with", ledger_row,
+                   "--reason", "the same sale: the shop typed another order number") == EXIT_OK  # fmt: skip
+    rerun = run_day(day, tmp_path, rules)
+    resolved = pl.read_parquet(rerun.reports_dir / "resolved.parquet")
+    named = resolved.select(pl.col("source_file") + ":" + pl.col("source_line").cast(pl.String), "counterpart")
+    assert sorted(named.rows()) == sorted([(channel_row, ledger_row), (ledger_row, channel_row)])
+    assert resolved["decision_id"].n_unique() == 1 and set(resolved["action"]) == {"match_by_hand"}
+    items = pl.read_parquet(rerun.reports_dir / "open_items.parquet").filter(pl.col("resolved_by").is_null())
+    still_open = set((items["source_file"] + ":" + items["source_line"].cast(pl.String)).drop_nulls())
+    assert channel_row not in still_open and ledger_row not in still_open
