@@ -73,7 +73,7 @@ def findings_sql() -> str:
     with
     today as (
         select source, source_file, source_line, channel, kind, channel_txn_id, order_no, amount_minor, currency,
-               outcome
+               outcome, counterpart_file, counterpart_line
         from outcome_rows
         where source = 'channel' and outcome not in ({skip}) and kind in ('payment', 'refund')
     ),
@@ -123,10 +123,12 @@ def findings_sql() -> str:
         from today t join per_order o using (channel, order_no, currency)
         where t.kind = 'refund' and o.payments = 0
     ),
-    split_ledger as (  -- a ledger payment nothing matched, whose order the channels took in parts
+    split_ledger as (
+        -- a ledger payment whose order the channels took in parts: nothing matched it, or one part did
+        -- (by the order number, then the amounts differ)
         select l.source_file as l_file, l.source_line as l_line, l.order_no, l.amount_minor, l.currency
         from outcome_rows l
-        where l.source = 'ledger' and l.kind = 'payment' and l.outcome = 'missing_in_channel'
+        where l.source = 'ledger' and l.kind = 'payment' and l.outcome in ('missing_in_channel', 'amount_mismatch')
               and l.order_no is not null
     ),
     split_parts as (
@@ -139,7 +141,9 @@ def findings_sql() -> str:
                s.amount_minor as booked, s.order_no
         from split_ledger s join today t
           on t.order_no = s.order_no and t.currency = s.currency and t.kind = 'payment'
-             and t.outcome = 'missing_in_ledger'
+             and (t.outcome = 'missing_in_ledger'
+                  or (t.outcome = 'amount_mismatch' and t.counterpart_file = s.l_file
+                      and t.counterpart_line = s.l_line))
     ),
     split as (
         select 'ledger' as source, l_file as source_file, l_line as source_line, 'SPLIT_PAYMENT',

@@ -274,6 +274,41 @@ def wechat_orphan_refund(text: TextFile) -> None:
     wechat_refoot(text)
 
 
+def split_tender(inbox: Inbox) -> None:
+    """L12: one order paid through WeChat Pay and Alipay, booked in the ledger as one entry of the sum.
+
+    An Alipay payment is given the order number of a matched WeChat payment; the ledger drops its own
+    entry and books the WeChat one, without the channel id, for the two amounts together.
+    """
+    txn = matched_wechat_txn(inbox)
+    bill = TextFile.load(inbox.read(WECHAT), "utf-8")
+    paid = next(wechat_fields(bill.lines[i]) for i in wechat_rows(bill) if wechat_fields(bill.lines[i])[W_TXN] == txn)
+    alipay: dict[str, str] = {}
+
+    def give_the_order(text: TextFile) -> None:
+        at = next(i for i in alipay_rows(text) if text.lines[i].split(",")[2].strip() == "交易")
+        values = text.lines[at].split(",")
+        alipay.update(txn=values[0].strip(), amount=values[12].strip())
+        values[1] = paid[W_ORDER] + "\t"
+        text.lines[at] = ",".join(values)
+
+    edit_text(inbox, ALIPAY, "gb18030", give_the_order)
+
+    def book_once(text: TextFile) -> None:
+        kept = []
+        for line in text.lines:
+            values = line.split(",")
+            if len(values) > L_TXN and values[L_TXN] == alipay["txn"]:
+                continue  # the Alipay part has no entry of its own
+            if len(values) > L_TXN and values[L_TXN] == txn:
+                values[L_TXN] = ""
+                values[L_AMOUNT] = str(Decimal(paid[W_AMOUNT]) + Decimal(alipay["amount"]))
+            kept.append(",".join(values))
+        text.lines[:] = kept
+
+    edit_text(inbox, LEDGER, "utf-8", book_once)
+
+
 def ledger_duplicate_entry(inbox: Inbox) -> None:
     """The export books the entry of a matched WeChat payment twice (a second entry id, same payment)."""
     txn = matched_wechat_txn(inbox)
@@ -386,6 +421,14 @@ def message_names(*texts: str) -> Callable[[RunResult, RunResult, Path], None]:
             assert text in reasons, reasons
 
     return check
+
+
+def split_on_three_rows(result: RunResult, base: RunResult, _: Path) -> None:
+    """The ledger entry and both channel parts carry SPLIT_PAYMENT, and the sentence names the parts."""
+    rows = result.outcomes().filter(pl.col("reason_code") == "SPLIT_PAYMENT")
+    assert sorted(rows["source"]) == ["channel", "channel", "ledger"], rows
+    assert set(rows.filter(pl.col("source") == "channel")["channel"]) == {"alipay", "wechatpay"}
+    assert all("paid through alipay " in d and " + wechatpay " in d for d in rows["detail"])
 
 
 def no_live_formula(result: RunResult, base: RunResult, _: Path) -> None:
@@ -726,9 +769,7 @@ CASES: list[Case] = [
          check=message_names("999.99")),
     Case("L09-refund-fee-sign", wechat_text(wechat_refund_fee_not_flipped), "EXCEPTION", "FEE_SIGN"),
     Case("L11-ledger-order-twice", ledger_duplicate_entry, "EXCEPTION", "DUPLICATE_ID"),
-    Case("L12-split-tender", lambda i: None, "EXCEPTION", "SPLIT_PAYMENT", marks=(pytest.mark.xfail(strict=True, reason=(
-        "SPLIT_PAYMENT is found (tests/transforms/test_findings.py), but this case's input (one order paid through "
-        "WeChat Pay and Alipay, an edit of the Alipay 业务明细) is not written yet")),)),
+    Case("L12-split-tender", split_tender, "EXCEPTION", "SPLIT_PAYMENT", check=split_on_three_rows),
     Case("L13-float-in-the-ledger", ledger_set(L_AMOUNT, "12.300000000000001"), "QUARANTINE_ROW", "SCALE_EXCEEDED",
          LEDGER, "amount"),
 ]

@@ -53,7 +53,8 @@ def outcome_rows(text: str) -> pl.DataFrame:
         {"source": r["source"], "source_file": f"{r['source']}/file.csv", "source_line": int(r["line"]),
          "channel": r["channel"], "kind": r["kind"], "channel_txn_id": r["channel_txn_id"] or None,
          "order_no": r["order_no"], "amount_minor": int(r["amount_minor"]), "currency": "CNY",
-         "outcome": r["outcome"], "expected": r["expected"] or None}
+         "outcome": r["outcome"], "counterpart_file": r.get("counterpart") or None,
+         "counterpart_line": 2 if r.get("counterpart") else None, "expected": r["expected"] or None}
         for r in table(text)
     ]  # fmt: skip
     return pl.DataFrame(rows)
@@ -141,3 +142,15 @@ def test_every_finding_is_documented() -> None:
         "DUPLICATE_ACROSS_DAYS", "DUPLICATE_PAYMENT", "REFUND_EXCEEDS_CAPTURE", "ORPHAN_REFUND", "SPLIT_PAYMENT"
     ]  # fmt: skip
     assert all(meaning for meaning in FINDINGS.values())
+
+
+def test_a_split_whose_one_part_the_order_number_matched_is_still_a_split() -> None:
+    # WeChat's part was paired with the ledger entry by the order number (amounts differ); Alipay's is alone.
+    today = outcome_rows("""
+source |line|channel  |kind   |channel_txn_id|order_no|amount_minor|outcome          |counterpart   |expected
+channel|9   |wechatpay|payment|W8            |O8      |6000        |amount_mismatch  |ledger/file.csv|SPLIT_PAYMENT
+channel|10  |alipay   |payment|A8            |O8      |4000        |missing_in_ledger|              |SPLIT_PAYMENT
+ledger |2   |wechatpay|payment|              |O8      |10000       |amount_mismatch  |channel/file.csv|SPLIT_PAYMENT
+""")
+    codes = {key: code for key, (code, _) in findings(today, earlier_rows(EARLIER)).items()}
+    assert codes == {("channel", 9): "SPLIT_PAYMENT", ("channel", 10): "SPLIT_PAYMENT", ("ledger", 2): "SPLIT_PAYMENT"}
