@@ -319,8 +319,13 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "resolve":
         return _resolve(args, data_dir, rules)
     if args.command == "serve":
-        from flows.schedule import serve_daily
+        from prefect.settings import PREFECT_API_URL
 
+        from flows.schedule import serve_daily, server_problem
+
+        problem = server_problem(PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL"))
+        if problem:  # never pretend to serve: without a server nothing would ever run
+            raise CannotRun(problem)
         serve_daily(data_dir, args.config, rules.timezone)
         return EXIT_OK
     raise CannotRun(f"unknown command {args.command}")

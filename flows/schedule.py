@@ -14,6 +14,24 @@ from flows.config import load_rules
 from flows.reconcile import reconcile_day
 
 DAILY_CRON = "0 6 * * *"
+SERVER_HINT = "start one with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+
+
+def server_problem(api_url: str | None, timeout: float = 3.0) -> str | None:
+    """Why ``recon serve`` cannot schedule anything (no server configured, or none answering), or None."""
+    import urllib.error
+    import urllib.request
+
+    if not api_url:
+        return f"recon serve needs a running Prefect server, and PREFECT_API_URL is not set: {SERVER_HINT}"
+    if not api_url.startswith(("http://", "https://")):
+        return f"PREFECT_API_URL={api_url} is not an http(s) URL: {SERVER_HINT}"
+    try:
+        with urllib.request.urlopen(api_url.rstrip("/") + "/health", timeout=timeout):  # noqa: S310 - http(s) checked
+            return None  # urlopen raises on anything but a success
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"no Prefect server answers at {api_url} ({reason}): {SERVER_HINT}"
 
 
 @flow(name="reconcile-yesterday")
