@@ -334,7 +334,8 @@ def match_and_classify(
         prepare_classification(con, rules, unavailable, rejected)
         carried = bool(con.execute("select count(*) from carried where source <> 'payout'").fetchall()[0][0])
         cascade = cascade_of(rules.match.cascade)
-        sql = f"copy ({classify_sql(cascade, carried=carried)}) to $out (format parquet, compression lz4)"  # noqa: S608
+        sql = classify_sql(cascade, carried=carried, rejected=rejected.height > 0)
+        sql = f"copy ({sql}) to $out (format parquet, compression lz4)"  # noqa: S608
         con.execute(sql, {**classify_parameters(business_date, rules), "out": partition.outcomes})
         con.read_parquet(partition.outcomes).create_view("partition_outcomes")
         con.execute(f"copy ({explain_sql(cascade)}) to $out (format parquet)",  # noqa: S608

@@ -37,6 +37,7 @@ from schemas.outputs import Outcome
 from transforms.carry import carried_side_sql, empty_open_items
 from transforms.decisions import REJECTED_PAIRS_SCHEMA
 from transforms.match import (
+    GROUP_RULES,
     MATCH_CASCADE,
     MatchStep,
     amount_time_candidates_sql,
@@ -254,15 +255,20 @@ def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
 """  # noqa: S608 - names from this module
 
 
-def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: bool = True) -> str:
+def classify_sql(
+    cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: bool = True, rejected: bool = True
+) -> str:
     """The whole classification of one partition: duplicates, the cascade, the judge, both sides' outcomes.
 
     ``carried``: False when the partition has no open item of an earlier date to close (the late
-    cascade is then left out of the query: it would find nothing).
+    cascade is then left out of the query: it would find nothing). ``rejected``: False when no match
+    was rejected for the partition's rows (the steps are then not filtered: the id step's million
+    pairs are not computed twice for nothing).
     """
     c_money = money_text_sql("f.c_total", "f.currency", "cx.exponent", "cx.unit")
     l_money = money_text_sql("f.l_total", "f.l_currency", "lx.exponent", "lx.unit")
     c_total_money = money_text_sql("f.c_total", "f.currency", "cx.exponent", "cx.unit")
+    group_rules = ", ".join(f"'{rule}'" for rule in GROUP_RULES)
     fee_charged = money_text_sql("f.fee_minor", "f.currency", "cx.exponent", "cx.unit")
     fee_contracted = money_text_sql("f.expected_fee_minor", "f.currency", "cx.exponent", "cx.unit")
     fee_note = (
@@ -304,17 +310,23 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
         join channel_rows c on c.source_file = r.c_file and c.source_line = r.c_line
         join ledger_rows l on l.source_file = r.l_file and l.source_line = r.l_line
     ),
-    {cascade_sql(cascade, "matchable_channel", "matchable_ledger", rejected="rejected_ids")},
+    {cascade_sql(cascade, "matchable_channel", "matchable_ledger", rejected="rejected_ids" if rejected else None)},
+    grouped_pairs as (  -- the few pairs of groups: their sizes and totals, joined to every pair below
+        select p.cid, p.lid, c.amount_minor as c_amount, l.amount_minor as l_amount
+        from pairs p join c using (cid) join l using (lid) where p.match_rule in ({group_rules})
+    ),
+    group_by_l as (select lid, count(*) as per_l, sum(c_amount) as c_total from grouped_pairs group by lid),
+    group_by_c as (select cid, count(*) as per_c, sum(l_amount) as l_total from grouped_pairs group by cid),
     paired_rows as (
         -- a group (one row against several) is judged on its totals: each side's sum over the group
         select p.cid, p.lid, p.match_rule, c.channel, c.amount_minor, c.fee_minor, c.expected_fee_minor,
                c.currency, c.status, c.source_file, c.source_line,
                l.amount_minor as l_amount, l.currency as l_currency, l.status as l_status,
                l.source_file as l_file, l.source_line as l_line,
-               count(*) over (partition by p.lid) as per_l, count(*) over (partition by p.cid) as per_c,
-               sum(c.amount_minor) over (partition by p.lid) as c_total,
-               sum(l.amount_minor) over (partition by p.cid) as l_total
+               coalesce(gl.per_l, 1) as per_l, coalesce(gc.per_c, 1) as per_c,
+               coalesce(gl.c_total, c.amount_minor) as c_total, coalesce(gc.l_total, l.amount_minor) as l_total
         from pairs p join c using (cid) join l using (lid)
+        left join group_by_l gl on gl.lid = p.lid left join group_by_c gc on gc.cid = p.cid
     ),
     paired as (
         select p.*, {allowed_difference_sql("p.l_total")} as tolerance_minor,
@@ -352,18 +364,26 @@ def classify_sql(cascade: tuple[MatchStep, ...] = MATCH_CASCADE, *, carried: boo
         left join currency_units cx on cx.currency = f.currency
         left join currency_units lx on lx.currency = f.l_currency
     ),
-    judged_pairs as (
-        -- every row of a group gets the group's outcome: the first finding of any of its pairs
-        select * replace (
-                   (['currency_mismatch', 'amount_mismatch', 'status_mismatch', 'fee_mismatch', 'matched_fallback',
-                     'matched'])[1 + min(rank) over (partition by coalesce(group_key, 'p' || cid::varchar))]
-                   as rank)
-        from pair_judged
+    group_rank as (  -- every row of a group gets the group's outcome: the first finding of any of its pairs
+        select group_key, min(rank) as g_rank from pair_judged where group_key is not null group by group_key
     ),
-    judged as (select * exclude (rank), rank as outcome from judged_pairs),
+    judged as (
+        select j.* exclude (rank),
+               (['currency_mismatch', 'amount_mismatch', 'status_mismatch', 'fee_mismatch', 'matched_fallback',
+                 'matched'])[1 + coalesce(g.g_rank, j.rank)] as outcome
+        from pair_judged j left join group_rank g using (group_key)
+    ),
     -- one row per channel row and per ledger row: in a group, the single row names its first partner
-    judged_c as (select * from judged qualify row_number() over (partition by cid order by l_file, l_line) = 1),
-    judged_l as (select * from judged qualify row_number() over (partition by lid order by c_file, c_line) = 1),
+    judged_c as (
+        select * from judged where per_c = 1
+        union all
+        select * from judged where per_c > 1 qualify row_number() over (partition by cid order by l_file, l_line) = 1
+    ),
+    judged_l as (
+        select * from judged where per_l = 1
+        union all
+        select * from judged where per_l > 1 qualify row_number() over (partition by lid order by c_file, c_line) = 1
+    ),
     {late_block}    channel_out as (
         select 'channel' as source, c.source_file, c.source_line, c.channel, null::varchar as entry_id,
                c.channel_txn_id, c.order_no, c.kind, c.amount_minor, c.fee_minor, c.expected_fee_minor, c.currency,
