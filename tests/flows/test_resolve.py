@@ -12,8 +12,10 @@ import pytest
 
 from flows.cli import EXIT_CANNOT_RUN, EXIT_OK, main
 from flows.config import load_rules
+from flows.reconcile import RunResult
 from tests.conftest import SAMPLE_DATA
 from tests.helpers import run_day
+from transforms.rules import Rules
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -27,6 +29,13 @@ def report_bytes(folder: Path) -> dict[str, bytes]:
 
 def resolve(data_dir: Path, *argv: str) -> int:
     return main(["resolve", "--data-dir", str(data_dir), "--quiet", *argv])
+
+
+def run_first_sample_day(data_dir: Path) -> tuple[date, Rules, RunResult]:
+    """The committed week's first day in ``data_dir``, reconciled once: its date, rules and result."""
+    shutil.copytree(SAMPLE_DATA / "inbox" / FIRST.isoformat(), data_dir / "inbox" / FIRST.isoformat())
+    rules, _ = load_rules(data_dir, None)
+    return FIRST, rules, run_day(FIRST, data_dir, rules)
 
 
 def test_a_decision_resolves_from_its_date_on_never_before_and_an_undo_reopens(
@@ -183,10 +192,7 @@ def test_every_run_is_recorded_with_its_inputs_rules_code_and_outcome_counts(tmp
 def test_a_rejected_match_is_never_proposed_again_and_an_undo_brings_it_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    day = FIRST
-    shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
-    rules, _ = load_rules(tmp_path, None)
-    first = run_day(day, tmp_path, rules)
+    day, rules, first = run_first_sample_day(tmp_path)
     rows = first.outcomes()
     # A payment the ledger booked without the channel's id, matched by its order number: a proposal.
     proposed = rows.filter((pl.col("source") == "channel") & (pl.col("match_rule") == "order_no")
@@ -235,10 +241,7 @@ def test_the_workbooks_own_discrepancies_sheet_is_a_resolutions_file(
 ) -> None:
     import openpyxl
 
-    day = FIRST
-    shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
-    rules, _ = load_rules(tmp_path, None)
-    first = run_day(day, tmp_path, rules)
+    day, rules, first = run_first_sample_day(tmp_path)
     book = openpyxl.load_workbook(first.reports_dir / f"recon_{day}.xlsx")
     sheet = book["Discrepancies"]
     header = [cell.value for cell in sheet[1]]
@@ -265,10 +268,8 @@ def test_the_workbooks_own_discrepancies_sheet_is_a_resolutions_file(
 
 
 def test_a_match_by_hand_resolves_both_rows(tmp_path: Path) -> None:
-    day = FIRST
-    shutil.copytree(SAMPLE_DATA / "inbox" / day.isoformat(), tmp_path / "inbox" / day.isoformat())
-    rules, _ = load_rules(tmp_path, None)
-    rows = run_day(day, tmp_path, rules).outcomes()
+    day, rules, first = run_first_sample_day(tmp_path)
+    rows = first.outcomes()
 
     def first(outcome: str) -> str:
         row = rows.filter(pl.col("outcome") == outcome).row(0, named=True)
