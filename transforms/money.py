@@ -15,7 +15,13 @@ import polars as pl
 
 from schemas.currency import CURRENCY_EXPONENT
 
-__all__ = ["CURRENCY_EXPONENT", "AmountError", "parse_decimal_text", "round_half_up", "contracted_fee_minor"]
+__all__ = [
+    "CURRENCY_EXPONENT", "AmountError", "parse_decimal_text", "round_half_up", "contracted_fee_minor", "format_money",
+]  # fmt: skip
+
+#: How an amount is written for a person: the symbol in front where it is unambiguous for this
+#: merchant (¥ is the yuan: a yen amount is written "JPY 1,500"), else the ISO code in front.
+CURRENCY_SYMBOL: dict[str, str] = {"CNY": "¥", "USD": "US$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
 
 
 class AmountError(ValueError):
@@ -76,6 +82,24 @@ def minor_units_to_decimal(amount_minor: int, currency: str) -> Decimal:
     """Return ``amount_minor`` as an exact ``Decimal`` in major units (for display only)."""
     exponent = CURRENCY_EXPONENT[currency]
     return Decimal(amount_minor).scaleb(-exponent)
+
+
+def format_money(amount_minor: int, currency: str | None) -> str:
+    """An amount as a person reads it: ``format_money(1047103, 'CNY') == '¥10,471.03'``.
+
+    Grouped thousands, the currency's own number of decimals, the sign in front of the symbol
+    (``-¥3.00``); an unknown or missing currency shows the minor units and says so. Integer
+    arithmetic only.
+    """
+    if currency not in CURRENCY_EXPONENT:
+        return f"{amount_minor:,} minor units ({currency or 'no currency'})"
+    exponent = CURRENCY_EXPONENT[currency]
+    unit: int = 10**exponent
+    whole, fraction = divmod(abs(amount_minor), unit)
+    number = f"{whole:,}" + (f".{fraction:0{exponent}d}" if exponent else "")
+    symbol = CURRENCY_SYMBOL.get(currency)
+    text = f"{symbol}{number}" if symbol else f"{currency} {number}"
+    return f"-{text}" if amount_minor < 0 else text
 
 
 def round_half_up(units: int, from_scale: int, to_scale: int) -> int:

@@ -15,7 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.classify import channel_rules_frame, contracted_fee_sql, currency_units_frame, money_text_sql
-from transforms.money import AmountError, contracted_fee_minor, parse_decimal_text, round_half_up
+from transforms.money import (
+    AmountError,
+    contracted_fee_minor,
+    format_money,
+    parse_decimal_text,
+    round_half_up,
+)
 from transforms.rules import ChannelRules, Rules
 
 # text       | scale | exact | expected units    (units of 10**-scale)
@@ -226,3 +232,23 @@ def test_money_text_is_exact_major_units_with_the_currency() -> None:
     frame = pl.DataFrame({"a": [-225, 1500, 5, -1, 0, 123456789], "c": ["CNY", "JPY", "CNY", "KWD", "USD", "CNY"]})
     text = frame.select(money_text_expr(pl.col("a"), pl.col("c")).alias("t"))["t"].to_list()
     assert text == ["-2.25 CNY", "1500 JPY", "0.05 CNY", "-0.001 KWD", "0.00 USD", "1234567.89 CNY"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (1047103, "CNY", "¥10,471.03"),
+        (15600, "CNY", "¥156.00"),
+        (-300, "CNY", "-¥3.00"),
+        (5, "CNY", "¥0.05"),
+        (0, "CNY", "¥0.00"),
+        (15600, "USD", "US$156.00"),
+        (1500, "JPY", "JPY 1,500"),
+        (-1234, "KWD", "-KWD 1.234"),
+        (123456789012345, "CNY", "¥1,234,567,890,123.45"),
+        (42, None, "42 minor units (no currency)"),
+        (42, "XXX", "42 minor units (XXX)"),
+    ],
+)
+def test_format_money_is_what_a_person_reads(amount: int, currency: str | None, expected: str) -> None:
+    assert format_money(amount, currency) == expected
