@@ -45,6 +45,7 @@ from transforms.classify import (
     classify_sql,
     currency_units_frame,
     explain_sql,
+    fee_checked_channels,
     prepare_classification,
     quarantined_outcomes_sql,
     with_explanations_sql,
@@ -454,7 +455,8 @@ def report(
             con, business_date=business_date, run_id=run_id, code_version=code_version(),
             rules_hash=rules.digest(), settlement=settlement, quarantine=day.quarantine,
             unavailable=day.unavailable, notes=day.notes, inputs=inputs, expected=rules.expected,
-            max_sheet_rows=rules.report.max_sheet_rows,
+            max_sheet_rows=rules.report.max_sheet_rows, language=rules.report.language,
+            fee_checked=fee_checked_channels(rules),
         )  # fmt: skip
         tolerances = {name: 0 if rules.for_channel(name).exact_amounts else 1
                       for name in channel_rules_frame(rules)["channel"]}  # fmt: skip

@@ -64,10 +64,15 @@ DONE = ("succeeded", "processing")
 DEFAULT_FEE_CHANNELS = ("wechatpay", "alipay")
 
 
+def fee_checked_channels(rules: Rules) -> tuple[str, ...]:
+    """The channels whose fee is checked against a contract: those recon.toml names, and the defaults."""
+    return tuple(sorted({*rules.channels, *DEFAULT_FEE_CHANNELS}))
+
+
 def channel_rules_frame(rules: Rules) -> pl.DataFrame:
     """``channel_rules``: per channel, the fee rate as an exact fraction, its rounding, the tolerance."""
     rows = []
-    for name in sorted({*rules.channels, *DEFAULT_FEE_CHANNELS}):
+    for name in fee_checked_channels(rules):
         channel_rules = rules.for_channel(name)
         ratio = Fraction(channel_rules.fee_bps) / 10000
         share = Fraction(channel_rules.amount_tolerance_pct) / 100

@@ -19,19 +19,20 @@ import duckdb
 import polars as pl
 
 from schemas.canonical import CHANNELS
-from schemas.outputs import OUTCOMES, Discrepancy, Outcome
+from schemas.outputs import OUTCOMES, SETTLED_OUTCOMES, Discrepancy, Outcome
 from transforms.carry import OPEN_ITEM_SCHEMA, aging_sql, empty_open_items
 from transforms.classify import EXCEPTION_CODES as CLASSIFY_CODES
 from transforms.decisions import RESOLVED_SCHEMA
 from transforms.findings import FINDINGS
+from transforms.labels import CHANNEL_NAMES, PHRASES, STATEMENT_STATUSES, word
+from transforms.money import format_money
+from transforms.worklist import CASE_CLASSES, CASE_SCHEMA, case_classes_frame, cases_sql, explanation_sql
 
 OUTCOME_NAMES = tuple(Outcome.to_schema().columns)
 #: Every BAD_INPUTS exception code: a row carrying one is a discrepancy whatever its outcome.
 EXCEPTION_CODES = (*CLASSIFY_CODES, *FINDINGS)
 DISCREPANCY_SCHEMA = {name: col.dtype.type for name, col in Discrepancy.to_schema().columns.items()}
 
-#: Outcomes that need no person (DESIGN §9): every other row is a discrepancy.
-SETTLED_OUTCOMES = ("matched", "resolved_late", "void")
 
 #: How urgent each outcome is on the worklist (1 first). Money that moved without its counterpart
 #: comes first, then checks that failed, then what only waits or needs a look.
@@ -44,6 +45,18 @@ SEVERITY: dict[str, int] = {
 _SOURCE_ORDER = ("channel", "ledger", "bank")
 AGING_SCHEMA = {"channel": pl.String, "currency": pl.String, "aging_bucket": pl.String, "items": pl.Int64,
                 "amount_minor": pl.Int64}  # fmt: skip
+#: The Summary's money per class of case: cases, amount at stake and difference, per channel and currency.
+CLASS_TOTAL_SCHEMA = {"sheet": pl.String, "severity": pl.Int64, "class_code": pl.String, "channel": pl.String,
+                      "currency": pl.String, "cases": pl.Int64, "stake_minor": pl.Int64,
+                      "difference_minor": pl.Int64}  # fmt: skip
+#: The Summary's line per channel and currency: the statement, what was matched, what is at stake,
+#: the day's settlement (gross, refunds, fees, net) and where its payouts are.
+CHANNEL_MONEY_SCHEMA = {
+    "channel": pl.String, "currency": pl.String, "statement": pl.String, "footer": pl.String,
+    "transactions": pl.Int64, "matched": pl.Int64, "cases": pl.Int64, "stake_minor": pl.Int64,
+    "gross_minor": pl.Int64, "refunds_minor": pl.Int64, "fees_minor": pl.Int64, "net_minor": pl.Int64,
+    "payout_received_minor": pl.Int64, "payout_in_transit_minor": pl.Int64, "payout_missing_minor": pl.Int64,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,11 @@ class Report:
 
     ``discrepancies`` and ``open_items`` hold the first ``max_sheet_rows`` rows of their tables in
     worklist order (the complete tables are in ``discrepancies.parquet`` / ``.csv`` and
-    ``open_items.parquet``); ``*_count`` give the full sizes. ``open_items`` are OpenItem rows: what is
+    ``open_items.parquet``); ``*_count`` give the full sizes. ``cases`` is the worklist, one row per
+    case (transforms/worklist.py), and ``review`` the cases that only need a look, both most urgent
+    first and cut at ``max_sheet_rows``; ``class_totals`` and ``channel_money`` carry the Summary's
+    money. ``headline`` is in ``language``; ``problems`` (statements missing or rejected, the ledger
+    not read) and ``not_checked`` say the same in English for tools. ``open_items`` are OpenItem rows: what is
     still open at the end of the day, carried forward, with their age; ``aging`` counts them and adds
     their amounts per channel, currency and aging bucket; ``resolved`` lists the rows a person's
     decision in force resolves, with the trail. ``settlement`` (SettlementLine) and ``quarantine``
@@ -125,6 +142,16 @@ class Report:
     shared_lines: tuple[int, str] = (0, "")
     aging: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AGING_SCHEMA))
     resolved: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RESOLVED_SCHEMA))
+    language: str = "zh"
+    headline_parts: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    not_checked: tuple[str, ...] = ()
+    cases: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CASE_SCHEMA))
+    case_count: int = 0
+    review: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CASE_SCHEMA))
+    review_count: int = 0
+    class_totals: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CLASS_TOTAL_SCHEMA))
+    channel_money: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CHANNEL_MONEY_SCHEMA))
 
 
 def _order_sql() -> str:
@@ -201,11 +228,14 @@ def build_report(
     inputs: tuple[InputFile, ...],
     expected: tuple[str, ...],
     max_sheet_rows: int = 50_000,
+    language: str = "zh",
+    fee_checked: tuple[str, ...] | None = None,
 ) -> Report:
     """Assemble the typed report from the ``outcomes``, ``open_items`` and ``resolved`` relations on ``con``.
 
     Exit code (STYLE): 3 when an expected statement is missing or rejected, or any row or file was
-    quarantined; else 0 (discrepancies are findings, not failures).
+    quarantined; else 0 (discrepancies are findings, not failures). ``fee_checked`` names the
+    channels with a contracted fee (None: all); a channel of the day outside it is "not checked".
     """
     params = {"business_date": business_date}
     discrepancies = con.sql(f"{discrepancies_sql()} limit {int(max_sheet_rows)}", params=params).pl()
@@ -240,25 +270,31 @@ def build_report(
             )
         )  # fmt: skip
 
+    cases, case_count, review, review_count, class_totals = _cases(con, settlement, params, max_sheet_rows, language)
+    channel_money = _channel_money(con, [c.channel for c in channels if c.channel != "bank"], unavailable,
+                                   inputs, settlement, business_date)
+
     # The ledger first: without it no channel row can be called missing, and the reader must know.
     ledger = unavailable.get("ledger")
     problems = [f"LEDGER NOT READ, {ledger}: no channel row is reported missing from it"] if ledger else []
     problems += [f"{name}: {why}" for name, why in sorted(unavailable.items()) if name != "ledger"]
+    seen = [c.channel for c in channels if c.channel != "bank" and c.rows + c.ledger_rows > 0]
+    fee_unchecked = [name for name in seen if fee_checked is not None and name not in fee_checked]
+    not_checked = [*problems, *(f"{name}: fee not checked (no contracted fee)" for name in fee_unchecked)]
     quarantined_rows = int(counts.get("quarantined", 0))
     incomplete = bool(problems) or quarantine.height > 0
-    total = sum(counts.values())
-    if problems:
-        headline = f"PROVISIONAL {business_date}: " + "; ".join(problems)
-    elif incomplete:
-        headline = f"PROVISIONAL {business_date}: {quarantined_rows} rows quarantined"
-    else:
-        headline = f"Reconciled {business_date}: {total} rows, {discrepancy_count} discrepancies"
+    headline_parts = _headline(
+        business_date, language, incomplete=incomplete, ledger=ledger,
+        unavailable={k: v for k, v in unavailable.items() if k != "ledger"}, quarantined_rows=quarantined_rows,
+        channels=len(seen), class_totals=class_totals, settlement=settlement,
+    )  # fmt: skip
     return Report(
         business_date=business_date,
         run_id=run_id,
         code_version=code_version,
         rules_hash=rules_hash,
-        headline=headline,
+        headline=headline_text(headline_parts, language),
+        headline_parts=headline_parts,
         notes=notes,
         channels=tuple(channels),
         inputs=inputs,
@@ -276,7 +312,165 @@ def build_report(
         max_sheet_rows=max_sheet_rows,
         rows_per_file={str(k): int(v) for k, v in rows_per_file.items()},
         shared_lines=(int(shared[0]), str(shared[1] or "")),
+        language=language,
+        problems=tuple(problems),
+        not_checked=tuple(not_checked),
+        cases=cases,
+        case_count=case_count,
+        review=review,
+        review_count=review_count,
+        class_totals=class_totals,
+        channel_money=channel_money,
     )
+
+
+def _cases(
+    con: duckdb.DuckDBPyConnection, settlement: pl.DataFrame, params: Mapping[str, object], max_rows: int,
+    language: str,
+) -> tuple[pl.DataFrame, int, pl.DataFrame, int, pl.DataFrame]:
+    """The worklist and review cases (first ``max_rows`` of each), their counts, and the class totals."""
+    con.register("settlement_lines", settlement)
+    con.register("case_classes", case_classes_frame())
+    sql = f"select *, {explanation_sql(language)} as explanation from ({cases_sql()})"  # noqa: S608 - our SQL
+    every = con.sql(sql, params=dict(params)).pl().cast(CASE_SCHEMA)
+    worklist = every.filter(pl.col("sheet") == "worklist")
+    review = every.filter(pl.col("sheet") == "review")
+    totals = (
+        every.group_by("sheet", "severity", "class_code", "channel", "currency")
+        .agg(cases=pl.len().cast(pl.Int64), stake_minor=pl.col("stake_minor").sum(),
+             difference_minor=pl.col("difference_minor").sum())
+        .sort("severity", pl.col("stake_minor"), "class_code", "channel", "currency",
+              descending=[False, True, False, False, False], nulls_last=True)
+        .cast(CLASS_TOTAL_SCHEMA)
+    )  # fmt: skip
+    return worklist.head(max_rows), worklist.height, review.head(max_rows), review.height, totals
+
+
+def _channel_money(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    unavailable: dict[str, str],
+    inputs: tuple[InputFile, ...],
+    settlement: pl.DataFrame,
+    business_date: date,
+) -> pl.DataFrame:
+    """One line per channel and currency for the Summary (CHANNEL_MONEY_SCHEMA)."""
+    counts = con.sql("""
+        select channel, currency, count(*) filter (where source = 'channel') as transactions,
+               count(*) filter (where source = 'channel' and outcome = 'matched') as matched
+        from outcomes where source = 'channel' and outcome <> 'quarantined' group by all
+    """).pl()
+    cases = con.sql("""
+        select channel, currency, count(*) as cases, sum(abs(coalesce(difference_minor, amount_minor)))::bigint as stake_minor
+        from (""" + cases_sql() + """) where sheet = 'worklist' group by all
+    """, params={"business_date": business_date}).pl()  # noqa: S608 - SQL from this package
+    money = ["gross_minor", "refunds_minor", "fees_minor", "net_minor"]
+    today = settlement.filter(pl.col("settlement_date") == business_date).group_by("channel", "currency").agg(
+        *(pl.col(c).sum() for c in money), payout_in_transit_minor=pl.col("payout_expected_minor")
+        .filter(pl.col("payout_status") == "in_transit").sum())
+    paid = settlement.filter(pl.col("payout_status").is_in(["matched", "amount_mismatch", "missing"])).group_by(
+        "channel", "currency").agg(
+        payout_received_minor=pl.col("payout_received_minor").sum(),
+        payout_missing_minor=pl.col("payout_expected_minor").filter(pl.col("payout_status") == "missing").sum())
+    keys = pl.concat([f.select("channel", "currency") for f in (counts, cases, today, paid)]).unique()
+    keys = keys.filter(pl.col("channel").is_in(names))
+    statement = {name: unavailable.get(name, "ok") for name in names}
+    footers: dict[str, str] = {}
+    for f in inputs:
+        channel = f.source_file.split("/", 1)[0]
+        if f.role == "channel" and f.status == "read":
+            footers[channel] = "ok" if f.footer_lines > 0 and footers.get(channel, "ok") == "ok" else "absent"
+    missing = pl.DataFrame({"channel": [n for n in names if n not in keys["channel"].to_list()]},
+                           schema={"channel": pl.String}).with_columns(currency=pl.lit(None, pl.String))
+    lines = (
+        pl.concat([keys, missing])
+        .join(counts, on=["channel", "currency"], how="left", nulls_equal=True)
+        .join(cases, on=["channel", "currency"], how="left", nulls_equal=True)
+        .join(today, on=["channel", "currency"], how="left", nulls_equal=True)
+        .join(paid, on=["channel", "currency"], how="left", nulls_equal=True)
+        .with_columns(
+            statement=pl.col("channel").replace_strict(statement, default="ok"),
+            footer=pl.col("channel").replace_strict(footers, default="n/a"),
+            cases=pl.col("cases").fill_null(0),
+        )
+    )
+    order = {name: rank for rank, name in enumerate(names)}
+    return (
+        lines.with_columns(rank=pl.col("channel").replace_strict(order, default=len(order)))
+        .sort("rank", "currency", nulls_last=True)
+        .select(list(CHANNEL_MONEY_SCHEMA))
+        .cast(CHANNEL_MONEY_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _amounts(frame: pl.DataFrame, column: str) -> str:
+    """The sums of ``column`` per currency, as a person reads them: ``¥10,471.03`` or ``¥5.00 + US$3.00``."""
+    sums = frame.group_by("currency").agg(pl.col(column).sum()).sort("currency", nulls_last=True)
+    return " + ".join(format_money(int(amount), currency) for currency, amount in sums.iter_rows() if amount is not None)
+
+
+#: Classes the headline names one by one (most urgent, largest first); the rest are counted.
+HEADLINE_CLASSES = 4
+
+
+def _headline(
+    business_date: date,
+    language: str,
+    *,
+    incomplete: bool,
+    ledger: str | None,
+    unavailable: dict[str, str],
+    quarantined_rows: int,
+    channels: int,
+    class_totals: pl.DataFrame,
+    settlement: pl.DataFrame,
+) -> tuple[str, ...]:
+    """What the day comes to, money first, in ``language``, as parts.
+
+    The head (the date, complete or not, and why), then one part per class of case, most urgent and
+    largest first, then the payouts.
+    """
+
+    def say(key: str, **values: object) -> str:
+        return word(PHRASES, key, language).format(**values)
+
+    problems = [say("ledger_not_read", why=ledger)] if ledger else []
+    for name, why in sorted(unavailable.items()):
+        status = next((k for k in STATEMENT_STATUSES if why.startswith(k)), None)
+        text = why if status is None else word(STATEMENT_STATUSES, status, language) + why[len(status):]
+        problems.append(say("statement_problem", channel=word(CHANNEL_NAMES, name, language), status=text))
+    if quarantined_rows:
+        problems.append(say("quarantined_rows", n=quarantined_rows))
+    parts = [say("channels_reconciled", n=channels)]
+    worklist = class_totals.filter(pl.col("sheet") == "worklist")
+    order = worklist.group_by("class_code").agg(pl.col("severity").min(), pl.col("stake_minor").sum()).sort(
+        "severity", pl.col("stake_minor"), "class_code", descending=[False, True, False], nulls_last=True)
+    for code in order["class_code"].head(HEADLINE_CLASSES):
+        rows = worklist.filter(pl.col("class_code") == code)
+        case_class = CASE_CLASSES[code]
+        label = case_class.zh if language == "zh" else case_class.en
+        parts.append(say("class_at_stake", label=label, amount=_amounts(rows, "stake_minor"), n=int(rows["cases"].sum())))
+    if order.height > HEADLINE_CLASSES:
+        rest = worklist.filter(pl.col("class_code").is_in(order["class_code"].slice(HEADLINE_CLASSES).implode()))
+        parts.append(say("more_classes", classes=order.height - HEADLINE_CLASSES, n=int(rest["cases"].sum())))
+    if worklist.height == 0:
+        parts.append(say("no_discrepancy"))
+    in_transit = settlement.filter(pl.col("payout_status") == "in_transit")
+    if in_transit.height:
+        parts.append(say("payout_in_transit", amount=_amounts(in_transit, "payout_expected_minor")))
+    missing = settlement.filter(pl.col("payout_status") == "missing")
+    if missing.height:
+        parts.append(say("payout_missing", amount=_amounts(missing, "payout_expected_minor")))
+    head = say("provisional" if incomplete else "reconciled", date=business_date.isoformat())
+    if problems:
+        head += ("（" + "；".join(problems) + "）") if language == "zh" else " (" + "; ".join(problems) + ")"
+    return (head, *parts)
+
+
+def headline_text(parts: tuple[str, ...], language: str) -> str:
+    """The headline as one line (console, manifest, notifications): the head, then the money."""
+    head, *rest = parts
+    return head + ("：" if language == "zh" else ": ") + ("；" if language == "zh" else "; ").join(rest)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]) -> int:

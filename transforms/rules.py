@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.canonical import CHANNELS
+from transforms.labels import LANGUAGES
 from transforms.match import MATCH_STEPS
 from transforms.parsed import Limits
 
@@ -92,9 +93,12 @@ class ReportRules:
     Attributes:
         max_sheet_rows: rows a workbook sheet shows at most, most important first; the complete
             list is always in the Parquet and CSV files beside the workbook.
+        language: the language of the workbook and the headline, ``zh`` (Chinese, the default) or
+            ``en``; codes stay in their own columns either way.
     """
 
     max_sheet_rows: int = 50_000
+    language: str = "zh"
 
 
 @dataclass(frozen=True)
@@ -256,12 +260,16 @@ def _match_rules(table: dict[str, object], problems: list[str]) -> MatchRules:
 
 
 def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:
-    _unknown_keys(table, "report", {"max_sheet_rows"}, problems)
+    _unknown_keys(table, "report", {"max_sheet_rows", "language"}, problems)
     rows = _positive_int(table, "report", "max_sheet_rows", ReportRules.max_sheet_rows, problems)
     if rows > 1_000_000:
         problems.append(f"report.max_sheet_rows must stay below Excel's 1,048,576 rows, got {rows}")
         rows = ReportRules.max_sheet_rows
-    return ReportRules(max_sheet_rows=rows)
+    language = table.get("language", ReportRules.language)
+    if language not in LANGUAGES:
+        problems.append(f"report.language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+        language = ReportRules.language
+    return ReportRules(max_sheet_rows=rows, language=str(language))
 
 
 def _limits(table: dict[str, object], problems: list[str]) -> Limits:

@@ -29,19 +29,33 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Font
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from transforms.labels import (
+    CHANNEL_NAMES,
+    COLUMNS,
+    LANGUAGES,
+    OWNERS,
+    PAYOUT_STATUSES,
+    PHRASES,
+    SEVERITIES,
+    SHEETS,
+    STATEMENT_STATUSES,
+    column_code,
+    word,
+)
 from transforms.money import CURRENCY_EXPONENT
 from transforms.report import Report
+from transforms.worklist import CASE_CLASSES
 
 #: Excel's hard limit on rows per sheet (header included).
 EXCEL_MAX_ROWS = 1_048_576
@@ -51,7 +65,8 @@ MAX_CELL_CHARS = 32_767
 MONEY_FORMATS: dict[int, str] = {0: "#,##0", 2: "#,##0.00", 3: "#,##0.000"}
 DATE_FORMAT = "yyyy-mm-dd"
 RATE_FORMAT = "0.0"
-SHEET_NAMES = ("Summary", "Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine", "Run")
+#: The sheets, in order (their names in each language are in transforms/labels.py SHEETS).
+SHEET_KEYS = ("summary", "worklist", "review", "settlement", "open_items", "resolved", "quarantine", "run")
 
 _TRUNCATED_MARK = "…[truncated]"
 #: Characters that XML 1.0 cannot hold (openpyxl raises IllegalCharacterError on the C0 ones), plus
@@ -61,6 +76,12 @@ _UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uff
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _RATE_TEXT = re.compile(r"^-?[0-9]{1,3}(?:\.[0-9]+)?$", re.ASCII)
 
+#: Severity colours of the worklist (1 high: red, 2 medium: amber, 3 low: grey).
+_SEVERITY_FILLS = {
+    1: PatternFill("solid", fgColor="F4B6B6"),
+    2: PatternFill("solid", fgColor="FCE4B6"),
+    3: PatternFill("solid", fgColor="E7E6E6"),
+}
 _BOLD = Font(bold=True)
 _HEADLINE = Font(bold=True, size=14)
 _WARNING = Font(bold=True, color="C00000")
@@ -140,10 +161,6 @@ def _width(texts: Iterable[str]) -> float:
     return float(min(max(widest + 2, _WIDTH_MIN), _WIDTH_MAX))
 
 
-def _header_text(column: str) -> str:
-    return column.removesuffix("_minor")
-
-
 # --------------------------------------------------------------------------------------------------
 # Table sheets
 # --------------------------------------------------------------------------------------------------
@@ -151,14 +168,23 @@ def _header_text(column: str) -> str:
 
 @dataclass(frozen=True)
 class _Table:
-    """A frame to be shown on one sheet, and where its full version lives."""
+    """A frame to be shown on one sheet, and where its full version lives.
 
-    sheet: str
+    ``totals``: None (no total rows), ``"currency"`` (one total per currency), or the name of a
+    column holding our own labels (a class, a payout status): one total per label and currency, so
+    that nothing is added across classes or currencies. Totals follow the sheet's filter (SUBTOTAL).
+    ``total_columns`` limits the money columns totalled (default: all).
+    """
+
+    key: str
     frame: pl.DataFrame
     parquet: str
-    totals: bool
+    totals: str | None
     total_rows: int | None = None
     currency_column: str = "currency"
+    total_columns: tuple[str, ...] | None = None
+    freeze: str = "A2"
+    print_through: str | None = None
 
     @property
     def rows(self) -> int:
@@ -171,26 +197,38 @@ class _Table:
             if c.endswith("_minor") and t.is_integer() and self.currency_column in self.frame.columns
         ]
 
-    def total_currencies(self) -> list[str]:
-        """Currencies that get a total row: known ones present in the frame, sorted."""
-        if not self.totals or self.frame.height == 0 or not self.money_columns():
+    def totalled_columns(self) -> list[str]:
+        money = self.money_columns()
+        return money if self.total_columns is None else [c for c in money if c in self.total_columns]
+
+    def total_groups(self, shown: int | None = None) -> list[tuple[str | None, str]]:
+        """``(label, currency)`` of every total row, sorted: labels are ours, never statement text."""
+        frame = self.frame if shown is None else self.frame.head(shown)
+        if self.totals is None or frame.height == 0 or not self.totalled_columns():
             return []
-        present = self.frame.get_column(self.currency_column).drop_nulls().unique().to_list()
-        return sorted(c for c in present if c in CURRENCY_EXPONENT)
+        if self.totals == "currency":
+            present = frame.get_column(self.currency_column).drop_nulls().unique().to_list()
+            return [(None, c) for c in sorted(c for c in present if c in CURRENCY_EXPONENT)]
+        pairs = frame.select(self.totals, self.currency_column).drop_nulls().unique().rows()
+        return sorted((str(g), str(c)) for g, c in pairs if c in CURRENCY_EXPONENT)
 
     def rows_shown(self, max_rows: int, max_data_rows: int | None = None) -> int:
         """Data rows that fit under ``max_rows`` sheet rows with the header and the total rows."""
-        capacity = max(max_rows - 1 - len(self.total_currencies()), 0)
+        capacity = max(max_rows - 1 - len(self.total_groups()), 0)
         if max_data_rows is not None:
             capacity = min(capacity, max_data_rows)
         return min(self.frame.height, capacity)
 
 
-def _column_widths(frame: pl.DataFrame, money: set[str]) -> list[float]:
+def _header_text(column: str, language: str) -> str:
+    return word(COLUMNS, column, language) if column in COLUMNS else column.removesuffix("_minor")
+
+
+def _column_widths(frame: pl.DataFrame, money: set[str], headers: list[str]) -> list[float]:
     """Widths from the header and the first rows' text (money: its formatted length, roughly)."""
     sample = frame.head(_WIDTH_SAMPLE_ROWS)
     widths = []
-    for name in frame.columns:
+    for name, header in zip(frame.columns, headers, strict=True):
         values = [v for v in sample.get_column(name).to_list() if v is not None]
         if name in money:
             # Integer arithmetic only: the grouped minor units are about as wide as the major ones.
@@ -199,13 +237,15 @@ def _column_widths(frame: pl.DataFrame, money: set[str]) -> list[float]:
             texts = ["yyyy-mm-dd"]
         else:
             texts = [str(v) for v in values]
-        widths.append(_width([_header_text(name), *texts]))
+        widths.append(_width([header, *texts]))
     return widths
 
 
 def _column_kind(name: str, dtype: pl.DataType, money: set[str]) -> str:
     if name in money:
         return "money"
+    if name == "severity" and dtype.is_integer():
+        return "severity"
     if dtype == pl.Date:
         return "date"
     if dtype.is_integer():
@@ -215,8 +255,24 @@ def _column_kind(name: str, dtype: pl.DataType, money: set[str]) -> str:
     return "text"
 
 
-def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_rows: int) -> _Rows:
-    """Header, data rows up to the sheet limit, then one total row per currency.
+def _print_setup(ws: WriteOnlyWorksheet, *, one_page: bool = False, title_rows: str | None = "1:1") -> None:
+    """Landscape A4, fit to the page width (the Summary: to one page), the header on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if one_page else 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = not one_page
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+def _write_table(
+    ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_rows: int, language: str
+) -> _Rows:
+    """Header, data rows up to the sheet limit, then the total rows.
 
     The data rows are not written cell by cell here: openpyxl writes one *sampler* row that holds
     one cell of every style a data cell may need, and :func:`_fill_sheet` later puts the data rows,
@@ -225,53 +281,79 @@ def _write_table(ws: WriteOnlyWorksheet, table: _Table, max_rows: int, max_data_
     frame = table.frame
     money = set(table.money_columns())
     names = frame.columns
+    headers = [_header_text(n, language) for n in names]
     kinds = [_column_kind(n, frame.schema[n], money) for n in names]
     currency_index = names.index(table.currency_column) if table.currency_column in names else None
     shown = table.rows_shown(max_rows, max_data_rows)
     truncated = shown < table.rows
     last_col = get_column_letter(len(names))
 
-    # Write-only mode: dimensions, panes and filters must be set before the first row.
-    for index, width in enumerate(_column_widths(frame, money), start=1):
+    # Write-only mode: dimensions, panes, filters and print settings must be set before the first row.
+    for index, width in enumerate(_column_widths(frame, money, headers), start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = table.freeze
     ws.auto_filter.ref = f"A1:{last_col}{1 + shown}"
+    _print_setup(ws)
+    if table.print_through in names:
+        # Paper holds the columns a person works with; the tools' columns stay on screen only.
+        ws.print_area = f"A1:{get_column_letter(names.index(table.print_through) + 1)}{1 + shown + len(table.total_groups(shown))}"
 
-    header = [text_cell(ws, _header_text(n), font=_BOLD) for n in names]
+    header = [text_cell(ws, h, font=_BOLD) for h in headers]
     if truncated:
         ws.column_dimensions[get_column_letter(len(names) + 1)].width = _WIDTH_MAX
-        header.append(text_cell(ws, _spill_note(table, shown), font=_WARNING))
+        header.append(text_cell(ws, _spill_note(table, shown, language), font=_WARNING))
     ws.append(header)
 
     ws.append(_sampler_cells(ws))
-    rows = _Rows(frame.head(shown), kinds, currency_index)
+    severities = {level: word(SEVERITIES, level, language) for level in SEVERITIES}
+    rows = _Rows(frame.head(shown), kinds, currency_index, severities)
 
     if currency_index is None:
         return rows  # money columns need the currency column, so there are no total rows without it
     cur = get_column_letter(currency_index + 1)
-    first, last = 2, 1 + shown
-    currencies = table.total_currencies()
-    for currency in currencies:
-        label = "Total of rows shown" if truncated else "Total"
-        cells: list[object] = [text_cell(ws, f"{label} {currency}", font=_BOLD)]
-        for index, name in enumerate(names[1:], start=2):
-            if name in money:
-                col = get_column_letter(index)
-                if len(currencies) == 1:
-                    # Rows without a known currency hold text, which SUM skips.
-                    formula = f"=SUM({col}{first}:{col}{last})"
-                else:
-                    # Amounts in different currencies never add up: one SUMIF row per currency.
-                    # The currency comes from CURRENCY_EXPONENT's keys, never from statement text.
-                    formula = f'=SUMIF({cur}{first}:{cur}{last},"{currency}",{col}{first}:{col}{last})'
-                cell = WriteOnlyCell(ws, value=formula)
-                cell.number_format = money_format(currency)
-                cell.font = _BOLD
-                cells.append(cell)
+    first, last = 2, max(1 + shown, 2)
+    group_col = get_column_letter(names.index(table.totals) + 1) if table.totals in names else None
+    totalled = set(table.totalled_columns())
+    caption = word(PHRASES, "filtered_total", language)
+    for group, currency in table.total_groups(shown):
+        # The caption first; the label and the currency in their own columns, under their data.
+        cells: list[object] = []
+        for index, name in enumerate(names, start=1):
+            if name in totalled:
+                cells.append(_total_cell(ws, get_column_letter(index), first, last, cur, currency, group_col, group))
+            elif name == table.totals and group is not None:
+                cells.append(text_cell(ws, group, font=_BOLD))
+            elif name == table.currency_column:
+                cells.append(text_cell(ws, currency, font=_BOLD))
             else:
-                cells.append(None)
+                cells.append(text_cell(ws, caption, font=_BOLD) if index == 1 else None)
         ws.append(cells)
     return rows
+
+
+def _total_cell(
+    ws: WriteOnlyWorksheet, col: str, first: int, last: int, cur: str, currency: str, group_col: str | None,
+    group: str | None,
+) -> Cell:
+    """The total of a money column over the visible rows of one currency (and one label).
+
+    SUBTOTAL(109, …) of one cell at a time leaves out the rows a filter hides, so the total follows
+    the filter. The currency comes from CURRENCY_EXPONENT's keys and the label from our registries:
+    no statement text reaches a formula.
+    """
+    visible = f"SUBTOTAL(109,OFFSET({col}{first},ROW({col}{first}:{col}{last})-ROW({col}{first}),0))"
+    conditions = [f'--({cur}{first}:{cur}{last}="{currency}")']
+    if group is not None and group_col is not None:
+        conditions.append(f'--({group_col}{first}:{group_col}{last}="{_formula_text(group)}")')
+    cell = WriteOnlyCell(ws, value=f"=SUMPRODUCT({visible},{','.join(conditions)})")
+    cell.number_format = money_format(currency)
+    cell.font = _BOLD
+    return cell
+
+
+def _formula_text(text: str) -> str:
+    """Our own label inside a formula's string literal (a double quote doubled)."""
+    return text.replace('"', '""')
 
 
 @dataclass(frozen=True)
@@ -281,10 +363,11 @@ class _Rows:
     frame: pl.DataFrame
     kinds: list[str]
     currency_index: int | None
+    severities: dict[int, str]
 
 
 #: The sampler row's cells, in order: which style each data cell takes from it.
-_SAMPLER = ("quote", *(f"money{exponent}" for exponent in MONEY_FORMATS), "date")
+_SAMPLER = ("quote", *(f"money{exponent}" for exponent in MONEY_FORMATS), "date", *(f"severity{s}" for s in _SEVERITY_FILLS))
 
 
 def _sampler_cells(ws: WriteOnlyWorksheet) -> list[object]:
@@ -295,6 +378,10 @@ def _sampler_cells(ws: WriteOnlyWorksheet) -> list[object]:
         cell.number_format = number_format
         cells.append(cell)
     cells.append(_date_cell(ws, date(2000, 1, 1)))
+    for fill in _SEVERITY_FILLS.values():
+        cell = text_cell(ws, "severity", font=_BOLD)
+        cell.fill = fill
+        cells.append(cell)
     return cells
 
 
@@ -337,6 +424,13 @@ def _rows_xml(rows: _Rows, styles: dict[str, str]) -> str:
         value = pl.col(name)
         if kind == "money" and currency is not None:
             cell = _money_xml(ref, value, currency, styles)
+        elif kind == "severity":
+            label = value.replace_strict(rows.severities, default=None, return_dtype=pl.String)
+            style = value.replace_strict({k: styles[f"severity{k}"] for k in rows.severities}, default="0",
+                                         return_dtype=pl.String)
+            text = pl.coalesce(label, value.cast(pl.String)).str.replace_many(["&", "<", ">"], ["&amp;", "&lt;", "&gt;"])
+            cell = pl.concat_str([ref, pl.lit(' s="'), style, pl.lit('" t="inlineStr"><is><t>'), text,
+                                  pl.lit("</t></is></c>")])
         elif kind == "date":
             serial = (value - pl.lit(_EXCEL_EPOCH)).dt.total_days().cast(pl.String)
             cell = pl.concat_str([ref, pl.lit(f' s="{styles["date"]}" t="n"><v>'), serial, pl.lit("</v></c>")])
@@ -383,101 +477,167 @@ def _money_xml(ref: pl.Expr, amount: pl.Expr, currency: pl.Expr, styles: dict[st
     return pl.when(number.is_not_null()).then(as_number).otherwise(_text_xml(ref, label, styles))
 
 
-def _spill_note(table: _Table, shown: int) -> str:
-    return (
-        f"Sheet shows the first {shown:,} of {table.rows:,} rows, most important first; "
-        f"{table.rows - shown:,} more are in {table.parquet}"
-    )
+def _spill_note(table: _Table, shown: int, language: str) -> str:
+    return word(PHRASES, "sheet_spill", language).format(
+        shown=shown, total=table.rows, rest=table.rows - shown, where=table.parquet)
 
 
 # --------------------------------------------------------------------------------------------------
 # Summary and Run
 # --------------------------------------------------------------------------------------------------
 
-_CHANNEL_HEADER = (
-    "channel", "status", "rows", "ledger rows", "matched", "discrepancies", "quarantined", "match rate %",
-)
+#: The Summary's columns: wide enough for a class label in A, amounts in the rest.
+_SUMMARY_WIDTHS = (30, 10, 14, 14, 11, 10, 12, 14, 15, 13, 12, 15, 15, 15, 13)
+_CHANNEL_COLUMNS = (
+    ("channel", "channel"), ("currency", "currency"), ("statement", "statement"), ("footer", "footer_check"),
+    ("transactions", "transactions"), ("matched", "matched"), ("cases", "cases"), ("stake_minor", "cases_amount"),
+    ("gross_minor", "gross_minor"), ("refunds_minor", "refunds_minor"), ("fees_minor", "fees_minor"),
+    ("net_minor", "net_minor"), ("payout_received_minor", "payout_received"),
+    ("payout_in_transit_minor", "payout_in_transit_column"), ("payout_missing_minor", "payout_missing_column"),
+)  # fmt: skip
 
 
-def _rate_cell(ws: WriteOnlyWorksheet, rate_text: str) -> object:
-    """The match rate as an exact number (for the chart); text that is not a number stays text."""
-    if _RATE_TEXT.match(rate_text):
-        try:
-            cell = WriteOnlyCell(ws, value=Decimal(rate_text))
-        except InvalidOperation:  # pragma: no cover - the regex admits only plain decimals
-            return text_cell(ws, rate_text)
-        cell.number_format = RATE_FORMAT
-        return cell
-    return text_cell(ws, rate_text)
+def _caption(key: str, language: str) -> str:
+    """A Summary caption: a phrase, a column header or a payout status, whichever knows the key."""
+    for table in (PHRASES, PAYOUT_STATUSES, COLUMNS):
+        if key in table:
+            return word(table, key, language)
+    return key
+
+
+def _statement_text(status: str, language: str) -> str:
+    known = next((k for k in STATEMENT_STATUSES if status.startswith(k)), None)
+    return status if known is None else word(STATEMENT_STATUSES, known, language) + status[len(known):]
 
 
 def _write_summary(ws: WriteOnlyWorksheet, report: Report, spill_notes: Sequence[str]) -> None:
-    widths = [_width([c.channel for c in report.channels] + [o for o, _ in report.outcome_counts]
-                     + ["channel", "outcome"]),
-              _width([c.status for c in report.channels] + ["status"])]
-    widths += [_width([h]) for h in _CHANNEL_HEADER[2:]]
-    for index, width in enumerate(widths, start=1):
+    """What is wrong, how much, who acts: the headline, what was not checked, per channel, per class."""
+    language = report.language
+    for index, width in enumerate(_SUMMARY_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
+    _print_setup(ws, one_page=True, title_rows=None)
+    rows: list[list[object]] = []
 
-    row = 1
-    ws.append([text_cell(ws, report.headline, font=_HEADLINE)])
-    for note in (*report.notes, *spill_notes):
-        ws.append([text_cell(ws, note, font=_WARNING if note in spill_notes else None)])
-        row += 1
-    ws.append([])
-    row += 1
+    def line(*cells: object) -> None:
+        rows.append(list(cells))
 
-    ws.append([text_cell(ws, h, font=_BOLD) for h in _CHANNEL_HEADER])
-    row += 1
-    channel_header_row = row
-    for channel in report.channels:
-        ws.append([
-            text_cell(ws, channel.channel), text_cell(ws, channel.status), channel.rows,
-            channel.ledger_rows, channel.matched, channel.discrepancies, channel.quarantined,
-            _rate_cell(ws, channel.match_rate_pct),
-        ])
-        row += 1
-    channel_last_row = row
+    parts = report.headline_parts or (report.headline,)
+    line(text_cell(ws, parts[0], font=_HEADLINE))
+    for part in parts[1:]:
+        line(text_cell(ws, "· " + part, font=_BOLD))
+    warnings = [*_not_checked(report), *spill_notes]
+    if warnings:
+        line()
+        line(text_cell(ws, _caption("not_checked", language), font=_WARNING))
+        for warning in warnings:
+            line(text_cell(ws, "· " + warning, font=_WARNING))
+    for note in report.notes:
+        line(text_cell(ws, note))
 
-    ws.append([])
-    row += 1
-    ws.append([text_cell(ws, "outcome", font=_BOLD), text_cell(ws, "rows", font=_BOLD)])
-    row += 1
-    first_count_row = row + 1
-    for outcome, count in report.outcome_counts:
-        ws.append([text_cell(ws, outcome), count])
-        row += 1
-    if report.outcome_counts:
-        total = WriteOnlyCell(ws, value=f"=SUM(B{first_count_row}:B{row})")
-        total.font = _BOLD
-        ws.append([text_cell(ws, "Total", font=_BOLD), total])
-        row += 1
+    # Per channel: the statement, what matched, what is at stake, the day's settlement, the payouts.
+    line()
+    line(text_cell(ws, _caption("per_channel", language), font=_BOLD))
+    line(*(text_cell(ws, _caption(caption, language), font=_BOLD) for _, caption in _CHANNEL_COLUMNS))
+    footer_words = {"ok": "footer_ok", "absent": "footer_absent"}
+    for channel in report.channel_money.iter_rows(named=True):
+        currency = channel["currency"]
+        cells: list[object] = [
+            text_cell(ws, word(CHANNEL_NAMES, channel["channel"], language)), text_cell(ws, currency or ""),
+            text_cell(ws, _statement_text(channel["statement"], language)),
+            text_cell(ws, _caption(footer_words[channel["footer"]], language) if channel["footer"] in footer_words
+                      else "—"),
+            channel["transactions"], channel["matched"], channel["cases"],
+        ]  # fmt: skip
+        cells += [_money_cell(ws, channel[name], currency) for name, _ in _CHANNEL_COLUMNS[7:]]
+        line(*cells)
 
-    # Open items at the end of the day, by age: what is carried to tomorrow (the Open items sheet lists them).
-    ws.append([])
-    ws.append([text_cell(ws, h, font=_BOLD) for h in ("open items", "currency", "age (days)", "items", "amount")])
+    # Per class of case: count, amount at stake, owner, and the amount per channel (the chart's data).
+    totals = report.class_totals.filter(pl.col("sheet") == "worklist")
+    channels = [c for c in report.channel_money["channel"].unique(maintain_order=True).to_list()]
+    channels += sorted(c for c in totals["channel"].unique().to_list() if c not in channels)
+    line()
+    line(text_cell(ws, _caption("at_stake", language), font=_BOLD))
+    header_row = len(rows) + 1
+    line(*(text_cell(ws, h, font=_BOLD) for h in (
+        _caption("class_label", language), _caption("currency", language), _caption("severity", language),
+        _caption("owner", language), _caption("cases_count", language), _caption("stake", language),
+        *(word(CHANNEL_NAMES, c, language) for c in channels))))  # fmt: skip
+    by_class = (
+        totals.group_by("class_code", "currency")
+        .agg(pl.col("severity").min(), pl.col("cases").sum(), pl.col("stake_minor").sum())
+        .sort("currency", "severity", pl.col("stake_minor"), "class_code", descending=[False, False, True, False],
+              nulls_last=True)
+    )
+    main_currency = by_class["currency"][0] if by_class.height else None
+    for code, currency, severity, cases, stake in by_class.iter_rows():
+        case_class = CASE_CLASSES[code]
+        per_channel = totals.filter((pl.col("class_code") == code) & pl.col("currency").eq_missing(currency))
+        amounts = dict(zip(per_channel["channel"], per_channel["stake_minor"], strict=True))
+        line(
+            text_cell(ws, case_class.zh if language == "zh" else case_class.en), text_cell(ws, currency or ""),
+            text_cell(ws, word(SEVERITIES, severity, language)), text_cell(ws, word(OWNERS, case_class.owner, language)),
+            cases, _money_cell(ws, stake, currency),
+            *(_money_cell(ws, amounts.get(c), currency) for c in channels),
+        )  # fmt: skip
+    chart_rows = by_class.filter(pl.col("currency").eq_missing(main_currency)).height if main_currency else 0
+    if by_class.height == 0:
+        line(text_cell(ws, _caption("none", language)))
+
+    # Open items at the end of the day, by age: what is carried to tomorrow.
+    line()
+    line(text_cell(ws, _caption("aging", language), font=_BOLD))
+    line(*(text_cell(ws, _caption(h, language), font=_BOLD) for h in (
+        "channel", "currency", "aging_bucket", "items", "amount_minor")))  # fmt: skip
     for channel, currency, bucket, items, amount in report.aging.iter_rows():
-        ws.append([text_cell(ws, channel or ""), text_cell(ws, currency or ""), text_cell(ws, bucket), items,
-                   _money_cell(ws, amount, currency)])  # fmt: skip
+        line(text_cell(ws, word(CHANNEL_NAMES, channel, language) if channel else ""), text_cell(ws, currency or ""),
+             text_cell(ws, bucket), items, _money_cell(ws, amount, currency))  # fmt: skip
     if report.aging.height == 0:
-        ws.append([text_cell(ws, "none")])
+        line(text_cell(ws, _caption("none", language)))
 
-    if report.channels:
+    for cells in rows:
+        ws.append(cells)
+
+    if chart_rows and channels:
         chart = BarChart()
-        chart.type = "col"
-        chart.title = "Match rate per channel (%)"
-        chart.y_axis.title = "match rate %"
-        chart.y_axis.scaling.min = 0
-        chart.y_axis.scaling.max = 100
+        chart.type = "bar"
+        chart.grouping = "stacked"
+        chart.overlap = 100
+        chart.title = f"{_caption('chart_title', language)} ({main_currency})"
         chart.x_axis.delete = False
         chart.y_axis.delete = False
-        chart.legend = None
-        rate_col = len(_CHANNEL_HEADER)
-        data = Reference(ws, min_col=rate_col, min_row=channel_header_row, max_row=channel_last_row)
-        categories = Reference(ws, min_col=1, min_row=channel_header_row + 1, max_row=channel_last_row)
+        chart.y_axis.majorGridlines = None
+        chart.x_axis.scaling.orientation = "maxMin"  # the first class on top, as in the table
+        data = Reference(ws, min_col=7, max_col=6 + len(channels), min_row=header_row, max_row=header_row + chart_rows)
+        categories = Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + chart_rows)
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(categories)
-        ws.add_chart(chart, f"{get_column_letter(len(_CHANNEL_HEADER) + 2)}{channel_header_row}")
+        chart.width = 24
+        chart.height = max(6, 1.1 * chart_rows + 3)
+        ws.add_chart(chart, f"A{len(rows) + 2}")
+
+
+def _not_checked(report: Report) -> list[str]:
+    """What the run could not check, in the report's language, for the first screen."""
+    language = report.language
+    lines = []
+    for channel in report.channel_money.iter_rows(named=True):
+        if channel["statement"] != "ok":
+            lines.append(word(PHRASES, "statement_problem", language).format(
+                channel=word(CHANNEL_NAMES, channel["channel"], language),
+                status=_statement_text(channel["statement"], language)))
+    for problem in report.not_checked:
+        if problem.startswith("LEDGER NOT READ"):
+            lines.insert(0, problem if language == "en" else word(PHRASES, "ledger_not_read", language).format(
+                why=problem.split(", ", 1)[1].split(":", 1)[0]))
+        elif problem.endswith("fee not checked (no contracted fee)"):
+            code = problem.split(":", 1)[0]
+            lines.append(word(PHRASES, "fee_not_checked", language).format(
+                channel=word(CHANNEL_NAMES, code, language), code=code))
+    quarantined = report.quarantine.height
+    if quarantined:
+        lines.append(word(PHRASES, "quarantined_rows", language).format(n=quarantined)
+                     + f" → {word(SHEETS, 'quarantine', language)}")
+    return lines
 
 
 _INPUT_HEADER = (
@@ -487,9 +647,10 @@ _INPUT_HEADER = (
 
 
 def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
+    """The run's identity, its input files, and the rows per outcome (both sides counted), for auditors."""
     inputs = report.inputs
     widths = [
-        _width([f.source_file for f in inputs] + ["file", "business date", "code version"]),
+        _width([f.source_file for f in inputs] + ["file", "business date", "code version", "missing_in_channel"]),
         _width([f.sha256 for f in inputs] + [report.run_id, report.rules_hash, report.code_version]),
         *(_width([h, *(str(getattr(f, a)) for f in inputs)]) for h, a in (
             ("format", "format"), ("role", "role"), ("status", "status"))),
@@ -497,6 +658,7 @@ def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
     ]
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
+    _print_setup(ws, title_rows=None)
 
     facts: list[tuple[str, object]] = [
         ("run id", text_cell(ws, report.run_id)),
@@ -504,6 +666,7 @@ def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
         ("code version", text_cell(ws, report.code_version)),
         ("rules hash", text_cell(ws, report.rules_hash)),
         ("exit code", report.exit_code),
+        ("headline", text_cell(ws, report.headline)),
     ]
     header_row = len(facts) + 2
     last_row = header_row + len(inputs)
@@ -518,24 +681,82 @@ def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
             text_cell(ws, f.role), text_cell(ws, f.status), f.data_rows, f.physical_lines,
             f.header_lines, f.preamble_lines, f.footer_lines, f.blank_lines, f.continuation_lines, f.unread_lines,
         ])
+    ws.append([])
+    ws.append([text_cell(ws, "outcome", font=_BOLD), text_cell(ws, "rows", font=_BOLD)])
+    first = last_row + 3
+    for outcome, count in report.outcome_counts:
+        ws.append([text_cell(ws, outcome), count])
+    if report.outcome_counts:
+        total = WriteOnlyCell(ws, value=f"=SUM(B{first}:B{first + len(report.outcome_counts) - 1})")
+        total.font = _BOLD
+        ws.append([text_cell(ws, "total", font=_BOLD), total])
 
 
 # --------------------------------------------------------------------------------------------------
 # Workbook
 # --------------------------------------------------------------------------------------------------
 
+#: The worklist's columns, in the order a person works; the tools' columns at the far right.
+WORKLIST_COLUMNS = (
+    "severity", "class_label", "amount_minor", "difference_minor", "currency", "channel", "channel_txn_id",
+    "order_no", "entry_id", "business_date", "age_days", "owner", "action", "resolution", "note", "account",
+    "explanation",
+    "class_code", "outcome", "reason_code", "detail", "source", "source_file", "source_line", "opened_on",
+    "other_file", "other_line",
+)  # fmt: skip
+
+
+def _case_sheet(cases: pl.DataFrame, language: str) -> pl.DataFrame:
+    """Cases as the worklist shows them: codes turned into words, empty resolution and note columns."""
+    classes = CASE_CLASSES.values()
+    zh = language == "zh"
+    return cases.with_columns(
+        class_label=pl.col("class_code").replace_strict({c.code: c.zh if zh else c.en for c in classes}, default=None),
+        owner=pl.col("class_code").replace_strict(
+            {c.code: word(OWNERS, c.owner, language) for c in classes}, default=None),
+        action=pl.col("class_code").replace_strict({c.code: c.action_zh if zh else c.action_en for c in classes},
+                                                   default=None),
+        channel=pl.col("channel").replace_strict(
+            {code: word(CHANNEL_NAMES, code, language) for code in CHANNEL_NAMES}, default=pl.col("channel")),
+        resolution=pl.lit(None, pl.String),
+        note=pl.lit(None, pl.String),
+        account=pl.lit(None, pl.String),
+    ).select(WORKLIST_COLUMNS)
+
+
+def _settlement_sheet(settlement: pl.DataFrame, language: str) -> pl.DataFrame:
+    frame = settlement.with_columns(
+        payout_status_label=pl.col("payout_status").replace_strict(
+            {code: word(PAYOUT_STATUSES, code, language) for code in PAYOUT_STATUSES}, default=pl.col("payout_status")),
+        channel=pl.col("channel").replace_strict(
+            {code: word(CHANNEL_NAMES, code, language) for code in CHANNEL_NAMES}, default=pl.col("channel")),
+    )
+    first = ["settlement_date", "channel", "payout_status_label"]
+    return frame.select(*first, *(c for c in frame.columns if c not in first))
+
 
 def _tables(report: Report) -> list[_Table]:
+    language = report.language
+    worklist_parquet = {"zh": "discrepancies.parquet（逐行）", "en": "discrepancies.parquet (row by row)"}[language]
     return [
         # Empty resolution and note columns, for a person to fill in: `recon resolve --file` reads them back.
-        _Table("Discrepancies", report.discrepancies.with_columns(resolution=pl.lit(None, pl.String),
-                                                                  note=pl.lit(None, pl.String)),
-               "discrepancies.parquet and discrepancies.csv", totals=True, total_rows=report.discrepancy_count),
-        _Table("Settlement", report.settlement, "settlement.parquet", totals=True),
-        _Table("Open items", report.open_items, "open_items.parquet", totals=True, total_rows=report.open_item_count),
-        _Table("Resolved", report.resolved, "resolved.parquet", totals=False),
-        _Table("Quarantine", report.quarantine, "quarantine.parquet", totals=False),
+        _Table("worklist", _case_sheet(report.cases, language), worklist_parquet, totals="class_label",
+               total_rows=report.case_count, freeze="C2", print_through="explanation"),
+        _Table("review", _case_sheet(report.review, language), worklist_parquet, totals=None,
+               total_rows=report.review_count, freeze="C2", print_through="explanation"),
+        # Totals per payout status: what was received is never added to what is in transit.
+        _Table("settlement", _settlement_sheet(report.settlement, language), "settlement.parquet",
+               totals="payout_status_label", freeze="D2"),
+        _Table("open_items", report.open_items, "open_items.parquet", totals="currency",
+               total_rows=report.open_item_count),
+        _Table("resolved", report.resolved, "resolved.parquet", totals=None),
+        _Table("quarantine", report.quarantine, "quarantine.parquet", totals=None),
     ]  # fmt: skip
+
+
+def sheet_name(key: str, language: str) -> str:
+    """The name of a sheet (``worklist`` → ``待处理差异`` in Chinese)."""
+    return word(SHEETS, key, language)
 
 
 def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
@@ -553,10 +774,11 @@ def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
     """
     if max_rows < 2:
         raise ValueError(f"max_rows must leave room for a header and a row, got {max_rows}")
+    language = report.language
     tables = _tables(report)
     cap = report.max_sheet_rows
     spill_notes = [
-        f"{t.sheet}: {_spill_note(t, t.rows_shown(max_rows, cap))}"
+        f"{sheet_name(t.key, language)}: {_spill_note(t, t.rows_shown(max_rows, cap), language)}"
         for t in tables if t.rows_shown(max_rows, cap) < t.rows
     ]
 
@@ -567,12 +789,12 @@ def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
     wb.properties.created = midnight
     wb.properties.modified = midnight  # openpyxl overwrites this on save; _normalize_xlsx fixes it
 
-    _write_summary(wb.create_sheet("Summary"), report, spill_notes)
+    _write_summary(wb.create_sheet(sheet_name("summary", language)), report, spill_notes)
     fills = {}
     for number, table in enumerate(tables, start=2):  # sheet1 is the Summary
-        rows = _write_table(wb.create_sheet(table.sheet), table, max_rows, cap)
+        rows = _write_table(wb.create_sheet(sheet_name(table.key, language)), table, max_rows, cap, language)
         fills[f"xl/worksheets/sheet{number}.xml"] = rows
-    _write_run(wb.create_sheet("Run"), report)
+    _write_run(wb.create_sheet(sheet_name("run", language)), report)
 
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -607,3 +829,62 @@ def normalize_xlsx(
             info.create_system = 3
             zout.writestr(info, content, compresslevel=6)
     return out.getvalue()
+
+
+#: Decisions that settle a whole case: on a case of two rows (a channel row and its ledger entry) the
+#: decision is recorded for both. A match by hand or a rejected match is about the pair itself.
+_WHOLE_CASE_ACTIONS = ("accept_channel", "accept_ledger", "write_off")
+
+
+def read_resolutions(data: bytes) -> list[dict[str, str]]:
+    """The filled-in resolutions of a workbook this module wrote, as decision entries.
+
+    Reads the worklist and the review sheet (in either language; headers are mapped back to their
+    codes), cells as values, never formulas. Each row with a ``resolution`` gives one entry for its
+    row (``source_file``, ``source_line``, ``opened_on``, ``source``) with ``action`` = the resolution,
+    ``reason`` = the note, and ``account``; a decision that settles a whole case is also entered for
+    the case's other row (``other_file``/``other_line``); a ``reject_match`` names the other row as the
+    match it rejects. Total rows and empty rows are skipped.
+
+    Raises:
+        ValueError: the bytes are not a workbook with a worklist sheet.
+    """
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
+        raise ValueError(f"not a readable xlsx workbook ({type(exc).__name__})") from None
+    try:
+        wanted = {word(SHEETS, key, language) for key in ("worklist", "review") for language in LANGUAGES}
+        sheets = [name for name in book.sheetnames if name in wanted]
+        if not sheets:
+            raise ValueError(f"no worklist sheet (sheets: {', '.join(book.sheetnames)})")
+        entries = []
+        for name in sheets:
+            rows = book[name].iter_rows(values_only=True)
+            header = [column_code(str(cell or "").strip()) for cell in next(rows, ())]
+            for values in rows:
+                row = {code: "" if value is None else str(value).strip()
+                       for code, value in zip(header, values, strict=False) if code}  # fmt: skip
+                action = row.get("resolution", "")
+                if not action or not row.get("source_file"):
+                    continue
+                entries += _decision_entries(row, action)
+        return entries
+    finally:
+        book.close()
+
+
+def _decision_entries(row: dict[str, str], action: str) -> list[dict[str, str]]:
+    base = {"action": action, "resolution": action, "reason": row.get("note", ""), "note": row.get("note", ""),
+            "account": row.get("account", ""), "opened_on": row.get("opened_on", "")[:10]}  # fmt: skip
+    first = {**base, "source": row.get("source", ""), "source_file": row["source_file"],
+             "source_line": row.get("source_line", "")}  # fmt: skip
+    other = f"{row['other_file']}:{row.get('other_line', '')}" if row.get("other_file") else ""
+    if action in ("reject_match", "match_by_hand"):
+        first["counterpart"] = row.get("counterpart") or other
+        return [first]
+    if action in _WHOLE_CASE_ACTIONS and other:
+        return [first, {**base, "source": "", "source_file": row["other_file"], "source_line": row.get("other_line", "")}]
+    return [first]

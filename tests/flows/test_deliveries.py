@@ -53,7 +53,7 @@ def test_two_different_bills_for_one_account_and_date_are_a_loud_conflict_never_
     original.with_name("reissued.csv").write_bytes(b"\r\n".join(lines))
     result = run(data_dir)
     assert result.report.exit_code == 3
-    assert "wechatpay: statement rejected (CONFLICTING_DELIVERY)" in result.report.headline
+    assert "wechatpay: statement rejected (CONFLICTING_DELIVERY)" in result.report.problems
     outcomes = result.outcomes()
     wechat_rows = outcomes.filter((outcomes["source"] == "channel") & (outcomes["channel"] == "wechatpay"))
     assert set(wechat_rows["outcome"]) == {"quarantined"}  # nothing of either bill is merged
@@ -65,6 +65,6 @@ def test_the_next_days_bill_in_this_days_inbox_is_rejected_naming_both_dates(dat
     shutil.rmtree(data_dir / "inbox" / DAY.isoformat() / "wechatpay")
     shutil.copytree(SAMPLE_DATA / "inbox" / "2026-03-03" / "wechatpay", data_dir / "inbox" / DAY.isoformat() / "wechatpay")
     result = run(data_dir)
-    assert "wechatpay: statement rejected (WRONG_DATE)" in result.report.headline
+    assert "wechatpay: statement rejected (WRONG_DATE)" in result.report.problems
     note = next(n for n in result.report.notes if "WRONG_DATE" in n)
     assert "2026-03-03" in note and "2026-03-02" in note

@@ -46,17 +46,17 @@ def test_run_twice_writes_the_same_report_set_byte_for_byte(data_dir: Path, caps
 def test_the_workbook_has_its_sheets_numeric_amounts_and_text_ids(data_dir: Path) -> None:
     path = data_dir / "reports" / DAYS[1] / f"recon_{DAYS[1]}.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine",
-                               "Run"]
-    sheet = book["Discrepancies"]
+    # Chinese first (the packaged recon.toml): the worklist comes right after the Summary.
+    assert book.sheetnames == ["汇总", "待处理差异", "复核与在途", "结算与回款", "挂账明细", "已处理", "隔离数据", "运行信息"]
+    sheet = book["待处理差异"]
     header = [c.value for c in sheet[1]]
-    amount_col = header.index("amount") + 1
-    id_col = header.index("channel_txn_id") + 1
+    amount_col = header.index("金额") + 1
+    id_col = header.index("渠道交易号") + 1
     amounts = [sheet.cell(row=r, column=amount_col).value for r in range(2, 40)]
     ids = [sheet.cell(row=r, column=id_col).value for r in range(2, 40)]
     assert all(isinstance(a, (int, float)) for a in amounts if a is not None) and any(amounts)
     assert all(isinstance(i, str) for i in ids if i is not None) and any(ids)
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    assert sheet.freeze_panes == "C2" and sheet.auto_filter.ref
     with zipfile.ZipFile(path) as archive:
         sheets = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/")]
     formulas = [f for sheet_xml in sheets for f in re.findall(r"<f>(.*?)</f>", sheet_xml)]

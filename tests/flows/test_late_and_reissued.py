@@ -209,7 +209,7 @@ def test_a_week_with_a_missing_statement_matches_its_answer_key(late_week: LateW
         assert_matches_key(late_week.a, day, result)
         expected = EXIT_INCOMPLETE if day == LATE else EXIT_OK
         assert result.report.exit_code == expected, (day, result.report.headline)
-    assert "wechatpay: statement missing" in late_week.first[LATE].report.headline
+    assert "wechatpay: statement missing" in late_week.first[LATE].report.problems
     # Day 3's WeChat ledger rows wait for the statement: in transit, and carried to day 4.
     waiting = answer_key(late_week.a, LATE).filter(pl.col("scenario").str.ends_with("/statement_missing"))
     assert waiting.height > 20 and set(waiting["source"]) == {"ledger"}, waiting

@@ -63,7 +63,7 @@ def test_a_missing_statement_makes_the_report_provisional(data_dir: Path) -> Non
     shutil.rmtree(data_dir / "inbox" / DAY.isoformat() / "alipay")
     result = run(data_dir)
     assert result.report.exit_code == 3
-    assert result.report.headline == f"PROVISIONAL {DAY}: alipay: statement missing"
+    assert result.report.problems == ("alipay: statement missing",)
     alipay_ledger = result.outcomes().filter(
         (result.outcomes()["source"] == "ledger") & (result.outcomes()["channel"] == "alipay")
     )
@@ -76,7 +76,7 @@ def test_a_garbled_statement_is_rejected_loudly(data_dir: Path) -> None:
     bill.write_bytes(b"this is not a bill\n")
     result = run(data_dir)
     assert result.report.exit_code == 3
-    assert "wechatpay: statement rejected (UNKNOWN_FORMAT)" in result.report.headline
+    assert "wechatpay: statement rejected (UNKNOWN_FORMAT)" in result.report.problems
     assert result.report.quarantine.filter(result.report.quarantine["reason_code"] == "UNKNOWN_FORMAT").height == 1
 
 

@@ -15,6 +15,7 @@ from flows.config import load_rules
 from flows.reconcile import RunResult
 from tests.conftest import SAMPLE_DATA
 from tests.helpers import run_day
+from transforms.labels import column_code
 from transforms.rules import Rules
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -243,9 +244,10 @@ def test_the_workbooks_own_discrepancies_sheet_is_a_resolutions_file(
 
     day, rules, first = run_first_sample_day(tmp_path)
     book = openpyxl.load_workbook(first.reports_dir / f"recon_{day}.xlsx")
-    sheet = book["Discrepancies"]
-    header = [cell.value for cell in sheet[1]]
-    assert header[-2:] == ["resolution", "note"]  # empty columns at the end, for a person
+    sheet = book["待处理差异"]
+    header = [column_code(cell.value) for cell in sheet[1]]
+    # empty columns for a person, right after the suggested action
+    assert header[header.index("action") + 1:][:3] == ["resolution", "note", "account"]
     at = {name: index + 1 for index, name in enumerate(header)}
     target = next(r for r in range(2, sheet.max_row + 1)
                   if sheet.cell(r, at["outcome"]).value == "missing_in_channel")  # fmt: skip

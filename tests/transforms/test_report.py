@@ -31,20 +31,20 @@ def outcomes(text: str) -> pl.DataFrame:
 
 OUTCOMES = outcomes(
     """
-    source |source_file|source_line|channel  |outcome          |reason_code
-    ledger |l.csv      |3          |wechatpay|matched          |CROSS_DATE
-    channel|w.csv      |2          |wechatpay|matched          |
-    ledger |l.csv      |2          |wechatpay|matched          |
-    channel|w.csv      |3          |wechatpay|missing_in_ledger|MISSING_IN_LEDGER
-    ledger |l.csv      |4          |alipay   |void             |
-    bank   |b.xml      |10         |         |unexplained      |UNEXPLAINED
+    source |source_file|source_line|channel  |outcome          |reason_code      |amount_minor|currency
+    ledger |l.csv      |3          |wechatpay|matched          |CROSS_DATE       |700         |CNY
+    channel|w.csv      |2          |wechatpay|matched          |                 |500         |CNY
+    ledger |l.csv      |2          |wechatpay|matched          |                 |500         |CNY
+    channel|w.csv      |3          |wechatpay|missing_in_ledger|MISSING_IN_LEDGER|123450      |CNY
+    ledger |l.csv      |4          |alipay   |void             |                 |100         |CNY
+    bank   |b.xml      |10         |         |unexplained      |UNEXPLAINED      |-956900     |CNY
     """
 )
 
 
 def report(quarantine: pl.DataFrame | None = None, unavailable: dict[str, str] | None = None,
            outcomes: pl.DataFrame = OUTCOMES, row_dates: pl.DataFrame | None = None, max_sheet_rows: int = 50_000,
-           expected: tuple[str, ...] = ("wechatpay", "alipay", "bank")):
+           expected: tuple[str, ...] = ("wechatpay", "alipay", "bank"), language: str = "en"):
     with duckdb.connect() as con:
         register_outcomes(con, outcomes, row_dates)
         return build_report(
@@ -52,6 +52,7 @@ def report(quarantine: pl.DataFrame | None = None, unavailable: dict[str, str] |
             settlement=pl.DataFrame(schema=SETTLEMENT_SCHEMA),
             quarantine=quarantine if quarantine is not None else empty_quarantine(),
             unavailable=unavailable or {}, notes=(), inputs=(), expected=expected, max_sheet_rows=max_sheet_rows,
+            language=language,
         )
 
 
@@ -59,7 +60,14 @@ def test_clean_run_exits_0_and_outcomes_sort_channel_ledger_bank() -> None:
     from transforms.report import outcomes_sql
 
     r = report()
-    assert r.exit_code == 0 and r.headline == "Reconciled 2026-03-02: 6 rows, 3 discrepancies"
+    # Money first, the most urgent class first: the one-sided payment, then the unexplained bank debit.
+    assert r.exit_code == 0 and r.headline == (
+        "Reconciled 2026-03-02: 2 channels reconciled; one-sided: at the channel, not in the ledger: ¥1,234.50 (1); "
+        "bank entry nobody explains: ¥9,569.00 (1)"
+    )
+    assert report(language="zh").headline == (
+        "2026-03-02 对账完成：2 个渠道已对账；单边账（渠道有、账务无） ¥1,234.50（1 笔）；银行流水无法解释 ¥9,569.00（1 笔）"
+    )
     with duckdb.connect() as con:
         register_outcomes(con, OUTCOMES)
         ordered = con.sql(outcomes_sql()).pl()
@@ -91,7 +99,10 @@ def test_channel_summary_counts_both_sides() -> None:
 
 def test_missing_statement_or_quarantine_means_provisional_exit_3() -> None:
     missing = report(unavailable={"alipay": "statement missing"})
-    assert missing.exit_code == 3 and missing.headline == "PROVISIONAL 2026-03-02: alipay: statement missing"
+    assert missing.exit_code == 3 and missing.problems == ("alipay: statement missing",)
+    assert missing.headline.startswith("PROVISIONAL 2026-03-02 (Alipay: statement missing): ")
+    zh = report(unavailable={"alipay": "statement rejected (WRONG_DATE)"}, language="zh")
+    assert zh.headline.startswith("2026-03-02 对账未完成（支付宝：对账单被拒收 (WRONG_DATE)）：")
     entry = {"source_file": "l.csv", "source_line": 9, "column": "amount", "value": "¥1", "reason_code": "BAD_AMOUNT",
              "reason": "amount: '¥1' is not a plain decimal amount"}
     assert report(quarantine=quarantine_frame([entry])).exit_code == 3

@@ -8,14 +8,24 @@ import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 
+import duckdb
 import polars as pl
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 
-from schemas.outputs import Discrepancy, OpenItem, QuarantineEntry, SettlementLine
+from schemas.outputs import OpenItem, QuarantineEntry, SettlementLine
 from transforms.carry import OPEN_ITEM_SCHEMA
-from transforms.report import AGING_SCHEMA, ChannelSummary, InputFile, Report
-from transforms.workbook import SHEET_NAMES, escape_unwritable, render_workbook, text_cell
+from transforms.labels import SHEETS, word
+from transforms.report import InputFile, Report, build_report, register_outcomes
+from transforms.workbook import (
+    SHEET_KEYS,
+    WORKLIST_COLUMNS,
+    escape_unwritable,
+    read_resolutions,
+    render_workbook,
+    text_cell,
+)
 
 BUSINESS_DATE = date(2026, 3, 2)
 WECHAT_TXN = "4200000926202101281412639609"  # 28 digits: must survive as exact text
@@ -35,7 +45,6 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "match_rule": pl.String(), "counterpart_file": pl.String(), "counterpart_line": pl.Int64(),
     "counterpart_date": pl.Date(),
 }
-DISCREPANCY_SCHEMA = {**OUTCOME_SCHEMA, "age_days": pl.Int64()}
 SETTLEMENT_SCHEMA: dict[str, pl.DataType] = {
     "settlement_date": pl.Date(), "channel": pl.String(), "merchant_account": pl.String(),
     "currency": pl.String(), "payments_count": pl.Int64(), "refunds_count": pl.Int64(),
@@ -59,27 +68,34 @@ def outcome_row(**values: object) -> dict[str, object]:
     return row
 
 
-# Discrepancies, row by row (age_days last):
-#  1. WeChat payment 1,234.50 CNY, fee -7.41: the 28-digit id, a HYPERLINK order_no, Chinese detail.
-#  2. Alipay refund -50.00 CNY: the DDE payload as order_no, '+1+1' as detail.
-#  3. ledger row 1,500 JPY (exponent 0): '#N/A' order_no, a NUL inside the detail.
-#  4. bank credit 1,234.567 KWD (exponent 3): '@SUM(1)' order_no, an ANSI escape as detail.
-#  5. quarantined row with no currency: its 999 minor units can't be shown in major units.
-DISCREPANCY_ROWS = [
+# The day's rows, as cases (the worklist, most urgent and largest first):
+#  1. WeChat payment 1,234.50 CNY against a ledger entry of 1,234.49: one case, difference 0.01; the 28-digit id,
+#     a HYPERLINK order_no, Chinese detail.
+#  2. Alipay refund -50.00 CNY nobody booked: the DDE payload as order_no, '+1+1' as detail.
+#  3. ledger entry 1,500 JPY (exponent 0) the channel never showed: '#N/A' order_no, a NUL inside the detail.
+#  4. bank debit 1,234.567 KWD (exponent 3) nobody explains: '@SUM(1)' order_no, an ANSI escape as detail.
+#  5. a bank row with no currency: its 999 minor units can't be shown in major units.
+#  6. a quarantined row: on the Quarantine sheet, never on the worklist.
+DAY_ROWS = [
     outcome_row(source_line=5, channel="wechatpay", channel_txn_id=WECHAT_TXN, order_no=HYPERLINK,
                 kind="payment", amount_minor=123450, fee_minor=-741, expected_fee_minor=-740,
-                currency="CNY", detail="金额不符：商户订单 支付宝/微信", age_days=0),
-    outcome_row(source_line=6, channel="alipay", channel_txn_id=ALIPAY_TXN, order_no=DDE, kind="refund",
-                amount_minor=-5000, fee_minor=30, expected_fee_minor=30, currency="CNY",
-                outcome="missing_in_ledger", detail="+1+1", age_days=1),
+                currency="CNY", detail="金额不符：商户订单 支付宝/微信", counterpart_file="ledger/ledger.csv",
+                counterpart_line=3, match_rule="channel_txn_id"),
+    outcome_row(source="ledger", source_file="ledger/ledger.csv", source_line=3, channel="wechatpay",
+                channel_txn_id=WECHAT_TXN, entry_id="L-0003", kind="payment", amount_minor=123449, currency="CNY",
+                counterpart_file=WECHAT_FILE, counterpart_line=5, match_rule="channel_txn_id", detail="ledger side"),
+    outcome_row(source_file="alipay/a.csv", source_line=6, channel="alipay", channel_txn_id=ALIPAY_TXN, order_no=DDE,
+                kind="refund", amount_minor=-5000, fee_minor=30, expected_fee_minor=30, currency="CNY",
+                outcome="missing_in_ledger", detail="+1+1"),
     outcome_row(source="ledger", source_file="ledger/ledger.csv", source_line=2, entry_id="L-0001",
                 order_no="#N/A", kind="payment", amount_minor=1500, currency="JPY",
-                outcome="missing_in_channel", detail="abc\x00def", age_days=2),
+                outcome="missing_in_channel", detail="abc\x00def"),
     outcome_row(source="bank", source_file="bank/camt053.xml", source_line=40, order_no="@SUM(1)",
-                kind="payout", amount_minor=1234567, currency="KWD", outcome="unexplained",
-                detail="\x1b[31m", age_days=0),
-    outcome_row(source_line=9, channel="wechatpay", amount_minor=999, outcome="quarantined",
-                reason_code="BAD_AMOUNT", detail="-12.5", age_days=0),
+                amount_minor=-1234567, currency="KWD", outcome="unexplained", detail="\x1b[31m", channel=None),
+    outcome_row(source="bank", source_file="bank/camt053.xml", source_line=41, amount_minor=999,
+                outcome="unexplained", detail="-12.5", channel=None),
+    outcome_row(source_line=9, channel="wechatpay", amount_minor=0, outcome="quarantined",
+                reason_code="BAD_AMOUNT", detail="=1+1"),
 ]
 
 
@@ -102,10 +118,10 @@ def settlement_frame() -> pl.DataFrame:
     )
 
 
-def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Report:
-    """A tiny report whose frames pass the output schemas."""
-    rows = DISCREPANCY_ROWS if discrepancy_rows is None else discrepancy_rows
-    discrepancies = Discrepancy.validate(pl.DataFrame(rows, schema=DISCREPANCY_SCHEMA))
+def make_report(rows: list[dict[str, object]] | None = None, *, language: str = "en", max_sheet_rows: int = 50_000,
+                unavailable: dict[str, str] | None = None) -> Report:
+    """A small day through build_report, so that cases, class totals and the headline are the real ones."""
+    day = pl.DataFrame(DAY_ROWS if rows is None else rows, schema=OUTCOME_SCHEMA)
     open_items = OpenItem.validate(pl.DataFrame(
         [{"opened_on": date(2026, 2, 26), "source": "ledger", "source_file": "ledger/ledger.csv", "source_line": 7,
           "channel": "wechatpay", "merchant_account": None, "entry_id": "L-0007", "channel_txn_id": None,
@@ -114,7 +130,6 @@ def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Repo
           "detail": "booked 23:50, after the cut-off", "resolved_by": None}],
         schema=OPEN_ITEM_SCHEMA,
     ))
-    aging = pl.DataFrame([("wechatpay", "CNY", "4-7", 1, 880)], schema=AGING_SCHEMA, orient="row")
     quarantine = QuarantineEntry.validate(pl.DataFrame(
         [
             {"source_file": WECHAT_FILE, "source_line": 9, "column": "应结订单金额", "value": "=1+1",
@@ -124,37 +139,30 @@ def make_report(discrepancy_rows: list[dict[str, object]] | None = None) -> Repo
         ],
         schema=QUARANTINE_SCHEMA,
     ))
-    return Report(
-        business_date=BUSINESS_DATE,
-        run_id="run-3f2a9c",
-        code_version="0.1.0+abc1234",
-        rules_hash="9" * 64,
-        headline="PROVISIONAL — statement missing: alipay",
-        notes=("alipay: statement missing; its ledger rows are in_transit",),
-        channels=(
-            ChannelSummary("wechatpay", "ok", 12, 11, 20, 3, 1, "97.5"),
-            ChannelSummary("alipay", "statement missing", 0, 4, 0, 4, 0, "0.0"),
-            ChannelSummary("bank", "ok", 2, 0, 1, 1, 0, "50.0"),
-        ),
-        inputs=(
-            InputFile(WECHAT_FILE, "a" * 64, "wechatpay_tradebill", "channel", "ok", 12, 17, 1, 1, 3, 0),
-            InputFile("ledger/ledger.csv", "b" * 64, "ledger_csv", "ledger", "ok", 15, 16, 1, 0, 0, 0),
-        ),
-        outcome_counts=(("matched", 21), ("amount_mismatch", 1), ("in_transit", 4), ("quarantined", 1)),
-        discrepancies=discrepancies,
-        discrepancy_count=discrepancies.height,
-        settlement=SettlementLine.validate(settlement_frame()),
-        open_items=open_items,
-        open_item_count=open_items.height,
-        aging=aging,
-        quarantine=quarantine,
-        exit_code=3,
-    )
+    with duckdb.connect() as con:
+        register_outcomes(con, day, open_items=open_items)
+        return build_report(
+            con, business_date=BUSINESS_DATE, run_id="run-3f2a9c", code_version="0.1.0+abc1234",
+            rules_hash="9" * 64, settlement=SettlementLine.validate(settlement_frame()), quarantine=quarantine,
+            unavailable={"alipay": "statement missing"} if unavailable is None else unavailable,
+            notes=("alipay: statement missing; its ledger rows are in_transit",),
+            inputs=(
+                InputFile(WECHAT_FILE, "a" * 64, "wechatpay_tradebill", "channel", "read", 12, 17, 1, 1, 3, 0),
+                InputFile("ledger/ledger.csv", "b" * 64, "ledger_csv", "ledger", "read", 15, 16, 1, 0, 0, 0),
+            ),
+            expected=("wechatpay", "alipay", "bank"), max_sheet_rows=max_sheet_rows, language=language,
+            fee_checked=("wechatpay", "alipay"),
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def xlsx() -> bytes:
-    return render_workbook(make_report())
+def report() -> Report:
+    return make_report()
+
+
+@pytest.fixture(scope="module")
+def xlsx(report: Report) -> bytes:
+    return render_workbook(report)
 
 
 @pytest.fixture(scope="module")
@@ -162,17 +170,29 @@ def book(xlsx: bytes) -> Workbook:
     return load_workbook(io.BytesIO(xlsx))
 
 
+def is_total(r: tuple) -> bool:
+    return isinstance(r[0].value, str) and r[0].value.startswith("Total")
+
+
 def table(ws) -> tuple[list[str], list[tuple]]:
     """Header and data rows (cells) of a table sheet, total rows excluded."""
     rows = list(ws.iter_rows())
     header = [c.value for c in rows[0]]
-    data = [r for r in rows[1:] if not (isinstance(r[0].value, str) and r[0].value.startswith("Total"))]
-    return header, data
+    return header, [r for r in rows[1:] if not is_total(r)]
+
+
+def totals(ws) -> list[tuple]:
+    return [r for r in list(ws.iter_rows())[1:] if is_total(r)]
 
 
 def column(ws, name: str) -> list:
     header, data = table(ws)
     return [r[header.index(name)] for r in data]
+
+
+def case_row(ws, class_label: str) -> dict[str, object]:
+    header, data = table(ws)
+    return next({h: c for h, c in zip(header, r, strict=False)} for r in data if r[1].value == class_label)
 
 
 def sheet_xml(xlsx: bytes) -> dict[str, str]:
@@ -183,57 +203,76 @@ def sheet_xml(xlsx: bytes) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_sheets_in_order(book: Workbook) -> None:
-    assert book.sheetnames == list(SHEET_NAMES)
-    assert book.sheetnames == ["Summary", "Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine",
-                               "Run"]
+def test_sheets_in_order_in_the_report_language(book: Workbook) -> None:
+    assert book.sheetnames == [word(SHEETS, key, "en") for key in SHEET_KEYS]
+    assert book.sheetnames == ["Summary", "Discrepancies", "Review", "Settlement", "Open items", "Resolved",
+                               "Quarantine", "Run"]
+    chinese = load_workbook(io.BytesIO(render_workbook(make_report(language="zh"))))
+    assert chinese.sheetnames == ["汇总", "待处理差异", "复核与在途", "结算与回款", "挂账明细", "已处理", "隔离数据", "运行信息"]
+    header = [c.value for c in next(chinese["待处理差异"].iter_rows())]
+    assert header[:6] == ["严重程度", "类别", "金额", "差额", "币种", "渠道"]
+    assert "单边账（账务有、渠道无）" in [c.value for c in column(chinese["待处理差异"], "类别")]
 
 
-def test_money_headers_lose_minor_suffix(book: Workbook) -> None:
-    header, _ = table(book["Discrepancies"])
-    assert header[8:11] == ["amount", "fee", "expected_fee"]
-    assert not [h for h in header if h.endswith("_minor")]
-    header, _ = table(book["Settlement"])
-    assert "net" in header and "payout_diff" in header
+def test_the_worklist_is_one_row_per_case_in_the_order_a_person_works(book: Workbook) -> None:
+    header, data = table(book["Discrepancies"])
+    assert header[:14] == ["severity", "class", "amount", "difference", "currency", "channel",
+                           "channel transaction id", "order no", "ledger entry id", "business date", "age (days)",
+                           "owner", "suggested action", "resolution"]
+    assert header[-6:] == ["source", "source_file", "source_line", "opened_on", "other_file", "other_line"]
+    # 6 outcome rows that need a person (the pair is one case), the quarantined row elsewhere.
+    assert [r[1].value for r in data] == [
+        "one-sided: at the channel, not in the ledger", "one-sided: in the ledger, not at the channel",
+        "amounts differ", "bank entry nobody explains", "bank entry nobody explains"]
+    pair = case_row(book["Discrepancies"], "amounts differ")
+    assert (pair["severity"].value, pair["owner"].value) == ("high", "finance")
+    assert Decimal(str(pair["difference"].value)) == Decimal("0.01")
+    assert (pair["source_file"].value, pair["other_file"].value, pair["other_line"].value) == (
+        WECHAT_FILE, "ledger/ledger.csv", 3)
+
+
+def test_severity_is_coloured(xlsx: bytes, book: Workbook) -> None:
+    cells = column(book["Discrepancies"], "severity")
+    assert [c.value for c in cells] == ["high", "high", "high", "medium", "medium"]
+    fills = {c.value: c.fill.fgColor.rgb for c in cells}
+    assert fills["high"] != fills["medium"] and fills["high"].endswith("F4B6B6")
 
 
 @pytest.mark.parametrize(
-    ("row", "major", "number_format"),
+    ("class_label", "major", "number_format"),
     [
-        (0, Decimal("1234.50"), "#,##0.00"),  # 123450 fen
-        (1, Decimal("-50.00"), "#,##0.00"),  # -5000 fen, a refund
-        (2, Decimal("1500"), "#,##0"),  # JPY has no minor unit
-        (3, Decimal("1234.567"), "#,##0.000"),  # KWD has 3 decimals
+        ("amounts differ", Decimal("1234.50"), "#,##0.00"),  # 123450 fen
+        ("one-sided: at the channel, not in the ledger", Decimal("-50.00"), "#,##0.00"),  # -5000 fen, a refund
+        ("one-sided: in the ledger, not at the channel", Decimal("1500"), "#,##0"),  # JPY has no minor unit
     ],
 )
-def test_amounts_are_numbers_in_major_units(book: Workbook, row: int, major: Decimal, number_format: str) -> None:
-    cell = column(book["Discrepancies"], "amount")[row]
+def test_amounts_are_numbers_in_major_units(book: Workbook, class_label: str, major: Decimal, number_format: str) -> None:
+    cell = case_row(book["Discrepancies"], class_label)["amount"]
     assert isinstance(cell.value, int | float | Decimal) and not isinstance(cell.value, bool)
     assert Decimal(str(cell.value)) == major
     assert cell.number_format == number_format
 
 
-def test_amount_without_currency_is_labelled_text_not_a_wrong_number(book: Workbook) -> None:
-    cell = column(book["Discrepancies"], "amount")[4]
-    assert cell.data_type == "s"
-    assert cell.value == "999 minor units (no currency)"
+def test_kwd_has_three_decimals_and_no_currency_is_labelled_text_not_a_wrong_number(book: Workbook) -> None:
+    cells = column(book["Discrepancies"], "amount")[-2:]
+    assert Decimal(str(cells[0].value)) == Decimal("-1234.567") and cells[0].number_format == "#,##0.000"
+    assert cells[1].data_type == "s" and cells[1].value == "999 minor units (no currency)"
 
 
 def test_ids_are_exact_text(book: Workbook) -> None:
-    ids = [c.value for c in column(book["Discrepancies"], "channel_txn_id")]
-    assert ids[:2] == [WECHAT_TXN, ALIPAY_TXN]
-    assert all(isinstance(v, str) for v in ids[:2])
-    assert column(book["Settlement"], "merchant_account")[0].value == "1900000109"
+    ids = {c.value for c in column(book["Discrepancies"], "channel transaction id")}
+    assert {WECHAT_TXN, ALIPAY_TXN} <= ids
+    assert column(book["Settlement"], "merchant account")[0].value == "1900000109"
 
 
 def test_hostile_text_reads_back_as_text(book: Workbook) -> None:
     ws = book["Discrepancies"]
-    order_no = [c.value for c in column(ws, "order_no")]
+    order_no = [c.value for c in column(ws, "order no")]
     detail = [c.value for c in column(ws, "detail")]
-    assert order_no[:4] == [HYPERLINK, DDE, "#N/A", "@SUM(1)"]
+    assert order_no == [DDE, "#N/A", HYPERLINK, "@SUM(1)", None]
     # Characters XML cannot hold become a visible escape; the rest is kept as is.
-    assert detail[:5] == ["金额不符：商户订单 支付宝/微信", "+1+1", "abc\\x00def", "\\x1b[31m", "-12.5"]
-    for cell in [*column(ws, "order_no")[:4], *column(ws, "detail")[:5]]:
+    assert detail == ["+1+1", "abc\\x00def", "金额不符：商户订单 支付宝/微信", "\\x1b[31m", "-12.5"]
+    for cell in [*column(ws, "order no")[:4], *column(ws, "detail")]:
         assert cell.data_type == "s"
     quarantine_values = [c.value for c in column(book["Quarantine"], "value")]
     assert quarantine_values == ["=1+1", "abc\\x00def"]
@@ -241,7 +280,7 @@ def test_hostile_text_reads_back_as_text(book: Workbook) -> None:
 
 def test_formula_like_text_carries_quote_prefix(book: Workbook) -> None:
     ws = book["Discrepancies"]
-    by_value = {c.value: c for c in [*column(ws, "order_no"), *column(ws, "detail")] if c.value}
+    by_value = {c.value: c for c in [*column(ws, "order no"), *column(ws, "detail")] if c.value}
     for text in (HYPERLINK, DDE, "+1+1", "@SUM(1)", "-12.5"):
         assert by_value[text].quotePrefix, text
     assert not by_value["#N/A"].quotePrefix
@@ -251,52 +290,69 @@ def test_formula_like_text_carries_quote_prefix(book: Workbook) -> None:
 def test_only_formulas_are_the_totals_we_write(xlsx: bytes) -> None:
     xml = sheet_xml(xlsx)
     formulas = [f for text in xml.values() for f in re.findall(r"<f>(.*?)</f>", text, re.S)]
-    assert formulas and all(f.startswith(("SUM(", "SUMIF(")) for f in formulas), formulas
-    assert not re.search(r"<f[ >]", "".join(xml.values()).replace("<f>SUM", "").replace("<f>SUMIF", ""))
+    assert formulas and all(f.startswith(("SUM(", "SUMPRODUCT(SUBTOTAL(109,")) for f in formulas), formulas
+    assert len(re.findall(r"<f[ >]", "".join(xml.values()))) == len(formulas)
     # No error cells either: '#N/A' is text.
     assert 't="e"' not in "".join(xml.values())
     # The HYPERLINK payload is in the file as inline text, not as a formula.
     assert re.search(
-        r'<c r="G2" s="\d+" t="inlineStr"><is><t(?: xml:space="preserve")?>=HYPERLINK\("http://x","click"\)</t></is></c>',
+        r'<c r="H\d+" s="\d+" t="inlineStr"><is><t(?: xml:space="preserve")?>=HYPERLINK\("http://x","click"\)</t></is></c>',
         xml["xl/worksheets/sheet2.xml"],
     )
 
 
-def test_totals_sum_each_currency_separately(book: Workbook) -> None:
+def test_worklist_totals_add_one_class_in_one_currency_and_follow_the_filter(book: Workbook) -> None:
     ws = book["Discrepancies"]
-    header = [c.value for c in next(ws.iter_rows())]
-    totals = {r[0].value: r for r in ws.iter_rows() if isinstance(r[0].value, str) and r[0].value.startswith("Total")}
-    # Three currencies among the data rows (rows 2..6): one SUMIF row each, sorted.
-    assert list(totals) == ["Total CNY", "Total JPY", "Total KWD"]
-    amount = header.index("amount")
-    assert totals["Total CNY"][amount].value == '=SUMIF(L2:L6,"CNY",I2:I6)'
-    assert totals["Total KWD"][amount].number_format == "#,##0.000"
+    header, data = table(ws)
+    rows = {(r[1].value, r[4].value): r for r in totals(ws)}
+    assert sorted(rows) == [("amounts differ", "CNY"), ("bank entry nobody explains", "KWD"),
+                            ("one-sided: at the channel, not in the ledger", "CNY"),
+                            ("one-sided: in the ledger, not at the channel", "JPY")]
+    last = 1 + len(data)
+    amount = rows[("amounts differ", "CNY")][header.index("difference")]
+    assert amount.value == (f'=SUMPRODUCT(SUBTOTAL(109,OFFSET(D2,ROW(D2:D{last})-ROW(D2),0)),'
+                            f'--(E2:E{last}="CNY"),--(B2:B{last}="amounts differ"))')
+    assert rows[("bank entry nobody explains", "KWD")][header.index("amount")].number_format == "#,##0.000"
+    assert rows[("amounts differ", "CNY")][0].value == "Total (follows the filter)"
 
 
-def test_single_currency_total_is_a_plain_sum(book: Workbook) -> None:
+def test_settlement_totals_never_mix_received_with_in_transit(book: Workbook) -> None:
     ws = book["Settlement"]
-    header = [c.value for c in next(ws.iter_rows())]
-    last = list(ws.iter_rows())[-1]
-    assert last[0].value == "Total CNY"
-    assert last[header.index("net")].value == "=SUM(J2:J3)"
-    assert last[header.index("net")].number_format == "#,##0.00"
-    assert last[header.index("channel")].value is None
+    header, data = table(ws)
+    assert header[:3] == ["settlement date", "channel", "payout status"]
+    assert [c.value for c in column(ws, "payout status")] == ["received", "in transit"]
+    by_status = {r[2].value: r for r in totals(ws)}
+    assert sorted(by_status) == ["in transit", "received"]
+    net = get_column_letter(header.index("net") + 1)
+    assert by_status["received"][header.index("net")].value == (
+        f'=SUMPRODUCT(SUBTOTAL(109,OFFSET({net}2,ROW({net}2:{net}3)-ROW({net}2),0)),'
+        f'--(E2:E3="CNY"),--(C2:C3="received"))')
 
 
 def test_dates_are_date_cells(book: Workbook) -> None:
-    cell = column(book["Settlement"], "settlement_date")[0]
-    assert cell.value == datetime(2026, 3, 2)
+    cell = column(book["Settlement"], "settlement date")[0]
+    assert cell.value == datetime(2026, 3, 1)
     assert cell.number_format == "yyyy-mm-dd"
     assert cell.is_date
 
 
-@pytest.mark.parametrize("sheet", ["Discrepancies", "Settlement", "Open items", "Resolved", "Quarantine"])
-def test_table_sheets_have_bold_frozen_header_and_filter(book: Workbook, sheet: str) -> None:
+@pytest.mark.parametrize(("sheet", "freeze"), [("Discrepancies", "C2"), ("Review", "C2"), ("Settlement", "D2"),
+                                               ("Open items", "A2"), ("Resolved", "A2"), ("Quarantine", "A2")])
+def test_table_sheets_have_bold_frozen_header_filter_and_print_setup(book: Workbook, sheet: str, freeze: str) -> None:
     ws = book[sheet]
     header, data = table(ws)
-    assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:{ws.cell(1, len(header)).column_letter}{1 + len(data)}"
+    assert ws.freeze_panes == freeze
+    assert ws.auto_filter.ref == f"A1:{get_column_letter(len(header))}{1 + len(data)}"
     assert all(c.font.b for c in next(ws.iter_rows()))
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$1"
+
+
+def test_the_worklist_prints_the_columns_a_person_works_with(book: Workbook) -> None:
+    header, data = table(book["Discrepancies"])
+    last = get_column_letter(header.index("explanation") + 1)
+    assert book["Discrepancies"].print_area == f"'Discrepancies'!$A$1:${last}${1 + len(data) + 4}"
 
 
 def test_column_widths_follow_content_and_count_cjk_double(book: Workbook) -> None:
@@ -308,39 +364,68 @@ def test_column_widths_follow_content_and_count_cjk_double(book: Workbook) -> No
     assert all(8 <= w <= 60 for w in widths.values())
 
 
-def test_summary_headline_tables_and_chart(xlsx: bytes, book: Workbook) -> None:
+def test_summary_answers_what_is_wrong_how_much_and_who_acts(xlsx: bytes, book: Workbook, report: Report) -> None:
     ws = book["Summary"]
-    assert ws["A1"].value == "PROVISIONAL — statement missing: alipay"
-    assert ws["A1"].font.b and ws["A1"].font.sz == 14
-    assert ws["A2"].value == "alipay: statement missing; its ledger rows are in_transit"
     rows = [[c.value for c in r] for r in ws.iter_rows()]
-    header_at = rows.index(["channel", "status", "rows", "ledger rows", "matched", "discrepancies",
-                            "quarantined", "match rate %"])
-    assert rows[header_at + 1][0] == "wechatpay"
-    assert Decimal(str(rows[header_at + 1][7])) == Decimal("97.5")  # a number, for the chart
-    counts_at = next(i for i, r in enumerate(rows) if r[:2] == ["outcome", "rows"])
-    assert rows[counts_at + 1][:2] == ["matched", 21]
-    assert rows[counts_at + 5][:2] == ["Total", f"=SUM(B{counts_at + 2}:B{counts_at + 5})"]
-    aging_at = next(i for i, r in enumerate(rows) if r[:1] == ["open items"])
-    assert rows[aging_at][:5] == ["open items", "currency", "age (days)", "items", "amount"]
-    assert rows[aging_at + 1][:4] == ["wechatpay", "CNY", "4-7", 1]
+    assert ws["A1"].value == "PROVISIONAL 2026-03-02 (Alipay: statement missing; 1 rows quarantined)"
+    assert ws["A1"].font.b and ws["A1"].font.sz == 14 and ws.page_setup.fitToHeight == 1
+    assert [r[0] for r in rows[1:6]] == [
+        "· 2 channels reconciled",
+        "· one-sided: at the channel, not in the ledger: ¥50.00 (1)",
+        "· one-sided: in the ledger, not at the channel: JPY 1,500 (1)",
+        "· amounts differ: ¥0.01 (1)",
+        "· bank entry nobody explains: KWD 1,234.567 + 999 minor units (no currency) (2)",
+    ]
+    assert report.headline == "; ".join([report.headline_parts[0] + ": " + report.headline_parts[1],
+                                         *report.headline_parts[2:]])
+    # What was not checked is on the first screen, in red.
+    warned = [r[0] for r in rows if isinstance(r[0], str) and r[0].startswith("· Alipay")]
+    assert warned == ["· Alipay: statement missing"]
+    # Per channel: the statement and its footer check, money, the payouts.
+    at = next(i for i, r in enumerate(rows) if r[0] == "channel" and r[2] == "statement")
+    assert rows[at][:8] == ["channel", "currency", "statement", "footer totals", "transactions", "matched",
+                            "to act on (cases)", "amount at stake"]
+    wechat = rows[at + 1]
+    assert wechat[:7] == ["WeChat Pay", "CNY", "read", "✓ agree", 1, 0, 1]
+    net, received, in_transit = (Decimal(str(v)) for v in (wechat[11], wechat[12], wechat[13]))
+    assert (net, received, in_transit) == (Decimal("9890"), Decimal("298.20"), Decimal("9890"))
+    assert rows[at + 2][:3] == ["Alipay", "CNY", "statement missing"]
+    # Per class: owner, cases, the amount at stake, per channel; the chart draws the amounts.
+    at = next(i for i, r in enumerate(rows) if r[:2] == ["class", "currency"])
+    assert rows[at][:8] == ["class", "currency", "severity", "owner", "cases", "amount at stake", "WeChat Pay",
+                            "Alipay"]
+    assert rows[at + 1][:5] == ["one-sided: at the channel, not in the ledger", "CNY", "high", "order system", 1]
+    aging_at = next(i for i, r in enumerate(rows) if r[:3] == ["channel", "currency", "age bucket"])
+    assert rows[aging_at + 1][:4] == ["WeChat Pay", "CNY", "4-7", 1]
     assert Decimal(str(rows[aging_at + 1][4])) == Decimal("8.80")  # 880 fen, shown as yuan
-    assert book["Summary"].cell(aging_at + 2, 5).number_format == "#,##0.00"
     with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
         chart = z.read("xl/charts/chart1.xml").decode()
-    assert "barChart" in chart and f"'Summary'!$H${header_at + 2}:$H${header_at + 4}" in chart
+    # The chart's series are the per-channel amounts of the CNY classes (the first currency).
+    assert "barChart" in chart and f"'Summary'!$G${at + 2}:$G${at + 3}" in chart
 
 
-def test_run_sheet(book: Workbook) -> None:
+def test_a_channel_without_a_contracted_fee_is_said_not_checked() -> None:
+    rows = [outcome_row(source_file="unionpay/u.txt", source_line=2, channel="unionpay", amount_minor=100,
+                        currency="CNY", outcome="matched")]
+    report = make_report(rows, language="zh", unavailable={})
+    assert report.not_checked == ("unionpay: fee not checked (no contracted fee)",)
+    summary = [r[0].value for r in load_workbook(io.BytesIO(render_workbook(report)))["汇总"].iter_rows()]
+    assert "· 银联：手续费未核对（recon.toml 中没有 [channels.unionpay] 合同费率）" in summary
+
+
+def test_run_sheet(book: Workbook, report: Report) -> None:
     rows = [[c.value for c in r] for r in book["Run"].iter_rows()]
     assert rows[0][:2] == ["run id", "run-3f2a9c"]
     assert rows[1][:2] == ["business date", datetime(2026, 3, 2)]
     assert rows[4][:2] == ["exit code", 3]
+    assert rows[5][:2] == ["headline", report.headline]
     header = rows.index(["file", "sha256", "format", "role", "status", "data rows", "physical lines",
                          "header lines", "preamble lines", "footer lines", "blank lines",
                          "continuation lines", "unread lines"])
-    assert rows[header + 1] == [WECHAT_FILE, "a" * 64, "wechatpay_tradebill", "channel", "ok", 12, 17, 1, 1, 3, 0, 0, 0]
+    assert rows[header + 1] == [WECHAT_FILE, "a" * 64, "wechatpay_tradebill", "channel", "read", 12, 17, 1, 1, 3, 0, 0, 0]
     assert book["Run"].auto_filter.ref == f"A{header + 1}:M{header + 3}"
+    counts_at = rows.index(["outcome", "rows", None, None, None, None, None, None, None, None, None, None, None])
+    assert rows[counts_at + 1][:2] == ["matched", 0]
 
 
 def test_same_report_gives_identical_bytes(xlsx: bytes) -> None:
@@ -357,44 +442,73 @@ def test_no_wall_clock_in_the_file(xlsx: bytes) -> None:
     assert load_workbook(io.BytesIO(xlsx)).properties.modified == datetime(2026, 3, 2)
 
 
+def ten_cases() -> list[dict[str, object]]:
+    return [outcome_row(source_line=n, channel_txn_id=f"{WECHAT_TXN[:-2]}{n:02d}", amount_minor=100 * (11 - n),
+                        currency="CNY", outcome="missing_in_ledger") for n in range(1, 11)]  # fmt: skip
+
+
 def test_a_table_past_the_row_limit_spills_to_parquet() -> None:
-    # 10 CNY discrepancies, sheets of 5 rows: header + 3 data rows + 1 total row.
-    rows = [outcome_row(source_line=n, channel_txn_id=f"{WECHAT_TXN[:-2]}{n:02d}", amount_minor=100 * n,
-                        currency="CNY", age_days=0) for n in range(1, 11)]
-    book = load_workbook(io.BytesIO(render_workbook(make_report(rows), max_rows=5)))
+    # 10 cases, sheets of 5 rows: header + 3 data rows + 1 total row.
+    book = load_workbook(io.BytesIO(render_workbook(make_report(ten_cases()), max_rows=5)))
     ws = book["Discrepancies"]
     values = [[c.value for c in r] for r in ws.iter_rows()]
     assert ws.max_row == 5
-    assert [r[5] for r in values[1:4]] == [f"{WECHAT_TXN[:-2]}{n:02d}" for n in (1, 2, 3)]
+    assert [r[6] for r in values[1:4]] == [f"{WECHAT_TXN[:-2]}{n:02d}" for n in (1, 2, 3)]
     note = values[0][-1]
     assert note == ("Sheet shows the first 3 of 10 rows, most important first; "
-                    "7 more are in discrepancies.parquet and discrepancies.csv")
-    assert values[4][0] == "Total of rows shown CNY"
-    assert ws.auto_filter.ref == "A1:V4"  # the 19 Outcome columns, age_days, resolution and note
+                    "7 more are in discrepancies.parquet (row by row)")
+    assert values[4][:2] == ["Total (follows the filter)", "one-sided: at the channel, not in the ledger"]
+    assert ws.auto_filter.ref == f"A1:{get_column_letter(len(WORKLIST_COLUMNS))}4"
     summary = [r[0].value for r in book["Summary"].iter_rows()]
-    assert f"Discrepancies: {note}" in summary
+    assert f"· Discrepancies: {note}" in summary
     # The other sheets fit and say nothing.
     assert sum("most important first" in str(v) for v in summary) == 1
 
 
 def test_a_sheet_shows_at_most_max_sheet_rows_and_says_how_many_more_exist() -> None:
-    from dataclasses import replace
-
-    rows = [outcome_row(source_line=n, amount_minor=100 * n, currency="CNY", age_days=0) for n in range(1, 5)]
-    # the report holds the first 4 rows of a table of 40,000 (the rest are in the files)
-    report = replace(make_report(rows), discrepancy_count=40_000, max_sheet_rows=4)
+    report = make_report(ten_cases(), max_sheet_rows=4)
+    assert report.case_count == 10 and report.cases.height == 4
     ws = load_workbook(io.BytesIO(render_workbook(report)))["Discrepancies"]
     values = [[c.value for c in r] for r in ws.iter_rows()]
-    assert values[0][-1] == ("Sheet shows the first 4 of 40,000 rows, most important first; "
-                             "39,996 more are in discrepancies.parquet and discrepancies.csv")
+    assert values[0][-1] == ("Sheet shows the first 4 of 10 rows, most important first; "
+                             "6 more are in discrepancies.parquet (row by row)")
     assert ws.max_row == 1 + 4 + 1  # header, the 4 rows, the total
 
 
 def test_empty_tables_render_with_header_only() -> None:
-    report = make_report([])
-    book = load_workbook(io.BytesIO(render_workbook(report)))
+    book = load_workbook(io.BytesIO(render_workbook(make_report([]))))
     ws = book["Discrepancies"]
-    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:V1"
+    assert ws.max_row == 1 and ws.auto_filter.ref == f"A1:{get_column_letter(len(WORKLIST_COLUMNS))}1"
+    assert "no discrepancy" in make_report([]).headline
+
+
+def test_resolutions_written_in_the_workbook_read_back_as_decisions(xlsx: bytes) -> None:
+    book = load_workbook(io.BytesIO(xlsx))
+    ws = book["Discrepancies"]
+    header = [c.value for c in ws[1]]
+    at = {name: header.index(name) + 1 for name in ("resolution", "note", "account", "class")}
+    for row in range(2, ws.max_row + 1):
+        label = ws.cell(row, at["class"]).value
+        if label == "amounts differ":
+            ws.cell(row, at["resolution"], "accept_channel")
+            ws.cell(row, at["note"], "the order system rounded")
+        elif label == "one-sided: in the ledger, not at the channel":
+            ws.cell(row, at["resolution"], "write_off")
+            ws.cell(row, at["note"], "test order")
+            ws.cell(row, at["account"], "6603")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    entries = read_resolutions(buffer.getvalue())
+    keys = [(e["source_file"], e["source_line"], e["action"], e["reason"], e["account"], e["opened_on"]) for e in entries]
+    # (These rows have no date of their own in this test, so opened_on is empty: the decision's date applies.)
+    assert keys == [
+        ("ledger/ledger.csv", "2", "write_off", "test order", "6603", ""),
+        # a decision on a case of two rows is recorded for both rows
+        (WECHAT_FILE, "5", "accept_channel", "the order system rounded", "", ""),
+        ("ledger/ledger.csv", "3", "accept_channel", "the order system rounded", "", ""),
+    ]
+    with pytest.raises(ValueError, match="not a readable xlsx"):
+        read_resolutions(b"not a zip")
 
 
 # --- the one door for text --------------------------------------------------------------------------
