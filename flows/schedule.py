@@ -15,6 +15,7 @@ report's headline) or Failed (exit 1 or 2; its message is the cause in one line)
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -222,12 +223,13 @@ def _log_to_stderr() -> None:
     from flows.cli import _PrintableFormatter
 
     logger = logging.getLogger("recon")
-    if not logger.handlers:
+    if not any(isinstance(h, logging.StreamHandler) for h in logger.handlers):  # not cli's, not this one's
         handler = _StderrHandler()
         handler.setFormatter(_PrintableFormatter("recon: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
 
 
 @flow(name="reconcile-yesterday")
@@ -283,5 +285,10 @@ def daily_deployment(data_dir: Path, config: Path | None, timezone: str, debug: 
 
 
 def serve_daily(data_dir: Path, config: Path | None, timezone: str, debug: bool = False) -> None:
-    """Register and serve the daily deployment (blocks; scheduling needs `prefect server start`)."""
+    """Register and serve the daily deployment (blocks; scheduling needs `prefect server start`).
+
+    The flow runs (processes of their own) also send recon's log lines to the Prefect server, where
+    the UI shows them with the run; the unset default is recon's lines only, never Prefect's traceback.
+    """
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "recon")
     serve(daily_deployment(data_dir, config, timezone, debug))

@@ -39,6 +39,17 @@ def test_daily_deployment_runs_at_six_in_the_merchant_time_zone(tmp_path: Path) 
     assert (schedule.schedule.cron, schedule.schedule.timezone) == (DAILY_CRON, "Asia/Shanghai")
     assert deployment.parameters == {"data_dir": str(tmp_path.resolve()), "config": None}
     assert deployment.name == "recon-daily"
+    debugging = daily_deployment(tmp_path, tmp_path / "recon.toml", "Asia/Shanghai", debug=True)
+    assert debugging.parameters == {"data_dir": str(tmp_path.resolve()),
+                                    "config": str((tmp_path / "recon.toml").resolve()), "debug": True}
+
+
+def test_serve_help_has_a_working_example() -> None:
+    shown = subprocess.run([sys.executable, "-m", "flows.cli", "serve", "--help"], capture_output=True, text=True,
+                           timeout=60, check=True).stdout  # fmt: skip
+    assert "prefect server start --host 127.0.0.1" in shown
+    assert "export PREFECT_API_URL=http://127.0.0.1:4200/api" in shown
+    assert "recon serve --data-dir" in shown and "reconcile-yesterday/recon-daily" in shown
 
 
 def serve(data_dir: Path, api_url: str | None) -> subprocess.CompletedProcess[str]:
