@@ -30,10 +30,14 @@ def send_notice(notice: Notice, rules: NotifyRules) -> list[str]:
     if not should_notify(notice, rules.notify_on):
         return []
     results = []
-    if rules.command:
-        results.append(_run_command(notice, rules))
-    if rules.webhook_url:
-        results.append(_post_webhook(notice, rules))
+    hooks = (("command", rules.command, _run_command), ("webhook", rules.webhook_url, _post_webhook))
+    for name, configured, hook in hooks:
+        if not configured:
+            continue
+        try:
+            results.append(hook(notice, rules))
+        except Exception as exc:  # noqa: BLE001 - whatever a hook does wrong, the day's result stands
+            results.append(_failed(f"notify {name} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"))
     return results
 
 
@@ -41,8 +45,9 @@ def _run_command(notice: Notice, rules: NotifyRules) -> str:
     program = rules.command[0]
     try:
         done = subprocess.run(  # noqa: S603 - an argv list from recon.toml, never a shell; the notice is data
-            list(rules.command), input=notice_text(notice).encode("utf-8"), env={**os.environ, **command_environment(notice)},
-            capture_output=True, timeout=rules.timeout_seconds, check=False,
+            list(rules.command), input=notice_text(notice).encode("utf-8", errors="backslashreplace"),
+            env={**os.environ, **command_environment(notice)}, capture_output=True, timeout=rules.timeout_seconds,
+            check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         return _failed(f"notify command {program} did not finish within {rules.timeout_seconds} s (killed)")

@@ -26,8 +26,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, serve
+from prefect.client.schemas.objects import State
 from prefect.schedules import Cron
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Failed
 
 from flows.config import load_rules
 from flows.inbox import inbox_dir

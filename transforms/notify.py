@@ -77,13 +77,14 @@ def webhook_body(notice: Notice, webhook_format: str) -> bytes:
         payload = notice.as_dict()
     else:
         raise ValueError(f"unknown webhook format {webhook_format!r}")
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8", errors="backslashreplace")
 
 
 def command_environment(notice: Notice) -> dict[str, str]:
     """The variables a notify command gets (added to recon's own environment): values, never code.
 
-    A NUL (which no environment can hold) is written as a backslash and a 0.
+    A NUL (which no environment can hold) is written as a backslash and a 0, and a lone surrogate
+    (an undecodable byte of a file name) as its backslash escape: every value is valid UTF-8.
     """
     values = {
         "RECON_STATE": notice.state,
@@ -93,4 +94,8 @@ def command_environment(notice: Notice) -> dict[str, str]:
         "RECON_REPORT_DIR": notice.report_dir,
         "RECON_NOTICE_JSON": json.dumps(notice.as_dict(), ensure_ascii=False),
     }
-    return {name: value.replace("\0", "\\0") for name, value in values.items()}
+    return {name: _utf8(value.replace("\0", "\\0")) for name, value in values.items()}
+
+
+def _utf8(text: str) -> str:
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")

@@ -113,3 +113,11 @@ def test_a_hook_that_hangs_is_stopped_by_its_timeout(robot: str) -> None:
 def test_nothing_is_sent_for_a_state_not_configured(robot: str) -> None:
     assert send_notice(NOTICE, NotifyRules(webhook_url=robot, notify_on=("failed",))) == []
     assert Robot.received == []
+
+
+def test_an_undecodable_headline_is_still_sent(tmp_path: Path, robot: str) -> None:
+    out = tmp_path / "notice.json"
+    notice = Notice("incomplete", 3, date(2026, 3, 2), "wechatpay/bill\udcff.csv: rejected")
+    lines = send_notice(notice, NotifyRules(command=(sys.executable, "-c", RECORD, str(out)), webhook_url=robot))
+    assert [line.endswith(": sent") for line in lines] == [True, True]
+    assert json.loads(out.read_text())["env"]["RECON_HEADLINE"] == "wechatpay/bill\\udcff.csv: rejected"

@@ -55,3 +55,9 @@ def test_only_the_configured_states_notify() -> None:
     assert should_notify(NOTICE, ("incomplete", "failed"))
     assert not should_notify(NOTICE, ("failed",))
     assert not should_notify(Notice("completed", 0, date(2026, 3, 2), "Reconciled"), ("incomplete", "failed"))
+
+
+def test_an_undecodable_file_name_in_the_headline_still_makes_valid_utf8() -> None:
+    notice = Notice("incomplete", 3, date(2026, 3, 2), "wechatpay/bill\udcff.csv: rejected")
+    assert command_environment(notice)["RECON_HEADLINE"] == "wechatpay/bill\\udcff.csv: rejected"
+    assert b"\\udcff" in webhook_body(notice, "text")
