@@ -171,3 +171,47 @@ def test_a_day_that_cannot_run_is_failed_in_one_line_and_notified(
     assert notice["RECON_HEADLINE"] == state.message
     err = capfd.readouterr().err
     assert f"recon: {DAY}: no ledger export in " in err
+
+
+def test_recon_serve_runs_the_deployment_and_a_failed_day_is_one_line(tmp_path: Path) -> None:
+    """`recon serve` against the real server; the deployment's run of a date without a ledger export."""
+    import os
+    import subprocess
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL
+
+    data = tmp_path / "serve"
+    shutil.copytree(SAMPLE_DATA / "inbox" / DAY.isoformat() / "bank", data / "inbox" / DAY.isoformat() / "bank")
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # fmt: skip
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # what `recon serve` chooses, as in production
+    err = tmp_path / "serve.err"
+    with open(err, "wb") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--data-dir", str(data)],  # noqa: S603
+                                  stdout=subprocess.DEVNULL, stderr=sink, env=env, cwd="/")  # fmt: skip
+    try:
+        with get_client(sync_client=True) as client:
+            for _ in range(120):
+                try:
+                    client.read_deployment_by_name("reconcile-yesterday/recon-daily")
+                    break
+                except Exception:  # noqa: BLE001 - not registered yet
+                    assert server.poll() is None, err.read_text()
+                    time.sleep(0.5)
+        run = run_deployment("reconcile-yesterday/recon-daily", parameters={"business_date": DAY.isoformat()},
+                             timeout=120)  # fmt: skip
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+    assert run.state is not None and run.state.is_failed(), run.state
+    assert run.state.message.startswith("no ledger export in ")
+    lines = err.read_text().splitlines()
+    assert f"recon: {DAY}: no ledger export in {data / 'inbox' / DAY.isoformat() / 'ledger'}" in lines
+    assert "Traceback" not in err.read_text()
