@@ -68,6 +68,16 @@ examples:
 """
 
 
+SERVE_EXAMPLES = """\
+examples:
+  prefect server start --host 127.0.0.1 &          # the scheduler's API and UI (http://127.0.0.1:4200)
+  export PREFECT_API_URL=http://127.0.0.1:4200/api
+  recon serve --data-dir /srv/recon                # blocks; every day at 06:00 merchant time
+  prefect deployment run reconcile-yesterday/recon-daily -p business_date=2026-03-02   # one date, now
+  (an unattended setup with systemd: docs/ops/, docs/operators.md)
+"""
+
+
 class CannotRun(Exception):  # noqa: N818 - an expected stop with exit code 2
     """Bad arguments or configuration: reported in one line, exit code 2."""
 
@@ -146,9 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "reference in every recorded outcome, with its file and line.")
     trace.add_argument("identifier")
     sub.add_parser("serve", parents=[common], help="register the daily 06:00 deployment (needs `prefect server start`)",
-                   description="Serve the daily deployment: every day at 06:00 merchant time, reconcile yesterday. "
-                               "Scheduling needs a running Prefect server (`prefect server start`, then set "
-                               "PREFECT_API_URL=http://127.0.0.1:4200/api).")
+                   description="Serve the daily deployment: every day at 06:00 merchant time, reconcile yesterday "
+                               "at once, then wait for late statements ([schedule] and statement_ready_after in "
+                               "recon.toml), rerun the day when they arrive, and notify ([notify]) when the day "
+                               "ends incomplete or failed. Scheduling needs a running Prefect server "
+                               "(`prefect server start`, then set PREFECT_API_URL=http://127.0.0.1:4200/api).",
+                   epilog=SERVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     resolve = sub.add_parser("resolve", parents=[common], help="record a decision on a discrepancy or an open item",
                              description=RESOLVE_HELP, epilog=RESOLVE_EXAMPLES,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -326,7 +339,7 @@ def dispatch(args: argparse.Namespace) -> int:
         problem = server_problem(PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL"))
         if problem:  # never pretend to serve: without a server nothing would ever run
             raise CannotRun(problem)
-        serve_daily(data_dir, args.config, rules.timezone)
+        serve_daily(data_dir, args.config, rules.timezone, debug=args.debug)
         return EXIT_OK
     raise CannotRun(f"unknown command {args.command}")
 

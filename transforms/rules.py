@@ -11,6 +11,7 @@ import json
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
+from datetime import time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +49,11 @@ class ChannelRules:
         settlement_lag_days: days from a business date to its payout on the bank (T+1: 1).
         open_item_days: days an open item may wait past the settlement lag before it becomes a
             discrepancy (an entry still without its channel row: ``missing_in_channel``).
+        statement_ready_after: merchant local time, on the day after the business date, from which
+            the channel publishes its statement of that date (WeChat Pay: after 10:00). The
+            unattended daily run (``recon serve``) first looks again for a missing statement at
+            this time, then every ``schedule.retry_every_minutes``; None: from the first run on.
+            Scheduling only: not in the rules hash, never changes a result.
     """
 
     fee_bps: Decimal = Decimal(60)
@@ -58,6 +64,7 @@ class ChannelRules:
     payout_reference: str | None = None
     settlement_lag_days: int = 1
     open_item_days: int = 2
+    statement_ready_after: time | None = None
 
     @property
     def exact_amounts(self) -> bool:
@@ -123,6 +130,58 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleRules:
+    """How the unattended daily run waits for late statements (``[schedule]`` in recon.toml).
+
+    The 06:00 run reconciles yesterday at once with what is there (a provisional report); then, for
+    every expected statement that was missing or rejected, it looks at the date's inbox again from
+    the channel's ``statement_ready_after`` on, every ``retry_every_minutes``, and reruns the day
+    once whenever the inbox changed, until every expected statement is read or ``give_up_at``.
+    Scheduling only: not in the rules hash, never changes a result.
+
+    Attributes:
+        retry_every_minutes: minutes between two looks at the inbox (1..1440).
+        give_up_at: merchant local time, on the day after the business date, when the waiting stops:
+            the last report stands and the day ends Incomplete (exit 3).
+    """
+
+    retry_every_minutes: int = 30
+    give_up_at: time = time(18, 0)
+
+
+NOTIFY_ON = ("incomplete", "failed", "completed")
+WEBHOOK_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class NotifyRules:
+    """Who is told how a scheduled day ended (``[notify]`` in recon.toml); nothing configured: nobody.
+
+    A notice is sent once per scheduled day, when its final state is known (after the waiting for
+    late statements). A hook that fails or times out is logged in one line and never fails the day.
+    Not in the rules hash.
+
+    Attributes:
+        command: a program and its arguments (argv, run without a shell). It gets the notice in the
+            environment (``RECON_STATE``, ``RECON_EXIT_CODE``, ``RECON_BUSINESS_DATE``,
+            ``RECON_HEADLINE``, ``RECON_REPORT_DIR``, ``RECON_NOTICE_JSON``) and its text on stdin.
+            Empty: no command.
+        webhook_url: an http(s) URL the notice is POSTed to as JSON; None: no webhook.
+        webhook_format: ``text``: ``{"msgtype": "text", "text": {"content": ...}}``, what a WeCom
+            (企业微信) or DingTalk (钉钉) group robot takes; ``json``: the notice's fields as they are.
+        timeout_seconds: how long the command or the webhook may take (each), in seconds (1..300).
+        notify_on: the final states that send a notice, among ``incomplete`` (exit 3), ``failed``
+            (exit 1 or 2) and ``completed`` (exit 0).
+    """
+
+    command: tuple[str, ...] = ()
+    webhook_url: str | None = None
+    webhook_format: str = "text"
+    timeout_seconds: int = 10
+    notify_on: tuple[str, ...] = ("incomplete", "failed")
+
+
+@dataclass(frozen=True)
 class Rules:
     """Everything a run needs to know beyond its inputs.
 
@@ -136,6 +195,8 @@ class Rules:
         engine: memory and threads (not hashed: never changes a result).
         write_off_limit_minor: the largest amount a person may write off in one decision (minor units).
         match: the matching cascade and its window.
+        schedule: how the unattended daily run waits for late statements (not hashed).
+        notify: who is told how a scheduled day ended (not hashed).
     """
 
     timezone: str = "Asia/Shanghai"
@@ -147,6 +208,8 @@ class Rules:
     engine: EngineSettings = field(default_factory=EngineSettings)
     write_off_limit_minor: int = 100_000
     match: MatchRules = field(default_factory=MatchRules)
+    schedule: ScheduleRules = field(default_factory=ScheduleRules)
+    notify: NotifyRules = field(default_factory=NotifyRules)
 
     def for_channel(self, channel: str) -> ChannelRules:
         """The rules of ``channel`` (defaults when the config does not name it)."""
@@ -156,6 +219,10 @@ class Rules:
         """A stable sha256 of the rules' content, for the manifest and the run id (engine settings excluded)."""
         data = asdict(self)
         data.pop("engine")
+        for operational in ("schedule", "notify"):  # when to wait and whom to tell: never a result
+            data.pop(operational)
+        for channel in data["channels"].values():
+            channel.pop("statement_ready_after")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
     def parse_limits(self) -> Limits:
@@ -175,7 +242,7 @@ def parse_rules(text: str) -> Rules:
     except tomllib.TOMLDecodeError as exc:
         raise RulesError([f"not valid TOML: {exc}"]) from None
     known = {"timezone", "expected", "cutoff_minutes", "channels", "report", "limits", "engine",
-             "write_off_limit_minor", "match"}  # fmt: skip
+             "write_off_limit_minor", "match", "schedule", "notify"}  # fmt: skip
     problems += [f"unknown key {key!r}" for key in sorted(set(raw) - known)]
 
     timezone = raw.get("timezone", "Asia/Shanghai")
@@ -212,11 +279,14 @@ def parse_rules(text: str) -> Rules:
     engine = _engine_settings(_table(raw, "engine", problems), problems)
     write_off = _positive_int(raw, "recon.toml", "write_off_limit_minor", Rules.write_off_limit_minor, problems)
     match = _match_rules(_table(raw, "match", problems), problems)
+    schedule = _schedule_rules(_table(raw, "schedule", problems), problems)
+    notify = _notify_rules(_table(raw, "notify", problems), problems)
     if problems:
         raise RulesError(problems)
     return Rules(
         timezone=str(timezone), expected=tuple(expected), cutoff_minutes=cutoff, channels=channels,
         report=report, limits=limits, engine=engine, write_off_limit_minor=write_off, match=match,
+        schedule=schedule, notify=notify,
     )  # fmt: skip
 
 
@@ -257,6 +327,62 @@ def _match_rules(table: dict[str, object], problems: list[str]) -> MatchRules:
         problems.append(f"match.lookback_days must be a whole number of days 0..366, got {lookback!r}")
         lookback = MatchRules.lookback_days
     return MatchRules(cascade=tuple(str(name) for name in cascade), window_minutes=window, lookback_days=lookback)
+
+
+_CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def _clock_time(table: dict[str, object], section: str, key: str, default: time | None, problems: list[str]) -> time | None:
+    """A merchant local time written "HH:MM" (24 h)."""
+    value = table.get(key)
+    if value is None:
+        return default
+    found = _CLOCK_TIME.match(value) if isinstance(value, str) else None
+    if found is None:
+        problems.append(f"{section}.{key} must be a time \"HH:MM\" (00:00..23:59), got {value!r}")
+        return default
+    return time(int(found[1]), int(found[2]))
+
+
+def _schedule_rules(table: dict[str, object], problems: list[str]) -> ScheduleRules:
+    _unknown_keys(table, "schedule", {"retry_every_minutes", "give_up_at"}, problems)
+    every = _positive_int(table, "schedule", "retry_every_minutes", ScheduleRules.retry_every_minutes, problems)
+    if every > 1440:
+        problems.append(f"schedule.retry_every_minutes must be at most a day (1440), got {every}")
+        every = ScheduleRules.retry_every_minutes
+    give_up = _clock_time(table, "schedule", "give_up_at", ScheduleRules.give_up_at, problems)
+    return ScheduleRules(retry_every_minutes=every, give_up_at=give_up or ScheduleRules.give_up_at)
+
+
+def _notify_rules(table: dict[str, object], problems: list[str]) -> NotifyRules:
+    keys = {"command", "webhook_url", "webhook_format", "timeout_seconds", "notify_on"}
+    _unknown_keys(table, "notify", keys, problems)
+    command = table.get("command", [])
+    if not isinstance(command, list) or any(not isinstance(arg, str) or "\0" in arg for arg in command) or (
+        command and not command[0]
+    ):
+        problems.append(f"notify.command must be a list of strings (a program and its arguments), got {command!r}")
+        command = []
+    url = table.get("webhook_url")
+    if url is not None and (not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url) or any(
+        c.isspace() for c in url
+    )):
+        problems.append(f"notify.webhook_url must be an http:// or https:// URL, got {url!r}")
+        url = None
+    fmt = table.get("webhook_format", NotifyRules.webhook_format)
+    if fmt not in WEBHOOK_FORMATS:
+        problems.append(f"notify.webhook_format must be one of {WEBHOOK_FORMATS}, got {fmt!r}")
+        fmt = NotifyRules.webhook_format
+    timeout = _positive_int(table, "notify", "timeout_seconds", NotifyRules.timeout_seconds, problems)
+    if timeout > 300:
+        problems.append(f"notify.timeout_seconds must be at most 300, got {timeout}")
+        timeout = NotifyRules.timeout_seconds
+    on = table.get("notify_on", list(NotifyRules.notify_on))
+    if not isinstance(on, list) or any(state not in NOTIFY_ON for state in on):
+        problems.append(f"notify.notify_on must list states among {NOTIFY_ON}, got {on!r}")
+        on = list(NotifyRules.notify_on)
+    return NotifyRules(command=tuple(str(arg) for arg in command), webhook_url=url, webhook_format=str(fmt),
+                       timeout_seconds=timeout, notify_on=tuple(str(state) for state in on))  # fmt: skip
 
 
 def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:
@@ -320,7 +446,8 @@ def _decimal(table: dict[str, object], section: str, key: str, default: Decimal,
 
 def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> ChannelRules:
     known = {"fee_bps", "fee_rounding", "amount_tolerance_minor", "amount_tolerance_pct",
-             "amount_tolerance_cap_minor", "payout_reference", "settlement_lag_days", "open_item_days"}  # fmt: skip
+             "amount_tolerance_cap_minor", "payout_reference", "settlement_lag_days", "open_item_days",
+             "statement_ready_after"}  # fmt: skip
     problems += [f"channels.{name}: unknown key {key!r}" for key in sorted(set(table) - known)]
     defaults = ChannelRules()
     fee_bps = _decimal(table, f"channels.{name}", "fee_bps", defaults.fee_bps, problems)
@@ -360,5 +487,6 @@ def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> 
         amount_tolerance_pct=pct,
         amount_tolerance_cap_minor=cap,
         payout_reference=None if pattern is None else str(pattern),
+        statement_ready_after=_clock_time(table, f"channels.{name}", "statement_ready_after", None, problems),
         **waits,
     )
