@@ -54,7 +54,7 @@ examples (from the repository's root, on the committed sample week):
   recon verify --date 2026-03-02 --data-dir sample_data
   recon trace 4200012713202603024716055244 --data-dir sample_data
   recon trace --payout wechatpay:2026-03-02 --data-dir sample_data
-  recon COMMAND --help shows more examples of each command
+  (recon COMMAND --help: more examples of each command)
 """,
     "run": """\
 examples:
@@ -335,7 +335,8 @@ class DateBars:
         for n, name in enumerate(STAGES):
             if message.startswith(name):
                 task = self.progress.tasks[self.current]  # type: ignore[attr-defined]
-                self.progress.update(self.current, completed=max(task.completed, n + 1), stage=name)  # type: ignore[attr-defined]
+                if n + 1 > task.completed:  # stages run in parallel at times: a bar never moves back
+                    self.progress.update(self.current, completed=n + 1, stage=name)  # type: ignore[attr-defined]
                 return
 
     def done(self) -> None:
