@@ -226,3 +226,15 @@ def test_no_bars_means_the_stage_lines_print_as_they_are() -> None:
         bars.stage("match wechatpay done")
         bars.done()
         assert bars.progress is None
+
+
+@pytest.mark.parametrize("page", ["docs/auditors.md", "docs/config.md"])
+def test_the_docs_link_only_inside_the_repository(page: str) -> None:
+    from tests.conftest import REPO
+
+    path = REPO / page
+    links = re.findall(r"\]\(([^)#]+)\)", path.read_text(encoding="utf-8"))
+    assert links, f"{page} links to nothing"
+    for link in links:
+        target = (path.parent / link).resolve()
+        assert target.is_relative_to(REPO) and target.exists(), f"{page}: {link} is not a file of the repository"
