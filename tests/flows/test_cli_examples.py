@@ -238,3 +238,21 @@ def test_the_docs_link_only_inside_the_repository(page: str) -> None:
     for link in links:
         target = (path.parent / link).resolve()
         assert target.is_relative_to(REPO) and target.exists(), f"{page}: {link} is not a file of the repository"
+
+
+@pytest.mark.slow
+def test_the_recon_process_itself_creates_nothing_when_it_only_reads(reconciled: Path) -> None:
+    """As the console script runs: no PREFECT_HOME given, so verify must keep Prefect's files elsewhere."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {"PYTHONPATH": str(REPO)}
+    before = _snapshot(reconciled)
+    for argv in (["verify", "--date", "2026-03-02"], ["trace", "--payout", "wechatpay:2026-03-02"], ["verify", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "flows.cli", *argv, "--data-dir", str(reconciled), "--quiet"],
+                              env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert _snapshot(reconciled) == before, f"recon {' '.join(argv)} changed the data dir"
