@@ -839,7 +839,7 @@ def _decision_problems(warehouse: object, decisions: object, rules: object) -> l
                 problems.append(f"{where}: the other row {d['counterpart']} is no open row of a recorded run")
             elif d["action"] == "write_off" and abs(row["amount_minor"] or 0) > limit:
                 problems.append(f"{where}: writing off {_money(abs(row['amount_minor']), row['currency'])} is over "
-                                f"the limit of {_money(limit, row['currency'])} (write_off_limit_minor = {limit})")
+                                f"the limit write_off_limit_minor = {limit} ({_money(limit, row['currency'])})")
     return problems
 
 

@@ -256,3 +256,13 @@ def test_the_recon_process_itself_creates_nothing_when_it_only_reads(reconciled:
                               env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         assert _snapshot(reconciled) == before, f"recon {' '.join(argv)} changed the data dir"
+
+
+def test_a_write_off_over_the_limit_names_both_amounts_as_money(
+    reconciled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["resolve", "--date", "2026-03-02", "--row", "wechatpay/wechatpay_tradebill_ALL_20260302.csv:6",
+            "--action", "write_off", "--account", "6603", "--reason", "r", "--by", "li.na", "--data-dir", str(reconciled)]
+    assert main(argv) == EXIT_CANNOT_RUN
+    err = capsys.readouterr().err
+    assert "writing off ¥3,616.99 is over the limit write_off_limit_minor = 100000 (¥1,000.00)" in err
