@@ -92,10 +92,10 @@ def test_every_help_example_runs_on_the_sample_week(
         assert "\x1b" not in out.out + out.err, f"{line}: terminal codes when no terminal is attached"
         found = re.search(r"recorded decision (\S+):", out.out)
         decision = found.group(1) if found else decision
-        outputs[line] = out.out
+        outputs[" ".join(argv)] = out.out
     assert (tmp_path / "my_sample" / "inbox").is_dir()
 
-    payout = outputs["recon trace --payout wechatpay:2026-03-02 --data-dir sample_data        # a settlement and its payout"]
+    payout = outputs["trace --payout wechatpay:2026-03-02 --data-dir sample_data"]
     assert "gross ¥161,445.62 (194 payments), refunds -¥1,693.94 (7), fees -¥955.36, net ¥158,796.32" in payout
     assert "payout received ¥158,796.32, difference ¥0.00: matched, on the bank statement at " \
            "bank/camt053_20260303.xml:102" in payout
@@ -104,16 +104,16 @@ def test_every_help_example_runs_on_the_sample_week(
     assert "wechatpay/wechatpay_tradebill_ALL_20260302.csv:2  payment ¥385.73 fee -¥2.31  matched <-> " \
            "ledger/ledger_20260302.csv:3" in payout
     assert "(--rows 201 lists all of them)" in payout
-    few = outputs["recon trace --payout alipay:2026-03-03 --rows 3 --data-dir sample_data"]
+    few = outputs["trace --payout alipay:2026-03-03 --rows 3 --data-dir sample_data"]
     assert "the first 3 in file order:" in few and "payout received: not on any bank statement" in few
-    bank = outputs["recon trace bank/camt053_20260303.xml:102 --data-dir sample_data        # a payout credit on the bank statement"]
+    bank = outputs["trace bank/camt053_20260303.xml:102 --data-dir sample_data"]
     assert "payout ¥158,796.32  matched" in bank
     assert "bank/camt053_20260303.xml:102 pays the wechatpay settlement of 2026-03-02:" in bank
     assert "net ¥158,796.32" in bank
-    traced = outputs["recon trace 4200012713202603024716055244 --data-dir sample_data"]
+    traced = outputs["trace 4200012713202603024716055244 --data-dir sample_data"]
     assert "payment ¥257.90  missing_in_ledger" in traced and "payment ¥257.90  resolved_late" in traced
     assert re.search(r"\b25790\b", traced) is None  # never the minor units
-    run = outputs["recon run --date 2026-03-02 --data-dir sample_data                        # exit 3: quarantined sample rows"]
+    run = outputs["run --date 2026-03-02 --data-dir sample_data"]
     assert "wechatpay  2026-03-02      ¥158,796.32      ¥158,796.32                -  in_transit" in run
 
 
