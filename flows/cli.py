@@ -18,6 +18,8 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -26,7 +28,7 @@ from transforms.decisions import ACTIONS
 
 EXIT_OK, EXIT_ERROR, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
 
-EPILOG = """\
+EPILOG_BASE = """\
 exit codes:
   0  reconciled, report written (discrepancies are findings, not failures)
   3  report written, but a statement was missing or rejected, or rows were quarantined
@@ -37,14 +39,65 @@ layout of --data-dir:
   inbox/<YYYY-MM-DD>/{wechatpay,alipay,ledger,bank}/   what the channels and the order system delivered
   reports/<YYYY-MM-DD>/recon_<date>.xlsx, *.parquet, manifest.json   what a run writes
   warehouse.duckdb                                       history, runs, open settlements
-  recon.toml                                             rules (optional; see flows/recon.default.toml)
-
-examples:
-  recon run --date 2026-03-02 --data-dir sample_data
-  recon backfill --from 2026-03-02 --to 2026-03-08 --data-dir sample_data
-  recon verify --date 2026-03-05 --data-dir sample_data
-  recon trace ZZW202603020101 --data-dir sample_data
+  recon.toml                                             rules (optional; docs/config.md lists every key)
 """
+
+#: The examples of each command's --help: they work as written from the repository's root, on the
+#: committed sample week, in this order (tests/flows/test_cli_examples.py runs every one of them).
+#: "# exit N" names the exit code when it is not 0: a run of the sample data exits 3 on purpose
+#: (its ledger holds deliberately broken rows, quarantined).
+EXAMPLES = {
+    "recon": """\
+examples (from the repository's root, on the committed sample week):
+  recon run --date 2026-03-02 --data-dir sample_data                        # exit 3: quarantined sample rows
+  recon backfill --from 2026-03-02 --to 2026-03-03 --data-dir sample_data   # exit 3
+  recon verify --date 2026-03-02 --data-dir sample_data
+  recon trace 4200012713202603024716055244 --data-dir sample_data
+  recon trace --payout wechatpay:2026-03-02 --data-dir sample_data
+  (recon COMMAND --help: more examples of each command)
+""",
+    "run": """\
+examples:
+  recon run --date 2026-03-02 --data-dir sample_data            # exit 3: quarantined sample rows
+  recon run --date 2026-03-02 --data-dir sample_data --quiet    # exit 3; only the summary
+""",
+    "backfill": """\
+examples:
+  recon backfill --from 2026-03-02 --to 2026-03-03 --data-dir sample_data   # exit 3: quarantined sample rows
+  (the whole sample week: --from 2026-03-02 --to 2026-03-08)
+""",
+    "verify": """\
+examples (after the run of the date):
+  recon verify --date 2026-03-02 --data-dir sample_data
+""",
+    "trace": """\
+examples (after recon backfill --from 2026-03-02 --to 2026-03-03 --data-dir sample_data):
+  recon trace 4200012713202603024716055244 --data-dir sample_data         # a payment, on every date it appears
+  recon trace ledger/ledger_20260302.csv:405 --data-dir sample_data       # an input line, as the report shows it
+  recon trace --payout wechatpay:2026-03-02 --data-dir sample_data        # a settlement and its payout
+  recon trace --payout alipay:2026-03-03 --rows 3 --data-dir sample_data
+  recon trace bank/camt053_20260303.xml:102 --data-dir sample_data        # a payout credit on the bank statement
+""",
+    "serve": """\
+examples:
+  recon serve --data-dir sample_data   # exit 2 without a reachable Prefect server: it never pretends to serve
+  (with one: prefect server start; PREFECT_API_URL=http://127.0.0.1:4200/api recon serve --data-dir DIR)
+""",
+    "resolve": """\
+examples (after recon run --date 2026-03-02 --data-dir sample_data):
+  recon resolve --date 2026-03-04 --row ledger/ledger_20260302.csv:405 --opened-on 2026-03-02 \\
+      --action write_off --account 6603-rounding --reason "test order, never paid" --by li.na --data-dir sample_data
+  recon resolve --date 2026-03-04 --undo DECISION_ID --reason "entered by mistake" --by li.na --data-dir sample_data
+      (DECISION_ID: as printed when the decision was recorded)
+  (in bulk: --file discrepancies.csv, or the day's workbook, with the resolution and note columns filled in)
+""",
+    "sample": """\
+examples:
+  recon sample --data-dir my_sample --days 2 --rows 20
+""",
+}
+
+EPILOG = EPILOG_BASE + "\n" + EXAMPLES["recon"]
 
 
 RESOLVE_HELP = """\
@@ -58,14 +111,7 @@ actions:
   (write_off: --account, at most write_off_limit_minor of recon.toml; match_by_hand and reject_match: --with)
 """
 
-RESOLVE_EXAMPLES = """\
-examples:
-  recon resolve --date 2026-03-04 --row ledger/ledger_20260302.csv:405 --opened-on 2026-03-02 \\
-      --action write_off --account 6603-rounding --reason "test order, never paid" --by li.na --data-dir sample_data
-  recon resolve --date 2026-03-05 --file resolutions.csv --by li.na --data-dir sample_data
-  recon resolve --date 2026-03-06 --undo DECISION_ID --reason "entered by mistake" --data-dir sample_data
-      (DECISION_ID: as printed when the decision was recorded)
-"""
+RESOLVE_EXAMPLES = EXAMPLES["resolve"]
 
 
 SERVE_EXAMPLES = """\
@@ -103,6 +149,16 @@ def _quiet_prefect(data_dir: Path, debug: bool = False) -> None:
         os.environ.setdefault(key, value)
 
 
+def _temporary_folder(prefix: str) -> str:
+    """A private temporary folder, removed when the process exits (after Prefect's server has stopped)."""
+    import atexit
+    import shutil
+
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def _date(text: str) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD")
@@ -110,6 +166,21 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
+def _wrapped(text: str) -> str:
+    """A description for a parser whose epilog is laid out by hand (RawDescriptionHelpFormatter)."""
+    import textwrap
+
+    return textwrap.fill(text, width=100)
+
+
+def _payout(text: str) -> tuple[str, date]:
+    """``CHANNEL:YYYY-MM-DD``: a channel's settlement of one business date."""
+    channel, _, day = text.partition(":")
+    if not channel or not day:
+        raise argparse.ArgumentTypeError(f"{text!r} is not CHANNEL:YYYY-MM-DD (e.g. wechatpay:2026-03-02)")
+    return channel, _date(day)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,25 +207,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", parents=[common, runner], help="reconcile one business date",
-                         description="Reconcile one business date and write its report.", epilog=EPILOG,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+                         description="Reconcile one business date and write its report.",
+                         epilog=EPILOG_BASE + "\n" + EXAMPLES["run"], formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD",
                      help="business date (default: yesterday in the merchant's time zone)")
     backfill = sub.add_parser("backfill", parents=[common, runner], help="reconcile a range of dates, in order",
-                              description="Reconcile every date from --from to --to inclusive, oldest first.")
+                              description="Reconcile every date from --from to --to inclusive, oldest first.",
+                              epilog=EXAMPLES["backfill"], formatter_class=argparse.RawDescriptionHelpFormatter)
     backfill.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
     backfill.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
     verify = sub.add_parser("verify", parents=[common, runner], help="rerun a date and compare with its recorded run",
-                            description="Check that the published report files of a date are the ones its "
+                            description=_wrapped("Check that the published report files of a date are the ones its "
                                         "recorded run wrote, rerun the date into a temporary folder (the warehouse "
                                         "untouched), and name what differs: the inputs (added, removed, changed), "
                                         "each output file, and the rows whose outcome changed. Exit 0 when "
-                                        "identical, 1 when not.")
+                                        "identical, 1 when not. It creates no file in --data-dir."),
+                            epilog=EXAMPLES["verify"], formatter_class=argparse.RawDescriptionHelpFormatter)
     verify.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
-    trace = sub.add_parser("trace", parents=[common], help="show every row carrying an id, on every date",
-                           description="Find a channel transaction id, order number, ledger entry id or bank "
-                                       "reference in every recorded outcome, with its file and line.")
-    trace.add_argument("identifier")
+    trace = sub.add_parser("trace", parents=[common], help="show the rows behind an id, an input line or a payout",
+                           description=_wrapped("Find a channel transaction id, order number, ledger entry id or bank "
+                                       "reference in every recorded outcome, with its file and line; or the row "
+                                       "recorded for an input line FILE:LINE; or, with --payout, a channel's "
+                                       "settlement of one business date (gross, refunds, fees, net, the payout "
+                                       "expected and received, and where it arrived on the bank statement) with the "
+                                       "statement rows it adds up. A bank line that carries a payout is followed to "
+                                       "its settlement. Reads the warehouse only: it creates no file."),
+                           epilog=EXAMPLES["trace"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    trace.add_argument("identifier", nargs="?", metavar="ID|FILE:LINE",
+                       help="an id, or an input line as the report shows it: source_file:source_line")
+    trace.add_argument("--payout", type=_payout, default=None, metavar="CHANNEL:YYYY-MM-DD",
+                       help="the settlement of CHANNEL's business date YYYY-MM-DD and its payout")
+    trace.add_argument("--rows", type=int, default=10, metavar="N",
+                       help="with --payout: how many of the statement's rows to list (default 10)")
     sub.add_parser("serve", parents=[common], help="register the daily 06:00 deployment (needs `prefect server start`)",
                    description="Serve the daily deployment: every day at 06:00 merchant time, reconcile yesterday "
                                "at once, then wait for late statements ([schedule] and statement_ready_after in "
@@ -186,11 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--undo", default=None, metavar="DECISION_ID",
                          help="cancel a recorded decision from --date on (it stays in force before)")
     sample = sub.add_parser("sample", parents=[common], help="generate sample days into --data-dir",
-                            description="Write seeded sample days (inbox + answer key) into --data-dir.")
+                            description="Write seeded sample days (inbox + answer key) into --data-dir.",
+                            epilog=EXAMPLES["sample"], formatter_class=argparse.RawDescriptionHelpFormatter)
     sample.add_argument("--start", type=_date, default=date(2026, 3, 2), metavar="YYYY-MM-DD")
     sample.add_argument("--days", type=int, default=7)
     sample.add_argument("--seed", type=int, default=20260302)
     sample.add_argument("--rows", type=int, default=200, help="rows per channel per day")
+    serving = sub.choices["serve"]  # its examples are set here, away from the serve command's own lines
+    serving.epilog, serving.formatter_class = EXAMPLES["serve"], argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -227,6 +314,94 @@ def _progress(quiet: bool) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+#: The stages of a run in order, as the progress lines of flows/reconcile.py begin.
+STAGES = ("discover", "parse", "validate", "history", "match", "quarantine", "look back", "report", "publish",
+          "record")  # fmt: skip
+
+
+def _bars_wanted(quiet: bool) -> bool:
+    """Progress bars only for a person at a terminal: never with --quiet, never into a file or a pipe."""
+    return not quiet and sys.stderr.isatty() and sys.stdout.isatty()
+
+
+class DateBars:
+    """A bar per date (and one over all dates of a backfill), advanced by the run's stage lines.
+
+    Not shown (``shown`` False): every method does nothing, and the stage lines print as they are.
+    """
+
+    def __init__(self, progress: object | None, dates: int = 0) -> None:
+        self.progress = progress
+        self.shown = progress is not None
+        self.current: object | None = None
+        self.overall = progress.add_task("dates", total=dates, stage="") if progress is not None and dates > 1 else None  # type: ignore[attr-defined]
+
+    def start(self, day: date) -> None:
+        """A new bar for ``day``'s run."""
+        if self.progress is not None:
+            self.current = self.progress.add_task(str(day), total=len(STAGES), stage="starting")  # type: ignore[attr-defined]
+
+    def stage(self, message: str) -> None:
+        """A progress line of the run: move the bar to the stage it names."""
+        if self.progress is None or self.current is None:
+            return
+        for n, name in enumerate(STAGES):
+            if message.startswith(name):
+                task = self.progress.tasks[self.current]  # type: ignore[attr-defined]
+                if n + 1 > task.completed:  # stages run in parallel at times: a bar never moves back
+                    self.progress.update(self.current, completed=n + 1, stage=name)  # type: ignore[attr-defined]
+                return
+
+    def done(self) -> None:
+        """The date's run has finished."""
+        if self.progress is not None and self.current is not None:
+            self.progress.update(self.current, completed=len(STAGES), stage="done")  # type: ignore[attr-defined]
+            if self.overall is not None:
+                self.progress.advance(self.overall)  # type: ignore[attr-defined]
+
+
+class _StageHandler(logging.Handler):
+    """Sends the run's progress lines to the bars; warnings still print, above them."""
+
+    def __init__(self, bars: DateBars) -> None:
+        super().__init__()
+        self.bars = bars
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            self.bars.progress.console.print(printable("  " + message), markup=False, highlight=False)  # type: ignore[attr-defined]
+        else:
+            self.bars.stage(message)
+
+
+@contextmanager
+def progress_bars(shown: bool, dates: int = 0, console: object | None = None) -> Iterator[DateBars]:
+    """Bars on the terminal (rich, which comes with prefect) while runs go on; nothing when not ``shown``.
+
+    While they are shown the run's stage lines move the bars instead of printing, and what the
+    command prints goes above them.
+    """
+    if not shown:
+        yield DateBars(None)
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[stage]}"), TimeElapsedColumn(),
+                        console=console or Console(stderr=True))  # type: ignore[arg-type]  # fmt: skip
+    bars = DateBars(progress, dates)
+    logger = logging.getLogger("recon")
+    saved = logger.handlers[:]
+    logger.handlers = [_StageHandler(bars)]
+    try:
+        with progress:
+            yield bars
+    finally:
+        logger.handlers = saved
+
+
 def _print_summary(result: object) -> None:
     report = result.report  # type: ignore[attr-defined]
     _say(report.headline)
@@ -238,6 +413,7 @@ def _print_summary(result: object) -> None:
               f"{c.discrepancies:>8} {c.quarantined:>8} {c.match_rate_pct:>7}")
     counts = ", ".join(f"{name} {n}" for name, n in report.outcome_counts if n)
     _say(f"  outcomes: {counts}")
+    _print_settlement(report.settlement)
     _say(f"  report: {result.reports_dir}  (run {report.run_id}, exit {report.exit_code})")  # type: ignore[attr-defined]
     kept = result.previous_version  # type: ignore[attr-defined]
     if kept is not None:
@@ -247,6 +423,21 @@ def _print_summary(result: object) -> None:
     if stale:
         _say(f"  STALE: {', '.join(map(str, stale))} were reconciled on the previous version of {report.business_date}; "
              f"rerun them in order: recon backfill --from {stale[0]} --to {stale[-1]}")
+
+
+def _print_settlement(settlement: object) -> None:
+    """The day's settlement lines: what each channel's statement adds up to, and the payouts on the bank."""
+    lines = list(settlement.iter_rows(named=True))  # type: ignore[attr-defined]
+    if not lines:
+        return
+    _say(f"  {'settlement':<10} {'of':<10} {'net':>16} {'payout expected':>16} {'received':>16}  status, bank line")
+    for s in lines:
+        cur = s["currency"]
+        shown = [("-" if s[k] is None else _money(s[k], cur)) for k in ("net_minor", "payout_expected_minor",
+                                                                           "payout_received_minor")]  # fmt: skip
+        bank = f", {s['bank_source_file']}:{s['bank_source_line']}" if s["bank_source_file"] else ""
+        _say(f"  {s['channel']:<10} {s['settlement_date']!s:<10} {shown[0]:>16} {shown[1]:>16} {shown[2]:>16}  "
+             f"{s['payout_status']}{bank}")
 
 
 def _flow(args: argparse.Namespace) -> object:
@@ -291,6 +482,8 @@ def dispatch(args: argparse.Namespace) -> int:
     from transforms.rules import RulesError
 
     data_dir: Path = args.data_dir
+    if args.command == "verify":  # a command that only reads keeps Prefect's files out of the data dir too
+        os.environ.setdefault("PREFECT_HOME", _temporary_folder("recon-prefect-"))
     _quiet_prefect(data_dir, args.debug)
     _progress(args.quiet)
     if args.command == "sample":
@@ -308,8 +501,12 @@ def dispatch(args: argparse.Namespace) -> int:
     logging.getLogger("recon").info("rules: %s", origin)
 
     if args.command == "run":
-        result = _run_date(_flow(args), args.date or _yesterday(rules.timezone), data_dir, rules)
-        _print_summary(result)
+        day = args.date or _yesterday(rules.timezone)
+        with progress_bars(_bars_wanted(args.quiet)) as bars:
+            bars.start(day)
+            result = _run_date(_flow(args), day, data_dir, rules)
+            bars.done()
+            _print_summary(result)
         return result.report.exit_code  # type: ignore[attr-defined]
     if args.command == "backfill":
         if args.end < args.start:
@@ -318,17 +515,21 @@ def dispatch(args: argparse.Namespace) -> int:
         flow = _flow(args)
         day = args.start
         total = (args.end - args.start).days + 1
-        for n in range(total):
-            day = args.start + timedelta(days=n)
-            _say(f"[{n + 1}/{total}] {day}")
-            result = _run_date(flow, day, data_dir, rules)
-            _print_summary(result)
-            worst = max(worst, result.report.exit_code)  # type: ignore[attr-defined]
+        with progress_bars(_bars_wanted(args.quiet), dates=total) as bars:
+            for n in range(total):
+                day = args.start + timedelta(days=n)
+                if not bars.shown:
+                    _say(f"[{n + 1}/{total}] {day}")
+                bars.start(day)
+                result = _run_date(flow, day, data_dir, rules)
+                bars.done()
+                _print_summary(result)
+                worst = max(worst, result.report.exit_code)  # type: ignore[attr-defined]
         return worst
     if args.command == "verify":
         return _verify(_flow(args), args.date, data_dir, rules)
     if args.command == "trace":
-        return _trace(args.identifier, data_dir)
+        return _trace(args, data_dir)
     if args.command == "resolve":
         return _resolve(args, data_dir, rules)
     if args.command == "serve":
@@ -369,8 +570,10 @@ def _verify(flow: object, business_date: date, data_dir: Path, rules: object) ->
         f"{n} ({'missing on disk' if n not in on_disk else 'not recorded' if n not in expected else 'changed on disk'})"
         for n in tampered)))  # fmt: skip
 
-    with tempfile.TemporaryDirectory(prefix="recon-verify-") as tmp:
-        result = _run_date(flow, business_date, data_dir, rules, reports_dir=Path(tmp), record=False)
+    with tempfile.TemporaryDirectory(prefix="recon-verify-") as scratch:
+        tmp = Path(scratch) / "reports"
+        result = _run_date(flow, business_date, _scratch_data_dir(data_dir, Path(scratch) / "data"), rules,
+                           reports_dir=tmp, record=False)  # fmt: skip
         # 2. The inputs: the same files with the same bytes?
         now = {f.source_file: f.sha256 for f in result.report.inputs}  # type: ignore[attr-defined]
         changed = [f"{n}: {'added' if n not in recorded_inputs else 'removed' if n not in now else 'changed'}"
@@ -389,22 +592,150 @@ def _verify(flow: object, business_date: date, data_dir: Path, rules: object) ->
     same &= count == 0
     rows = "1 row differs" if count == 1 else f"{count:,} rows differ"
     _say(f"  rows: {'every outcome as recorded' if count == 0 else rows + ', e.g.:'}")
-    for source, file, line, before, after in examples:
-        _say(f"    {source} {file}:{line}  recorded {before or '(no row)'} -> rerun {after or '(no row)'}")
+    for source, file, line, before, after, amount, currency in examples:
+        _say(f"    {source} {file}:{line} {_money(amount, currency)}  recorded {before or '(no row)'} -> "
+             f"rerun {after or '(no row)'}")
     _say(f"verify {business_date}: {'identical to run ' + str(recorded['run_id']) if same else 'DIFFERS'}")  # type: ignore[index]
     return EXIT_OK if same else EXIT_ERROR
 
 
-def _trace(identifier: str, data_dir: Path) -> int:
-    rows = _read_warehouse(data_dir, lambda warehouse: warehouse.trace(identifier))
+def _money(amount_minor: object, currency: object) -> str:
+    """An amount as a person reads it (``¥156.00``); a missing amount says so."""
+    from transforms.money import format_money
+
+    if amount_minor is None:
+        return "(no amount)"
+    return format_money(int(amount_minor), None if currency is None else str(currency))  # type: ignore[call-overload]
+
+
+#: An input line as the report shows it: ``source_file:source_line``.
+_PLACE = re.compile(r"(?P<file>.+):(?P<line>[0-9]+)")
+
+
+def _scratch_data_dir(data_dir: Path, scratch: Path) -> Path:
+    """A data dir for verify's rerun that reads the real inbox and warehouse and writes only into ``scratch``.
+
+    The rerun's work folder, spill space and staging go to ``scratch`` (removed afterwards), so that
+    verify creates nothing in ``--data-dir``, not even a ``work/`` folder; the warehouse is only ever
+    opened read-only (``record=False``). The locks of runs in progress are linked in, so that the rerun
+    still waits for an earlier date being reconciled.
+    """
+    scratch.mkdir(mode=0o700)
+    (scratch / "work").mkdir(mode=0o700)
+    for name in ("inbox", "warehouse.duckdb", "warehouse.duckdb.wal"):
+        if (data_dir / name).exists():
+            (scratch / name).symlink_to((data_dir / name).resolve())
+    for lock in sorted((data_dir / "work").glob("*.lock")):
+        (scratch / "work" / lock.name).symlink_to(lock.resolve())
+    return scratch
+
+
+def _trace(args: argparse.Namespace, data_dir: Path) -> int:
+    """Every recorded row carrying an id, or at an input line; or a payout with the rows behind it."""
+    if args.payout is not None and args.identifier is not None:
+        raise CannotRun("trace takes an ID, a FILE:LINE or --payout CHANNEL:YYYY-MM-DD, not two of them")
+    if args.payout is not None:
+        channel, day = args.payout
+        return _read_warehouse(data_dir, lambda warehouse: _trace_payout(warehouse, channel, day, args.rows))  # type: ignore[return-value]
+    if args.identifier is None:
+        raise CannotRun("say what to trace: an ID, an input line FILE:LINE, or --payout CHANNEL:YYYY-MM-DD")
+    identifier: str = args.identifier
+    return _read_warehouse(data_dir, lambda warehouse: _trace_identifier(warehouse, identifier, args.rows))  # type: ignore[return-value]
+
+
+def _trace_identifier(warehouse: object, identifier: str, limit: int) -> int:
+    import polars as pl
+
+    place = _PLACE.fullmatch(identifier)
+    rows: pl.DataFrame = warehouse.trace(identifier)  # type: ignore[attr-defined]
+    if place is not None:
+        at = warehouse.rows_at(place["file"], int(place["line"]))  # type: ignore[attr-defined]
+        rows = at if rows.is_empty() else pl.concat([at, rows], how="vertical").unique(maintain_order=True)
     if rows.is_empty():
         _say(f"{identifier}: not found in any recorded run")
         return EXIT_OK
     for r in rows.iter_rows(named=True):
-        where = f"{r['source_file']}:{r['source_line']}"
-        other = f" <-> {r['counterpart_file']}:{r['counterpart_line']}" if r["counterpart_file"] else ""
-        _say(f"{r['recon_date']} {r['source']:<7} {where}{other}  {r['kind'] or ''} "
-              f"{r['amount_minor']} {r['currency'] or ''}  {r['outcome']}  {r['detail'] or ''}")
+        _say(_row_line(r))
+    payouts = [(r["source_file"], r["source_line"]) for r in rows.iter_rows(named=True)
+               if r["source"] == "bank" and r["kind"] == "payout"]  # fmt: skip
+    for file, line in dict.fromkeys(payouts):
+        for channel, day in warehouse.payouts_paid_by(file, line).iter_rows():  # type: ignore[attr-defined]
+            _say("")
+            _say(f"{file}:{line} pays the {channel} settlement of {day}:")
+            _trace_payout(warehouse, channel, day, limit)
+    return EXIT_OK
+
+
+def _row_line(r: dict[str, object]) -> str:
+    """One recorded row: date, side, file:line, counterpart, kind, amount, outcome, detail."""
+    where = f"{r['source_file']}:{r['source_line']}"
+    other = f" <-> {r['counterpart_file']}:{r['counterpart_line']}" if r.get("counterpart_file") else ""
+    return (f"{r['recon_date']} {r['source']:<7} {where}{other}  {r['kind'] or ''} "
+            f"{_money(r['amount_minor'], r['currency'])}  {r['outcome']}  {r['detail'] or ''}")
+
+
+def _trace_payout(warehouse: object, channel: str, day: date, limit: int) -> int:
+    """A channel's settlement of ``day``: the line its run recorded, the payout's arrival, the rows behind it."""
+    lines = warehouse.settlement_lines(channel, day)  # type: ignore[attr-defined]
+    if lines.is_empty():
+        _say(f"no settlement of {channel} for {day} in any recorded run (is {day} reconciled? "
+             f"recon run --date {day})")
+        return EXIT_OK
+    statement = lines.filter(lines["recon_date"] == day)
+    payouts = lines.filter(lines["recon_date"] != day)
+    for s in statement.iter_rows(named=True):
+        cur = s["currency"]
+        _say(f"{channel} settlement of {day}, account {s['merchant_account'] or '-'}, {cur} "
+             f"(run {s['run_id']} of {s['recon_date']}):")
+        _say(f"  gross {_money(s['gross_minor'], cur)} ({s['payments_count']} payments), refunds "
+             f"{_money(s['refunds_minor'], cur)} ({s['refunds_count']}), fees {_money(s['fees_minor'], cur)}, "
+             f"net {_money(s['net_minor'], cur)}")
+        _say(f"  payout expected {_money(s['payout_expected_minor'], cur)}")
+    if statement.is_empty():
+        _say(f"{channel} settlement of {day}: {day} has no recorded run, so its statement totals are not known")
+    for s in payouts.iter_rows(named=True):
+        cur = s["currency"]
+        where = (f"on the bank statement at {s['bank_source_file']}:{s['bank_source_line']}"
+                 if s["bank_source_file"] else "on no bank statement")  # fmt: skip
+        received = "nothing" if s["payout_received_minor"] is None else _money(s["payout_received_minor"], cur)
+        diff = "" if s["payout_diff_minor"] is None else f", difference {_money(s['payout_diff_minor'], cur)}"
+        _say(f"  payout received {received}{diff}: {s['payout_status']}, {where} "
+             f"(run {s['run_id']} of {s['recon_date']}, account {s['merchant_account'] or '-'}, {cur})")
+    if payouts.is_empty():
+        status = ", ".join(sorted(set(statement["payout_status"]))) or "unknown"
+        _say(f"  payout received: not on any bank statement recorded so far ({status})")
+
+    totals, first = warehouse.statement_rows(channel, day, max(limit, 0))  # type: ignore[attr-defined]
+    counted = totals.filter(~totals["quarantined"]) if not totals.is_empty() else totals
+    n = int(counted["rows"].sum()) if not counted.is_empty() else 0
+    files = sorted({f for text in counted["files"] for f in str(text).split(", ")}) if n else []
+    _say(f"  statement rows of {day}: {n:,} in {', '.join(files) or 'no recorded statement'}")
+    for t in counted.iter_rows(named=True):
+        _say(f"    {t['rows']:>6,} {t['kind'] or '(no kind)':<8} {_money(t['amount_minor'], t['currency'])}, "
+             f"fees {_money(t['fee_minor'], t['currency'])}")
+    if not totals.is_empty():
+        for t in totals.filter(totals["quarantined"]).iter_rows(named=True):
+            _say(f"    {t['rows']:>6,} quarantined {t['kind'] or ''} rows, not in any settlement (Quarantine sheet)")
+    for s in statement.iter_rows(named=True):  # do the rows add up to the line the run recorded?
+        cur = s["currency"]
+        sums = {k: v for k, v in ((t["kind"], (t["amount_minor"] or 0, t["fee_minor"] or 0))
+                                  for t in counted.iter_rows(named=True) if t["currency"] == cur)}  # fmt: skip
+        gross, refunds = sums.get("payment", (0, 0)), sums.get("refund", (0, 0))
+        fees = gross[1] + refunds[1]
+        same = (gross[0], refunds[0], fees) == (s["gross_minor"], s["refunds_minor"], s["fees_minor"])
+        _say(f"    {cur}: " + ("they add up to the settlement line" if same else
+             f"payments {_money(gross[0], cur)}, refunds {_money(refunds[0], cur)}, fees {_money(fees, cur)}: "
+             "not the line's totals (the line counts only the statement's succeeded and processing rows)"))
+    if not first.is_empty():
+        shown = f"the first {first.height}" if first.height < n else f"all {first.height}"
+        _say(f"  {shown} in file order:")
+        for r in first.iter_rows(named=True):
+            other = (f" <-> {r['counterpart_file']}:{r['counterpart_line']}"
+                     + (f" of {r['counterpart_date']}" if r["counterpart_date"] else "")) if r["counterpart_file"] else ""
+            _say(f"    {r['source_file']}:{r['source_line']}  {r['kind']} {_money(r['amount_minor'], r['currency'])} "
+                 f"fee {_money(r['fee_minor'], r['currency'])}  {r['outcome']}{other}")
+        if first.height < n:
+            _say(f"  (--rows {n} lists all of them)")
     return EXIT_OK
 
 
@@ -520,8 +851,8 @@ def _decision_problems(warehouse: object, decisions: object, rules: object) -> l
             elif d["action"] == "match_by_hand" and d["counterpart"] not in others:
                 problems.append(f"{where}: the other row {d['counterpart']} is no open row of a recorded run")
             elif d["action"] == "write_off" and abs(row["amount_minor"] or 0) > limit:
-                problems.append(f"{where}: writing off {abs(row['amount_minor'])} minor units is over the limit "
-                                f"write_off_limit_minor = {limit}")
+                problems.append(f"{where}: writing off {_money(abs(row['amount_minor']), row['currency'])} is over "
+                                f"the limit write_off_limit_minor = {limit} ({_money(limit, row['currency'])})")
     return problems
 
 

@@ -417,15 +417,18 @@ class Warehouse:
         """Rows whose outcome differs between the recorded run of D and ``outcomes`` (a rerun's Parquet file).
 
         Returns the number of rows that differ (or exist on one side only) and the first ``examples``
-        of them as ``(source, source_file, source_line, recorded outcome, rerun outcome)``.
+        of them as ``(source, source_file, source_line, recorded outcome, rerun outcome, amount_minor,
+        currency)`` (the amount as recorded, else as rerun).
         """
         if not self._has_table("outcome_row"):
             return 0, []
         sql = """
-            with recorded as (select source, source_file, source_line, outcome from outcome_row where recon_date = ?),
-                 rerun as (select source, source_file, source_line, outcome from read_parquet(?))
+            with recorded as (select source, source_file, source_line, outcome, amount_minor, currency
+                              from outcome_row where recon_date = ?),
+                 rerun as (select source, source_file, source_line, outcome, amount_minor, currency from read_parquet(?))
             select coalesce(r.source, n.source), coalesce(r.source_file, n.source_file),
-                   coalesce(r.source_line, n.source_line), r.outcome, n.outcome
+                   coalesce(r.source_line, n.source_line), r.outcome, n.outcome,
+                   coalesce(r.amount_minor, n.amount_minor), coalesce(r.currency, n.currency)
             from recorded r full join rerun n
               on r.source = n.source and r.source_file = n.source_file
              and r.source_line is not distinct from n.source_line
@@ -447,6 +450,68 @@ class Warehouse:
             "order by recon_date, source, source_file, source_line",
             [identifier],
         )
+
+    def rows_at(self, source_file: str, source_line: int) -> pl.DataFrame:
+        """The outcome rows recorded for one input line ``source_file:source_line``, on any date."""
+        if not self._has_table("outcome_row"):
+            return pl.DataFrame()
+        return self._frame(
+            "select recon_date, source, source_file, source_line, channel, entry_id, channel_txn_id, "
+            "order_no, kind, amount_minor, currency, outcome, detail, counterpart_file, counterpart_line "
+            "from outcome_row where source_file = ? and source_line = ? order by recon_date, source",
+            [source_file, source_line],
+        )
+
+    def payouts_paid_by(self, bank_file: str, bank_line: int) -> pl.DataFrame:
+        """The (channel, settlement date) pairs whose payout a bank statement line carries, per recording run."""
+        if not self._has_table("settlement_line"):
+            return pl.DataFrame()
+        return self._frame(
+            "select distinct channel, settlement_date from settlement_line "
+            "where bank_source_file = ? and bank_source_line = ? order by settlement_date, channel",
+            [bank_file, bank_line],
+        )
+
+    def settlement_lines(self, channel: str, settlement_date: date) -> pl.DataFrame:
+        """Every settlement line of ``channel``'s business date, in the order the runs recorded them.
+
+        The run of that date records what its statements add up to (gross, refunds, fees, net, the
+        payout expected); the run of a later date whose bank statement carries the payout (or should
+        have: ``missing``) records it again with the amount received and the bank file and line.
+        """
+        if not self._has_table("settlement_line"):
+            return pl.DataFrame()
+        return self._frame(
+            "select * from settlement_line where channel = ? and settlement_date = ? "
+            "order by recon_date, merchant_account, currency",
+            [channel, settlement_date],
+        )
+
+    def statement_rows(self, channel: str, business_date: date, limit: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The channel statement rows of ``business_date`` that a settlement line adds up.
+
+        Returns ``(totals, first)``: per currency, kind and whether quarantined, the count and the sums
+        of amounts and fees; and the first ``limit`` payment and refund rows that were not
+        quarantined, in file order, with their outcome and counterpart.
+        """
+        if not self._has_table("outcome_row"):
+            return pl.DataFrame(), pl.DataFrame()
+        totals = self._frame(
+            "select currency, kind, outcome = 'quarantined' as quarantined, count(*) as rows, "
+            "sum(amount_minor)::bigint as amount_minor, sum(fee_minor)::bigint as fee_minor, "
+            "string_agg(distinct source_file, ', ' order by source_file) as files "
+            "from outcome_row where recon_date = ? and source = 'channel' and channel = ? group by all order by all",
+            [business_date, channel],
+        )
+        first = self._frame(
+            "select source_file, source_line, kind, amount_minor, fee_minor, currency, outcome, "
+            "counterpart_file, counterpart_line, counterpart_date from outcome_row "
+            "where recon_date = ? and source = 'channel' and channel = ? "
+            "and kind in ('payment', 'refund') and outcome <> 'quarantined' "
+            "order by source_file, source_line limit ?",
+            [business_date, channel, limit],
+        )
+        return totals, first
 
 
 #: How long a run waits for another run's warehouse write to finish before giving up.
