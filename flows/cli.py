@@ -787,34 +787,22 @@ def _resolve(args: argparse.Namespace, data_dir: Path, rules: object) -> int:
 
 
 def _resolution_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a resolutions file: a CSV, or the workbook's own Discrepancies sheet (header on row 1).
+    """The rows of a resolutions file: a CSV (discrepancies.csv filled in), or the workbook itself.
 
-    Cells are read as values (never formulas); a row without a source file (a total row) is skipped.
+    A workbook is read by :func:`transforms.workbook.read_resolutions`: its worklist and review sheets
+    in either language, cells as values (never formulas), one decision per row of each case.
     """
     import csv
 
     if path.suffix.lower() != ".xlsx":
         with open(path, encoding="utf-8-sig", newline="") as handle:
             return list(csv.DictReader(handle))
-    import openpyxl
+    from transforms.workbook import read_resolutions
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
-        raise CannotRun(f"{path}: not a readable xlsx workbook ({type(exc).__name__})") from None
-    try:
-        if "Discrepancies" not in book.sheetnames:
-            raise CannotRun(f"{path}: no Discrepancies sheet (sheets: {', '.join(book.sheetnames)})")
-        rows = book["Discrepancies"].iter_rows(values_only=True)
-        header = [str(cell or "").strip() for cell in next(rows, ())]
-        found = []
-        for values in rows:
-            row = {name: "" if value is None else str(value) for name, value in zip(header, values, strict=False) if name}
-            if row.get("source_file"):
-                found.append(row)
-        return found
-    finally:
-        book.close()
+        return read_resolutions(path.read_bytes())
+    except ValueError as exc:
+        raise CannotRun(f"{path}: {exc}") from None
 
 
 def _decision_problems(warehouse: object, decisions: object, rules: object) -> list[str]:
