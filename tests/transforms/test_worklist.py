@@ -170,7 +170,7 @@ def test_headers_map_back_to_codes_in_either_language() -> None:
 def test_money_in_words_is_format_money_in_sql(currency: str) -> None:
     amounts = [0, 1, -1, 5, 99, 100, 12345, -1234567, 10**15]
     with duckdb.connect() as con:
-        frame = pl.DataFrame({"a": amounts, "c": [currency] * len(amounts)})
+        con.register("frame", pl.DataFrame({"a": amounts, "c": [currency] * len(amounts)}))
         got = con.sql(f"select {money_words_sql('a', 'c')} from frame").fetchall()
     assert [g[0] for g in got] == [format_money(a, currency) for a in amounts]
 
