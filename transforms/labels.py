@@ -57,6 +57,7 @@ PAYOUT_STATUSES: dict[str, tuple[str, str]] = {
     "in_transit": ("在途", "in transit"),
     "missing": ("未到账", "not received"),
     "amount_mismatch": ("到账金额不符", "received, amount differs"),
+    "received_unchecked": ("已到账（结算日未对账）", "received (its date not reconciled yet)"),
 }
 
 #: A statement's state on the Summary.

@@ -365,12 +365,14 @@ def _channel_money(
         from (""" + cases_sql() + """) where sheet = 'worklist' group by all
     """, params={"business_date": business_date}).pl()  # noqa: S608 - SQL from this package
     money = ["gross_minor", "refunds_minor", "fees_minor", "net_minor"]
+    # The day's own settlement, and where the payouts are: received (whatever the date they pay, checked
+    # or not), still in transit (expected, nothing received), or missing (due, not received).
     today = settlement.filter(pl.col("settlement_date") == business_date).group_by("channel", "currency").agg(
-        *(pl.col(c).sum() for c in money), payout_in_transit_minor=pl.col("payout_expected_minor")
-        .filter(pl.col("payout_status") == "in_transit").sum())
-    paid = settlement.filter(pl.col("payout_status").is_in(["matched", "amount_mismatch", "missing"])).group_by(
-        "channel", "currency").agg(
+        *(pl.col(c).sum() for c in money))
+    in_transit = _in_transit()
+    paid = settlement.group_by("channel", "currency").agg(
         payout_received_minor=pl.col("payout_received_minor").sum(),
+        payout_in_transit_minor=pl.col("payout_expected_minor").filter(in_transit).sum(),
         payout_missing_minor=pl.col("payout_expected_minor").filter(pl.col("payout_status") == "missing").sum())
     keys = pl.concat([f.select("channel", "currency") for f in (counts, cases, today, paid)]).unique()
     keys = keys.filter(pl.col("channel").is_in(names))
@@ -401,6 +403,14 @@ def _channel_money(
         .select(list(CHANNEL_MONEY_SCHEMA))
         .cast(CHANNEL_MONEY_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def _in_transit() -> pl.Expr:
+    """A payout on its way: expected, nothing received yet.
+
+    (A credit whose settlement date is not reconciled yet is ``in_transit`` too, but its money arrived.)
+    """
+    return (pl.col("payout_status") == "in_transit") & pl.col("payout_received_minor").is_null()
 
 
 def _amounts(frame: pl.DataFrame, column: str) -> str:
@@ -455,7 +465,7 @@ def _headline(
         parts.append(say("more_classes", classes=order.height - HEADLINE_CLASSES, n=int(rest["cases"].sum())))
     if worklist.height == 0:
         parts.append(say("no_discrepancy"))
-    in_transit = settlement.filter(pl.col("payout_status") == "in_transit")
+    in_transit = settlement.filter(_in_transit())
     if in_transit.height:
         parts.append(say("payout_in_transit", amount=_amounts(in_transit, "payout_expected_minor")))
     missing = settlement.filter(pl.col("payout_status") == "missing")

@@ -725,9 +725,12 @@ def _case_sheet(cases: pl.DataFrame, language: str) -> pl.DataFrame:
 
 
 def _settlement_sheet(settlement: pl.DataFrame, language: str) -> pl.DataFrame:
+    # A credit whose settlement date is not reconciled yet is "in_transit" in the data, but its money arrived.
+    status = pl.when((pl.col("payout_status") == "in_transit") & pl.col("payout_received_minor").is_not_null()).then(
+        pl.lit("received_unchecked")).otherwise(pl.col("payout_status"))
     frame = settlement.with_columns(
-        payout_status_label=pl.col("payout_status").replace_strict(
-            {code: word(PAYOUT_STATUSES, code, language) for code in PAYOUT_STATUSES}, default=pl.col("payout_status")),
+        payout_status_label=status.replace_strict(
+            {code: word(PAYOUT_STATUSES, code, language) for code in PAYOUT_STATUSES}, default=status),
         channel=pl.col("channel").replace_strict(
             {code: word(CHANNEL_NAMES, code, language) for code in CHANNEL_NAMES}, default=pl.col("channel")),
     )

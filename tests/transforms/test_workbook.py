@@ -532,3 +532,25 @@ def test_text_longer_than_a_cell_is_cut_visibly() -> None:
     ws = Workbook(write_only=True).create_sheet("x")
     cell = text_cell(ws, "x" * 40_000)
     assert len(cell.value) == 32_767 and cell.value.endswith("…[truncated]")
+
+
+def test_a_payout_received_for_a_date_not_reconciled_yet_is_received_not_in_transit() -> None:
+    from dataclasses import replace
+
+    early = settlement_frame().with_columns(
+        settlement_date=pl.lit(date(2026, 3, 1)), payout_status=pl.lit("in_transit"), net_minor=pl.lit(None, pl.Int64),
+        gross_minor=pl.lit(None, pl.Int64), refunds_minor=pl.lit(None, pl.Int64), fees_minor=pl.lit(None, pl.Int64),
+        payout_expected_minor=pl.lit(None, pl.Int64), payout_received_minor=pl.lit(7_600_825, pl.Int64),
+    ).head(1)
+    report = make_report()
+    with duckdb.connect() as con:  # the same day, with the early credit among the settlement lines
+        register_outcomes(con, pl.DataFrame(DAY_ROWS, schema=OUTCOME_SCHEMA))
+        lines = pl.concat([settlement_frame().head(1), early])
+        again = build_report(con, business_date=BUSINESS_DATE, run_id="r", code_version="v", rules_hash="h",
+                             settlement=lines, quarantine=report.quarantine, unavailable={}, notes=(), inputs=(),
+                             expected=("wechatpay",), language="en")  # fmt: skip
+    wechat = again.channel_money.row(0, named=True)
+    assert (wechat["payout_received_minor"], wechat["payout_in_transit_minor"]) == (7_600_825, 989_000)
+    assert again.headline.endswith("payout ¥9,890.00 in transit")
+    ws = load_workbook(io.BytesIO(render_workbook(replace(again, settlement=lines))))["Settlement"]
+    assert sorted(c.value for c in column(ws, "payout status")) == ["in transit", "received (its date not reconciled yet)"]
