@@ -81,7 +81,11 @@ examples (after recon backfill --from 2026-03-02 --to 2026-03-03 --data-dir samp
     "serve": """\
 examples:
   recon serve --data-dir sample_data   # exit 2 without a reachable Prefect server: it never pretends to serve
-  (with one: prefect server start; PREFECT_API_URL=http://127.0.0.1:4200/api recon serve --data-dir DIR)
+with a Prefect server on this machine (unattended, with systemd: docs/ops/, docs/operators.md):
+  prefect server start --host 127.0.0.1 &          # the scheduler's API and UI (http://127.0.0.1:4200)
+  export PREFECT_API_URL=http://127.0.0.1:4200/api
+  .venv/bin/recon serve --data-dir /srv/recon      # blocks; every day at 06:00 merchant time
+  prefect deployment run reconcile-yesterday/recon-daily -p business_date=2026-03-02   # one date, now
 """,
     "resolve": """\
 examples (after recon run --date 2026-03-02 --data-dir sample_data):
@@ -114,14 +118,6 @@ actions:
 RESOLVE_EXAMPLES = EXAMPLES["resolve"]
 
 
-SERVE_EXAMPLES = """\
-examples:
-  prefect server start --host 127.0.0.1 &          # the scheduler's API and UI (http://127.0.0.1:4200)
-  export PREFECT_API_URL=http://127.0.0.1:4200/api
-  recon serve --data-dir /srv/recon                # blocks; every day at 06:00 merchant time
-  prefect deployment run reconcile-yesterday/recon-daily -p business_date=2026-03-02   # one date, now
-  (an unattended setup with systemd: docs/ops/, docs/operators.md)
-"""
 
 
 class CannotRun(Exception):  # noqa: N818 - an expected stop with exit code 2
@@ -245,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "recon.toml), rerun the day when they arrive, and notify ([notify]) when the day "
                                "ends incomplete or failed. Scheduling needs a running Prefect server "
                                "(`prefect server start`, then set PREFECT_API_URL=http://127.0.0.1:4200/api).",
-                   epilog=SERVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                   epilog=EXAMPLES["serve"], formatter_class=argparse.RawDescriptionHelpFormatter)
     resolve = sub.add_parser("resolve", parents=[common], help="record a decision on a discrepancy or an open item",
                              description=RESOLVE_HELP, epilog=RESOLVE_EXAMPLES,
                              formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -20,6 +20,7 @@ import sys
 import tomllib
 import typing
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from importlib import resources
 
@@ -39,6 +40,7 @@ TOML_TYPES = {
     "bool": "boolean",
     "Decimal": "decimal: a string (`\"38.5\"`) or an integer, never a float",
     "tuple[str, ...]": "array of strings",
+    "time": 'time of day, a string "HH:MM"',
 }
 
 
@@ -104,6 +106,8 @@ def toml_value(value: object) -> str:
         return f"'{value}'" if "\\" in value or '"' in value else f'"{value}"'
     if isinstance(value, tuple | list):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, time):
+        return f'"{value:%H:%M}"'
     return str(value)
 
 

@@ -224,7 +224,10 @@ def _log_to_stderr() -> None:
     from flows.cli import _PrintableFormatter
 
     logger = logging.getLogger("recon")
-    if not any(isinstance(h, logging.StreamHandler) for h in logger.handlers):  # not cli's, not this one's
+    # Not twice: cli's handler (on this process's stderr) or this one already prints recon's lines. A
+    # handler left on another stream (a caller's, since replaced) does not count.
+    if not any(isinstance(h, _StderrHandler) or (isinstance(h, logging.StreamHandler) and h.stream is sys.stderr)
+               for h in logger.handlers):  # fmt: skip
         handler = _StderrHandler()
         handler.setFormatter(_PrintableFormatter("recon: %(message)s"))
         logger.addHandler(handler)

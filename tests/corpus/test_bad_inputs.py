@@ -431,17 +431,33 @@ def split_on_three_rows(result: RunResult, base: RunResult, _: Path) -> None:
     assert all("paid through alipay " in d and " + wechatpay " in d for d in rows["detail"])
 
 
+def _own_formula() -> str:
+    from transforms.labels import PAYOUT_STATUSES
+    from transforms.worklist import CASE_CLASSES
+
+    labels = [*(c.zh for c in CASE_CLASSES.values()), *(c.en for c in CASE_CLASSES.values()),
+              *(w for words in PAYOUT_STATUSES.values() for w in words)]  # fmt: skip
+    cell = r"[A-Z]+[0-9]+"
+    cells = rf"{cell}:{cell}"
+    visible = rf"SUBTOTAL\(109,OFFSET\({cell},ROW\({cells}\)-ROW\({cell}\),0\)\)"
+    currency = rf'--\({cells}="[A-Z]{{3}}"\)'
+    label = rf'--\({cells}="(?:{"|".join(re.escape(w) for w in labels)})"\)'
+    return rf"SUM\({cells}\)|SUMPRODUCT\({visible},{currency}(?:,{label})?\)"
+
+
+OWN_FORMULA = _own_formula()
+
+
 def no_live_formula(result: RunResult, base: RunResult, _: Path) -> None:
     workbook = next(result.reports_dir.glob("recon_*.xlsx"))
     with zipfile.ZipFile(workbook) as archive:
         for name in archive.namelist():
             if name.startswith("xl/worksheets/"):
                 xml = archive.read(name).decode("utf-8")
-                # the report's own totals are formulas over its cells (per ISO currency code); nothing else is
+                # the report's own totals are formulas over its cells (per ISO currency code and one of our
+                # own labels: a class of case or a payout status); nothing else is
                 formulas = re.findall(r"<f>(.*?)</f>", xml)
-                cells = r"[A-Z]+[0-9]+:[A-Z]+[0-9]+"
-                own = rf"SUM\({cells}\)|SUMIF\({cells},\"[A-Z]{{3}}\",{cells}\)"
-                assert all(re.fullmatch(own, f) for f in formulas), formulas
+                assert all(re.fullmatch(OWN_FORMULA, f) for f in formulas), formulas
                 assert "<f " not in xml and 't="e"' not in xml
     csv = (result.reports_dir / "discrepancies.csv").read_text(encoding="utf-8-sig")
     risky = re.findall(r'(?:^|,)"([=+\-@][^"]*)"', csv, re.M)
