@@ -21,6 +21,7 @@ from flows.config import load_rules
 from flows.reconcile import RunResult
 from tests.conftest import SAMPLE_DATA
 from tests.helpers import run_day
+from transforms.labels import LANGUAGES, SHEETS, word
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -73,11 +74,14 @@ def test_manifest_without_code_identity(result: RunResult) -> None:
     check(f"manifest_{DAY}.json", json.dumps(stable, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
+RUN_SHEETS = {word(SHEETS, "run", language) for language in LANGUAGES}
+
+
 def test_workbook_cells_and_formats(result: RunResult) -> None:
     book = openpyxl.load_workbook(result.reports_dir / f"recon_{DAY}.xlsx")
     lines = []
     for sheet in book.worksheets:
-        if sheet.title == "Run":  # holds the code version and run id
+        if sheet.title in RUN_SHEETS:  # holds the code version and run id
             continue
         lines.append(f"== {sheet.title} freeze={sheet.freeze_panes} filter={sheet.auto_filter.ref}")
         for row in sheet.iter_rows():
