@@ -26,6 +26,7 @@ from flows.faults import crash_point
 from transforms.publish import frame_to_parquet, manifest_json
 from transforms.report import Report, discrepancies_csv_sql, discrepancies_sql, formula_safe_sql, outcomes_sql
 from transforms.workbook import render_workbook
+from transforms.worklist import cases_sql
 
 #: DuckDB's Parquet options for the big tables: fixed, so the same rows give the same bytes.
 PARQUET_COPY = "format parquet, compression zstd"
@@ -43,7 +44,11 @@ def open_staging(target: Path) -> Path:
 
 
 def stage_tables(con: duckdb.DuckDBPyConnection, business_date: date, staging: Path) -> None:
-    """Stream the complete outcome, open-item and discrepancy tables from the engine into ``staging``."""
+    """Stream the complete outcome, open-item, discrepancy and case tables from the engine into ``staging``.
+
+    Runs after :func:`transforms.report.build_report` on the same connection (the cases read the
+    relations it registers).
+    """
     params = {"business_date": business_date}
     con.execute(f"copy ({outcomes_sql()}) to $out ({PARQUET_COPY})", {"out": str(staging / "outcomes.parquet")})  # noqa: S608
     con.execute(f"copy (select * from snapshot) to $out ({PARQUET_COPY})",  # noqa: S608 - constants
@@ -53,6 +58,9 @@ def stage_tables(con: duckdb.DuckDBPyConnection, business_date: date, staging: P
         f"copy ({discrepancies_sql()}) to $out ({PARQUET_COPY})",  # noqa: S608
         {**params, "out": str(staging / "discrepancies.parquet")},
     )
+    # Every case of the day, codes only (the workbook shows the first report.max_sheet_rows of them, in
+    # words). Reads the settlement_lines and case_classes relations build_report registered on con.
+    con.execute(f"copy ({cases_sql()}) to $out ({PARQUET_COPY})", {**params, "out": str(staging / "cases.parquet")})  # noqa: S608
     part = staging / "discrepancies.csv.part"
     con.execute(
         f"copy ({discrepancies_csv_sql()}) to $out (format csv, header true, force_quote *)",  # noqa: S608

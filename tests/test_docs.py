@@ -9,6 +9,8 @@ from transforms.labels import SHEETS, word
 from transforms.worklist import CASE_CLASSES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+#: The briefing folder beside the repository: a clone has no such folder, so no page may point at it.
+OUTSIDE = "../" + "shared"
 
 
 def test_the_finance_guide_explains_every_class_with_its_owner_and_severity() -> None:
@@ -32,4 +34,4 @@ def test_the_finance_guide_names_every_sheet_and_its_pictures_exist() -> None:
 
 def test_docs_never_point_outside_the_repo() -> None:
     for page in DOCS.rglob("*.md"):
-        assert "../shared" not in page.read_text(encoding="utf-8"), page
+        assert OUTSIDE not in page.read_text(encoding="utf-8"), page

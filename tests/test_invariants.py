@@ -114,7 +114,8 @@ def test_a_rerun_is_byte_identical_whatever_the_host_time_zone(result: RunResult
     after = {p.name: p.read_bytes() for p in rerun.reports_dir.iterdir()}
     assert sorted(before) == sorted(after) == sorted(
         ["recon_2026-03-03.xlsx", "outcomes.parquet", "discrepancies.parquet", "settlement.parquet",
-         "quarantine.parquet", "open_items.parquet", "resolved.parquet", "manifest.json", "discrepancies.csv"]
+         "quarantine.parquet", "open_items.parquet", "resolved.parquet", "manifest.json", "discrepancies.csv",
+         "cases.parquet"]
     )
     assert {k for k in before if before[k] != after[k]} == set()
     assert rerun.report.run_id == result.report.run_id

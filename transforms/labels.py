@@ -115,7 +115,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "bank_source_file": ("银行流水文件", "bank file"),
     "bank_source_line": ("银行流水行号", "bank line"),
     # open items, resolved, quarantine
-    "status": ("状态", "status"),
+    "status_label": ("状态", "status"),
+    "status": ("状态代码", "status code"),
     "aging_bucket": ("账龄段", "age bucket"),
     "due_on": ("到期日", "due on"),
     "resolved_by": ("处理决定", "resolved by"),

@@ -738,9 +738,27 @@ def _settlement_sheet(settlement: pl.DataFrame, language: str) -> pl.DataFrame:
     return frame.select(*first, *(c for c in frame.columns if c not in first))
 
 
+def _open_items_sheet(items: pl.DataFrame, language: str) -> pl.DataFrame:
+    """Open items with their status and channel in words first; the codes stay in their own columns."""
+    zh = language == "zh"
+    words = {c.code: c.zh if zh else c.en for c in CASE_CLASSES.values()}
+    words["payout_overdue"] = word(PAYOUT_STATUSES, "missing", language)
+    payout = {code: word(PAYOUT_STATUSES, code, language) for code in ("in_transit",)}
+    payout["payout_overdue"] = words["payout_overdue"]
+    frame = items.with_columns(
+        status_label=pl.when(pl.col("source") == "payout")
+        .then(pl.col("status").replace_strict(payout, default=pl.col("status")))
+        .otherwise(pl.col("status").replace_strict(words, default=pl.col("status"))),
+        channel=pl.col("channel").replace_strict(
+            {code: word(CHANNEL_NAMES, code, language) for code in CHANNEL_NAMES}, default=pl.col("channel")),
+    )
+    first = ["opened_on", "status_label"]
+    return frame.select(*first, *(c for c in frame.columns if c not in first))
+
+
 def _tables(report: Report) -> list[_Table]:
     language = report.language
-    worklist_parquet = {"zh": "discrepancies.parquet（逐行）", "en": "discrepancies.parquet (row by row)"}[language]
+    worklist_parquet = "cases.parquet"
     return [
         # Empty resolution and note columns, for a person to fill in: `recon resolve --file` reads them back.
         _Table("worklist", _case_sheet(report.cases, language), worklist_parquet, totals="class_label",
@@ -750,8 +768,8 @@ def _tables(report: Report) -> list[_Table]:
         # Totals per payout status: what was received is never added to what is in transit.
         _Table("settlement", _settlement_sheet(report.settlement, language), "settlement.parquet",
                totals="payout_status_label", freeze="D2"),
-        _Table("open_items", report.open_items, "open_items.parquet", totals="currency",
-               total_rows=report.open_item_count),
+        _Table("open_items", _open_items_sheet(report.open_items, language), "open_items.parquet", totals="currency",
+               total_rows=report.open_item_count, print_through="due_on"),
         _Table("resolved", report.resolved, "resolved.parquet", totals=None),
         _Table("quarantine", report.quarantine, "quarantine.parquet", totals=None),
     ]  # fmt: skip

@@ -38,7 +38,8 @@ def test_run_twice_writes_the_same_report_set_byte_for_byte(data_dir: Path, caps
     assert [name for name in before if before[name] != after[name]] == []
     names = sorted(after)
     assert names == sorted(
-        ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "discrepancies.csv", "settlement.parquet",
+        ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "discrepancies.csv", "cases.parquet",
+         "settlement.parquet",
          "quarantine.parquet", "open_items.parquet", "resolved.parquet", f"recon_{DAYS[1]}.xlsx"]
     )
 
@@ -61,6 +62,27 @@ def test_the_workbook_has_its_sheets_numeric_amounts_and_text_ids(data_dir: Path
         sheets = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/")]
     formulas = [f for sheet_xml in sheets for f in re.findall(r"<f>(.*?)</f>", sheet_xml)]
     assert formulas and all(f.startswith(("SUM(", "SUMPRODUCT(SUBTOTAL(109,")) for f in formulas)  # our totals only
+
+
+def test_cases_parquet_holds_every_case_the_workbook_lists_in_words(data_dir: Path) -> None:
+    import polars as pl
+
+    from transforms.worklist import CASE_CLASSES, CASE_SCHEMA
+
+    reports = data_dir / "reports" / DAYS[1]
+    cases = pl.read_parquet(reports / "cases.parquet")
+    assert list(cases.columns) == [c for c in CASE_SCHEMA if c != "explanation"]
+    assert set(cases["class_code"]) <= set(CASE_CLASSES) and cases.height > 0
+    sheet = openpyxl.load_workbook(reports / f"recon_{DAYS[1]}.xlsx")["待处理差异"]
+    listed = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] in ("高", "中", "低")]
+    worklist = cases.filter(pl.col("sheet") == "worklist")
+    assert len(listed) == worklist.height  # the sample day fits on the sheet: every case, in the same order
+    assert [r[-6:-3] for r in listed] == worklist.select("source", "source_file", "source_line").rows()
+    # A discrepancy row is in exactly one case (a payout case comes from the settlement, not a row).
+    rows = pl.read_parquet(reports / "discrepancies.parquet").filter(pl.col("outcome") != "quarantined")
+    from_rows = cases.filter(~pl.col("reason_code").str.starts_with("PAYOUT_").fill_null(False))
+    assert from_rows["rows"].sum() == rows.filter(
+        ~((pl.col("source") == "bank") & (pl.col("outcome") == "amount_mismatch"))).height
 
 
 def test_verify_reruns_a_date_and_finds_identical_outputs(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -456,7 +456,7 @@ def test_a_table_past_the_row_limit_spills_to_parquet() -> None:
     assert [r[6] for r in values[1:4]] == [f"{WECHAT_TXN[:-2]}{n:02d}" for n in (1, 2, 3)]
     note = values[0][-1]
     assert note == ("Sheet shows the first 3 of 10 rows, most important first; "
-                    "7 more are in discrepancies.parquet (row by row)")
+                    "7 more are in cases.parquet")
     assert values[4][:2] == ["Total (follows the filter)", "one-sided: at the channel, not in the ledger"]
     assert ws.auto_filter.ref == f"A1:{get_column_letter(len(WORKLIST_COLUMNS))}4"
     summary = [r[0].value for r in book["Summary"].iter_rows()]
@@ -471,7 +471,7 @@ def test_a_sheet_shows_at_most_max_sheet_rows_and_says_how_many_more_exist() -> 
     ws = load_workbook(io.BytesIO(render_workbook(report)))["Discrepancies"]
     values = [[c.value for c in r] for r in ws.iter_rows()]
     assert values[0][-1] == ("Sheet shows the first 4 of 10 rows, most important first; "
-                             "6 more are in discrepancies.parquet (row by row)")
+                             "6 more are in cases.parquet")
     assert ws.max_row == 1 + 4 + 1  # header, the 4 rows, the total
 
 
@@ -554,3 +554,11 @@ def test_a_payout_received_for_a_date_not_reconciled_yet_is_received_not_in_tran
     assert again.headline.endswith("payout ¥9,890.00 in transit")
     ws = load_workbook(io.BytesIO(render_workbook(replace(again, settlement=lines))))["Settlement"]
     assert sorted(c.value for c in column(ws, "payout status")) == ["in transit", "received (its date not reconciled yet)"]
+
+
+def test_open_items_say_their_status_and_channel_in_words_and_keep_the_codes(book: Workbook) -> None:
+    header, _ = table(book["Open items"])
+    assert header[:2] == ["opened_on", "status"]
+    assert [c.value for c in column(book["Open items"], "status")] == ["one-sided: in the ledger, not at the channel"]
+    assert [c.value for c in column(book["Open items"], "status code")] == ["missing_in_channel"]
+    assert [c.value for c in column(book["Open items"], "channel")] == ["WeChat Pay"]
