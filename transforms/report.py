@@ -272,7 +272,7 @@ def build_report(
 
     cases, case_count, review, review_count, class_totals = _cases(con, settlement, params, max_sheet_rows, language)
     channel_money = _channel_money(con, [c.channel for c in channels if c.channel != "bank"], unavailable,
-                                   inputs, settlement, business_date)
+                                   inputs, settlement, business_date, class_totals)
 
     # The ledger first: without it no channel row can be called missing, and the reader must know.
     ledger = unavailable.get("ledger")
@@ -353,6 +353,7 @@ def _channel_money(
     inputs: tuple[InputFile, ...],
     settlement: pl.DataFrame,
     business_date: date,
+    class_totals: pl.DataFrame,
 ) -> pl.DataFrame:
     """One line per channel and currency for the Summary (CHANNEL_MONEY_SCHEMA)."""
     counts = con.sql("""
@@ -360,10 +361,8 @@ def _channel_money(
                count(*) filter (where source = 'channel' and outcome = 'matched') as matched
         from outcomes where source = 'channel' and outcome <> 'quarantined' group by all
     """).pl()
-    cases = con.sql("""
-        select channel, currency, count(*) as cases, sum(abs(coalesce(difference_minor, amount_minor)))::bigint as stake_minor
-        from (""" + cases_sql() + """) where sheet = 'worklist' group by all
-    """, params={"business_date": business_date}).pl()  # noqa: S608 - SQL from this package
+    cases = class_totals.filter(pl.col("sheet") == "worklist").group_by("channel", "currency").agg(
+        pl.col("cases").sum(), pl.col("stake_minor").sum())
     money = ["gross_minor", "refunds_minor", "fees_minor", "net_minor"]
     # The day's own settlement, and where the payouts are: received (whatever the date they pay, checked
     # or not), still in transit (expected, nothing received), or missing (due, not received).
