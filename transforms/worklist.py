@@ -191,7 +191,7 @@ def _codes(names: tuple[str, ...] | list[str]) -> str:
 
 
 def cases_sql() -> str:
-    """SQL: every case of the day, one row each (CASE_SCHEMA), most urgent first.
+    """SQL: every case of the day, one row each (CASE_SCHEMA without ``explanation``), most urgent first.
 
     Reads ``outcomes`` (Outcome rows with ``row_date`` and ``row_id``), ``settlement_lines`` and
     ``case_classes``; ``$business_date`` is bound. Ordered by sheet, severity, then the amount at
@@ -213,6 +213,11 @@ def cases_sql() -> str:
           and (outcome not in ({settled}) or reason_code in ({reasons}))
           and not (source = 'bank' and outcome = 'amount_mismatch')   -- the settlement line is the case
     ),
+    classed as (  -- a class the registry does not know (never expected) is shown as unexplained, not dropped
+        select * replace (case when class_code in ({_codes(list(CASE_CLASSES))}) then class_code
+                               else 'unexplained' end as class_code)
+        from picked
+    ),
     keyed as (
         select p.*, k.severity, k.sheet, k.difference,
                case
@@ -224,7 +229,7 @@ def cases_sql() -> str:
                    counterpart_file || ':' || counterpart_line
                  else source_file || ':' || source_line
                end as case_key
-        from picked p join case_classes k on k.code = p.class_code
+        from classed p join case_classes k on k.code = p.class_code
     ),
     cases as (
         select

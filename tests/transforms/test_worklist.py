@@ -173,3 +173,8 @@ def test_money_in_words_agrees_for_any_amount(amount: int, currency: str) -> Non
     with duckdb.connect() as con:
         got = con.sql(f"select {money_words_sql('$a::bigint', '$c::varchar')}", params={"a": amount, "c": currency})
         assert got.fetchall()[0][0] == format_money(amount, currency)
+
+
+def test_a_row_of_a_class_the_registry_does_not_know_is_still_a_case() -> None:
+    found = cases([row("bank", "bank/b.xml", 7, "duplicate", 500, channel=None)])  # no bank duplicates exist
+    assert found.select("class_code", "rows", "source_line").rows() == [("unexplained", 1, 7)]
