@@ -164,5 +164,5 @@ def test_two_processes_with_other_hash_seeds_locales_and_time_zones_write_identi
                        cwd=Path(__file__).resolve().parent.parent)
         reports = out / "reports" / "2026-03-02"
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(reports.iterdir())})
-    assert len(digests[0]) == 9  # every report file, open_items.parquet and resolved.parquet included
+    assert len(digests[0]) == 10  # every report file, open_items, resolved and cases included
     assert digests[0] == digests[1]
