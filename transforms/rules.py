@@ -306,6 +306,17 @@ def _positive_int(table: dict[str, object], section: str, key: str, default: int
     return value
 
 
+def _int_at_most(
+    table: dict[str, object], section: str, key: str, default: int, most: int, why: str, problems: list[str]
+) -> int:
+    """A positive integer no larger than ``most``; past it, ``why`` is the problem and the default applies."""
+    value = _positive_int(table, section, key, default, problems)
+    if value > most:
+        problems.append(f"{section}.{key} {why}, got {value}")
+        return default
+    return value
+
+
 def _unknown_keys(table: dict[str, object], section: str, known: set[str], problems: list[str]) -> None:
     problems += [f"{section}: unknown key {key!r}" for key in sorted(set(table) - known)]
 
@@ -318,10 +329,8 @@ def _match_rules(table: dict[str, object], problems: list[str]) -> MatchRules:
         cascade = list(DEFAULT_CASCADE)
     elif len(set(cascade)) != len(cascade):
         problems.append(f"match.cascade names a step twice: {cascade!r}")
-    window = _positive_int(table, "match", "window_minutes", MatchRules.window_minutes, problems)
-    if window > 1440:
-        problems.append(f"match.window_minutes must be at most a day (1440), got {window}")
-        window = MatchRules.window_minutes
+    window = _int_at_most(table, "match", "window_minutes", MatchRules.window_minutes, 1440,
+                          "must be at most a day (1440)", problems)
     lookback = table.get("lookback_days", MatchRules.lookback_days)
     if not isinstance(lookback, int) or isinstance(lookback, bool) or not 0 <= lookback <= 366:
         problems.append(f"match.lookback_days must be a whole number of days 0..366, got {lookback!r}")
@@ -346,10 +355,8 @@ def _clock_time(table: dict[str, object], section: str, key: str, default: time 
 
 def _schedule_rules(table: dict[str, object], problems: list[str]) -> ScheduleRules:
     _unknown_keys(table, "schedule", {"retry_every_minutes", "give_up_at"}, problems)
-    every = _positive_int(table, "schedule", "retry_every_minutes", ScheduleRules.retry_every_minutes, problems)
-    if every > 1440:
-        problems.append(f"schedule.retry_every_minutes must be at most a day (1440), got {every}")
-        every = ScheduleRules.retry_every_minutes
+    every = _int_at_most(table, "schedule", "retry_every_minutes", ScheduleRules.retry_every_minutes, 1440,
+                         "must be at most a day (1440)", problems)
     give_up = _clock_time(table, "schedule", "give_up_at", ScheduleRules.give_up_at, problems)
     return ScheduleRules(retry_every_minutes=every, give_up_at=give_up or ScheduleRules.give_up_at)
 
@@ -373,10 +380,8 @@ def _notify_rules(table: dict[str, object], problems: list[str]) -> NotifyRules:
     if fmt not in WEBHOOK_FORMATS:
         problems.append(f"notify.webhook_format must be one of {WEBHOOK_FORMATS}, got {fmt!r}")
         fmt = NotifyRules.webhook_format
-    timeout = _positive_int(table, "notify", "timeout_seconds", NotifyRules.timeout_seconds, problems)
-    if timeout > 300:
-        problems.append(f"notify.timeout_seconds must be at most 300, got {timeout}")
-        timeout = NotifyRules.timeout_seconds
+    timeout = _int_at_most(table, "notify", "timeout_seconds", NotifyRules.timeout_seconds, 300,
+                           "must be at most 300", problems)
     on = table.get("notify_on", list(NotifyRules.notify_on))
     if not isinstance(on, list) or any(state not in NOTIFY_ON for state in on):
         problems.append(f"notify.notify_on must list states among {NOTIFY_ON}, got {on!r}")
@@ -387,10 +392,8 @@ def _notify_rules(table: dict[str, object], problems: list[str]) -> NotifyRules:
 
 def _report_rules(table: dict[str, object], problems: list[str]) -> ReportRules:
     _unknown_keys(table, "report", {"max_sheet_rows", "language"}, problems)
-    rows = _positive_int(table, "report", "max_sheet_rows", ReportRules.max_sheet_rows, problems)
-    if rows > 1_000_000:
-        problems.append(f"report.max_sheet_rows must stay below Excel's 1,048,576 rows, got {rows}")
-        rows = ReportRules.max_sheet_rows
+    rows = _int_at_most(table, "report", "max_sheet_rows", ReportRules.max_sheet_rows, 1_000_000,
+                        "must stay below Excel's 1,048,576 rows", problems)
     language = table.get("language", ReportRules.language)
     if language not in LANGUAGES:
         problems.append(f"report.language must be one of {', '.join(LANGUAGES)}, got {language!r}")
