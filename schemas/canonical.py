@@ -16,7 +16,9 @@ from pandera.engines import polars_engine as pe
 from schemas.identifiers import ID_CHECK, printable_ascii
 
 CHANNELS = ("wechatpay", "alipay", "unionpay", "stripe", "paypal")
-CHANNEL_KINDS = ("payment", "refund", "fee", "adjustment", "payout")
+CHANNEL_KINDS = ("payment", "refund", "fee", "adjustment", "payout", "conversion")
+#: What a fund-flow line (WeChat 资金账单, Alipay 账务明细) does to the channel balance.
+BALANCE_MOVE_KINDS = ("payment", "refund", "fee", "fee_refund", "withdrawal", "transfer", "other")
 LEDGER_KINDS = ("payment", "refund")
 CHANNEL_STATUSES = ("succeeded", "processing", "revoked")
 LEDGER_STATUSES = ("succeeded", "pending", "failed")
@@ -140,6 +142,42 @@ class BankTxn(pa.DataFrameModel):
     bank_ref: str = pa.Field(nullable=True)
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
+
+    class Config:
+        """Extra columns are a bug in the adapter."""
+
+        strict = True
+        coerce = False
+
+
+class BalanceMove(pa.DataFrameModel):
+    """One row per line of a channel's fund-flow file (WeChat 资金账单, Alipay 账务明细).
+
+    The channel's own balance moves: the day's payments and refunds again, its fees, and the
+    withdrawals (提现) to the bank. ``amount_minor`` is signed (income +, expense −);
+    ``balance_minor`` is the balance after the move when the file states it; ``business_type`` keeps
+    the file's own words (业务名称/业务类型) beside the ``kind`` recon reads from them.
+    """
+
+    channel: str = pa.Field(isin=CHANNELS)
+    merchant_account: str = pa.Field(nullable=True)
+    move_id: str = pa.Field(str_length={"min_value": 1})
+    business_ref: str = pa.Field(nullable=True)
+    order_no: str = pa.Field(nullable=True)
+    kind: str = pa.Field(isin=BALANCE_MOVE_KINDS)
+    amount_minor: pl.Int64
+    balance_minor: pl.Int64 = pa.Field(nullable=True)
+    currency: str = pa.Field(str_matches=CURRENCY)
+    occurred_at: pe.DateTime = pa.Field(dtype_kwargs={"time_unit": "us", "time_zone": "UTC"})
+    business_type: str = pa.Field(nullable=True)
+    settle_date: pl.Date
+    source_file: str
+    source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("merchant_account", "move_id", "business_ref", "order_no", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only, whatever the adapter (schemas.identifiers)."""
+        return printable_ascii(data)
 
     class Config:
         """Extra columns are a bug in the adapter."""
