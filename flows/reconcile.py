@@ -341,7 +341,7 @@ def match_and_classify(
         con.read_parquet(partition.outcomes).create_view("partition_outcomes")
         con.execute(f"copy ({explain_sql(cascade)}) to $out (format parquet)",  # noqa: S608
                     {"timezone": rules.timezone, "out": partition.explanations})  # fmt: skip
-        lines = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
+        lines = con.sql(settlement_sql(rules), params={"business_date": business_date}).pl()
     return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)  # type: ignore[arg-type]
 
 

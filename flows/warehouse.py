@@ -89,6 +89,9 @@ class Warehouse:
             self.con.execute(RUN_TABLE_SQL)
             for column in ("inputs_json", "outcome_counts_json"):  # a warehouse written before they existed
                 self.con.execute(f"alter table run_log add column if not exists {column} varchar")
+            if self._has_table("settlement_line"):  # written before settlement lines had these columns
+                for column in ("other_minor", "withdrawn_minor"):
+                    self.con.execute(f"alter table settlement_line add column if not exists {column} bigint")
 
     def close(self) -> None:
         """Close the connection (the file lock is released)."""

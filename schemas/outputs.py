@@ -6,12 +6,12 @@ import pandera.polars as pa
 import polars as pl
 
 OUTCOMES = (
-    "matched", "matched_fallback", "amount_mismatch", "currency_mismatch", "status_mismatch",
+    "matched", "matched_fallback", "amount_mismatch", "currency_mismatch", "fx_mismatch", "status_mismatch",
     "fee_mismatch", "missing_in_ledger", "missing_in_channel", "duplicate", "in_transit",
-    "resolved_late", "quarantined", "unexplained", "void",
+    "resolved_late", "quarantined", "unexplained", "void", "settlement_item",
 )
 #: Outcomes that need no person (DESIGN §9): every other row is a discrepancy.
-SETTLED_OUTCOMES = ("matched", "resolved_late", "void")
+SETTLED_OUTCOMES = ("matched", "resolved_late", "void", "settlement_item")
 SOURCES = ("channel", "ledger", "bank")
 
 
@@ -62,7 +62,12 @@ class SettlementLine(pa.DataFrameModel):
 
     Rows with ``settlement_date`` = the run's date come from today's statements (their payout is
     normally still ``in_transit``); rows for earlier dates are payouts that arrived on today's bank
-    statement. Invariant: ``net = gross + refunds + fees`` (refunds and fees negative).
+    statement. Money is in the settlement currency (a cross-border charge counts at what the
+    channel settled). Invariant: ``net = gross + refunds + fees + other`` (refunds and fees negative;
+    ``other``: adjustments such as chargebacks, currency conversions, the channel's own fee lines).
+    ``withdrawn`` is what the statement itself says left for the bank (PayPal's withdrawals,
+    negative); ``payout_expected`` is the net, or what was withdrawn for a channel whose payout basis
+    is its withdrawals; the rest stays in the channel balance.
     """
 
     settlement_date: pl.Date
@@ -74,7 +79,9 @@ class SettlementLine(pa.DataFrameModel):
     gross_minor: pl.Int64 = pa.Field(nullable=True)
     refunds_minor: pl.Int64 = pa.Field(nullable=True)
     fees_minor: pl.Int64 = pa.Field(nullable=True)
+    other_minor: pl.Int64 = pa.Field(nullable=True)
     net_minor: pl.Int64 = pa.Field(nullable=True)
+    withdrawn_minor: pl.Int64 = pa.Field(nullable=True)
     payout_expected_minor: pl.Int64 = pa.Field(nullable=True)
     payout_received_minor: pl.Int64 = pa.Field(nullable=True)
     payout_diff_minor: pl.Int64 = pa.Field(nullable=True)
@@ -84,10 +91,13 @@ class SettlementLine(pa.DataFrameModel):
 
     @pa.dataframe_check()
     def net_is_gross_plus_refunds_plus_fees(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Signed amounts add up: net = gross + refunds + fees."""
+        """Signed amounts add up: net = gross + refunds + fees + other."""
         return data.lazyframe.select(
             pl.col("net_minor").is_null()
-            | (pl.col("net_minor") == pl.col("gross_minor") + pl.col("refunds_minor") + pl.col("fees_minor"))
+            | (
+                pl.col("net_minor")
+                == pl.col("gross_minor") + pl.col("refunds_minor") + pl.col("fees_minor") + pl.col("other_minor")
+            )
         )
 
     class Config:

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
+from schemas.canonical import CHANNELS, BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from schemas.currency import CURRENCY_EXPONENT
 from schemas.outputs import Outcome
 from transforms.carry import carried_side_sql, empty_open_items
@@ -52,7 +52,12 @@ OUTCOME_COLUMNS = list(Outcome.to_schema().columns)
 OUTCOME_SCHEMA = {name: col.dtype.type for name, col in Outcome.to_schema().columns.items()}
 
 #: Findings on a matched pair, in precedence order (DESIGN §9: the first that applies wins).
-PAIR_PRECEDENCE = ("currency_mismatch", "amount_mismatch", "status_mismatch", "fee_mismatch", "matched_fallback")
+PAIR_PRECEDENCE = (
+    "currency_mismatch", "amount_mismatch", "fx_mismatch", "status_mismatch", "fee_mismatch", "matched_fallback",
+)
+#: Channel rows no ledger entry books (the channel's own fee lines, currency conversions, payouts to
+#: the bank): ``settlement_item``, counted in the settlement and followed to the bank there.
+SETTLEMENT_KINDS = ("fee", "conversion", "payout")
 
 #: BAD_INPUTS exception codes the classification gives (``transforms.findings.FINDINGS`` adds the
 #: codes found across rows and days): a row carrying one is a discrepancy whatever its outcome.
@@ -60,28 +65,28 @@ EXCEPTION_CODES = ("CROSS_DATE", "DUPLICATE_ID", "FEE_SIGN")
 
 DONE = ("succeeded", "processing")
 
-#: Channels whose contracted fee defaults to the packaged rate when recon.toml names no table.
-DEFAULT_FEE_CHANNELS = ("wechatpay", "alipay")
-
-
 def fee_checked_channels(rules: Rules) -> tuple[str, ...]:
-    """The channels whose fee is checked against a contract: those recon.toml names, and the defaults."""
-    return tuple(sorted({*rules.channels, *DEFAULT_FEE_CHANNELS}))
+    """The channels whose fee is checked against a contract (``[channels.X] fee_bps``, or the defaults)."""
+    return tuple(name for name in CHANNELS if rules.for_channel(name).fee_checked)
 
 
 def channel_rules_frame(rules: Rules) -> pl.DataFrame:
-    """``channel_rules``: per channel, the fee rate as an exact fraction, its rounding, the tolerance."""
+    """``channel_rules``: per channel, its rounding and refund rule, the tolerances, the deadlines.
+
+    Every channel has a row (its deadlines and matching window apply whatever its fee); its fee terms
+    are in ``fee_terms`` (:func:`fee_terms_frame`), absent for a channel with no contracted fee.
+    """
     rows = []
-    for name in fee_checked_channels(rules):
+    for name in CHANNELS:
         channel_rules = rules.for_channel(name)
-        ratio = Fraction(channel_rules.fee_bps) / 10000
         share = Fraction(channel_rules.amount_tolerance_pct) / 100
         rows.append(
             {
                 "channel": name,
-                "fee_num": ratio.numerator,
-                "fee_den": ratio.denominator,
+                "fee_checked": channel_rules.fee_checked,
                 "fee_rounding": channel_rules.fee_rounding,
+                "refund_fee": channel_rules.refund_fee,
+                "fx_tolerance_minor": channel_rules.fx_tolerance_minor,
                 "tolerance_minor": channel_rules.amount_tolerance_minor,
                 "tolerance_pct_num": share.numerator,
                 "tolerance_pct_den": share.denominator,
@@ -91,10 +96,32 @@ def channel_rules_frame(rules: Rules) -> pl.DataFrame:
                 "window_seconds": rules.match.window_minutes * 60,
             }
         )
-    schema = {"channel": pl.String, "fee_num": pl.Int64, "fee_den": pl.Int64, "fee_rounding": pl.String,
-              "tolerance_minor": pl.Int64, "tolerance_pct_num": pl.Int64, "tolerance_pct_den": pl.Int64,
-              "tolerance_cap_minor": pl.Int64, "settlement_lag_days": pl.Int64, "open_item_days": pl.Int64,
-              "window_seconds": pl.Int64}  # fmt: skip
+    schema = {"channel": pl.String, "fee_checked": pl.Boolean, "fee_rounding": pl.String, "refund_fee": pl.String,
+              "fx_tolerance_minor": pl.Int64, "tolerance_minor": pl.Int64, "tolerance_pct_num": pl.Int64,
+              "tolerance_pct_den": pl.Int64, "tolerance_cap_minor": pl.Int64, "settlement_lag_days": pl.Int64,
+              "open_item_days": pl.Int64, "window_seconds": pl.Int64}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+#: ``fee_terms.currency`` of a channel's default terms (the others name a transaction currency).
+ANY_CURRENCY = "*"
+
+
+def fee_terms_frame(rules: Rules) -> pl.DataFrame:
+    """``fee_terms``: per channel and transaction currency (``*``: any other), the contracted fee terms.
+
+    The rate is an exact fraction (``bps / 10000`` = ``fee_num / fee_den``); fixed part, minimum and
+    maximum are minor units of the settlement currency (``fee_max_minor`` null: no cap).
+    """
+    rows = []
+    for name in fee_checked_channels(rules):
+        for currency, terms in rules.for_channel(name).fee_terms().items():
+            ratio = Fraction(terms.bps) / 10000
+            rows.append({"channel": name, "currency": currency or ANY_CURRENCY, "fee_num": ratio.numerator,
+                         "fee_den": ratio.denominator, "fee_fixed_minor": terms.fixed_minor,
+                         "fee_min_minor": terms.min_minor, "fee_max_minor": terms.max_minor})  # fmt: skip
+    schema = {"channel": pl.String, "currency": pl.String, "fee_num": pl.Int64, "fee_den": pl.Int64,
+              "fee_fixed_minor": pl.Int64, "fee_min_minor": pl.Int64, "fee_max_minor": pl.Int64}  # fmt: skip
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -159,19 +186,48 @@ def allowed_difference_sql(ledger_amount: str) -> str:
     return f"greatest(coalesce(r.tolerance_minor, 0)::hugeint, {capped})"
 
 
-def contracted_fee_sql(amount: str) -> str:
+def fee_terms_join_sql(row: str) -> str:
+    """SQL: the joins giving row ``row`` its fee terms ``tc`` (its transaction currency's) and ``td`` (the default)."""
+    return (
+        f"left join fee_terms tc on tc.channel = {row}.channel and tc.currency = {row}.currency "
+        f"left join fee_terms td on td.channel = {row}.channel and td.currency = '{ANY_CURRENCY}'"
+    )
+
+
+def contracted_fee_sql(amount: str, kind: str) -> str:
     """SQL: the contracted fee of a row, signed towards the merchant, in exact integer arithmetic.
 
-    Payment: ``−round(|amount| × num / den)``; refund: ``+round(...)`` (the fee comes back); the
-    channel's rounding applies to the magnitude. Null for a channel with no rules.
+    ``amount`` is the amount the channel settles (its settlement currency), ``kind`` the row's kind;
+    the terms come from ``tc``/``td`` (:func:`fee_terms_join_sql`) and the rounding and refund rule
+    from ``channel_rules`` ``r``. A payment pays ``−clamp(round(|amount| × rate) + fixed, min, max)``;
+    a refund gets back the rate part on its amount (``proportional``), the whole fee as if it were a
+    payment (``full``) or nothing (``none``). Null for other kinds and for a channel with no contract.
     """
-    product = f"(abs({amount})::hugeint * r.fee_num)"
-    magnitude = (
-        f"case r.fee_rounding when 'half_up' then ({product} * 2 + r.fee_den) // (2 * r.fee_den) "
-        f"when 'down' then {product} // r.fee_den "
-        f"else ({product} + r.fee_den - 1) // r.fee_den end"
+    def term(name: str) -> str:
+        return f"(case when tc.channel is not null then tc.{name} else td.{name} end)"
+
+    num, den = term("fee_num"), term("fee_den")
+    product = f"(abs({amount})::hugeint * {num})"
+    rate_part = (
+        f"(case r.fee_rounding when 'half_up' then ({product} * 2 + {den}) // (2 * {den}) "
+        f"when 'down' then {product} // {den} "
+        f"else ({product} + {den} - 1) // {den} end)"
     )
-    return f"(case when {amount} > 0 then -({magnitude}) else ({magnitude}) end)::bigint"
+    cap = f"coalesce({term('fee_max_minor')}::hugeint, 9223372036854775807)"
+    whole = f"least(greatest({rate_part} + {term('fee_fixed_minor')}, {term('fee_min_minor')}), {cap})"
+    returned = (
+        f"(case r.refund_fee when 'full' then {whole} when 'none' then 0::hugeint "
+        f"else least({rate_part}, {cap}) end)"
+    )
+    return (
+        f"(case when {num} is null then null when {kind} = 'payment' then -({whole}) "
+        f"when {kind} = 'refund' then {returned} end)::bigint"
+    )
+
+
+def converted_sql(amount: str, rate: str, from_unit: str, to_unit: str) -> str:
+    """SQL: ``amount`` minor units converted at ``rate``, in the target's minor units, rounded half away from zero."""
+    return f"round({amount}::decimal(38, 10) * {rate} * {to_unit} / {from_unit}, 0)::bigint"
 
 
 def _late_sql(cascade: tuple[MatchStep, ...]) -> str:
@@ -274,13 +330,17 @@ def classify_sql(
     l_money = money_text_sql("f.l_total", "f.l_currency", "lx.exponent", "lx.unit")
     c_total_money = money_text_sql("f.c_total", "f.currency", "cx.exponent", "cx.unit")
     group_rules = ", ".join(f"'{rule}'" for rule in GROUP_RULES)
-    fee_charged = money_text_sql("f.fee_minor", "f.currency", "cx.exponent", "cx.unit")
-    fee_contracted = money_text_sql("f.expected_fee_minor", "f.currency", "cx.exponent", "cx.unit")
+    settlement_kinds = ", ".join(f"'{kind}'" for kind in SETTLEMENT_KINDS)
+    fee_charged = money_text_sql("f.fee_minor", "f.fee_currency", "fx.exponent", "fx.unit")
+    fee_contracted = money_text_sql("f.expected_fee_minor", "f.fee_currency", "fx.exponent", "fx.unit")
+    fx_settled = money_text_sql("f.settle_amount_minor", "f.fee_currency", "fx.exponent", "fx.unit")
+    fx_expected = money_text_sql("f.fx_expected_minor", "f.fee_currency", "fx.exponent", "fx.unit")
+    fx_amount = money_text_sql("f.amount_minor", "f.currency", "cx.exponent", "cx.unit")
     fee_note = (
         "case when c.fee_minor <> c.expected_fee_minor then 'fee_mismatch: charged ' || "
-        + money_text_sql("c.fee_minor", "c.currency", "cx.exponent", "cx.unit")
+        + money_text_sql("c.fee_minor", "c.fee_currency", "fx.exponent", "fx.unit")
         + " || ' vs contracted ' || "
-        + money_text_sql("c.expected_fee_minor", "c.currency", "cx.exponent", "cx.unit")
+        + money_text_sql("c.expected_fee_minor", "c.fee_currency", "fx.exponent", "fx.unit")
         + " end"
     )
     late_block = _late_sql(cascade) if carried else (
@@ -294,8 +354,17 @@ def classify_sql(
         -- only the columns the outcomes need: this set is materialised and joined several times
         select ch.cid, ch.channel, ch.kind, ch.channel_txn_id, ch.order_no, ch.amount_minor, ch.fee_minor,
                ch.currency, ch.status, ch.settle_date, ch.occurred_at, ch.source_file, ch.source_line,
-               {contracted_fee_sql("ch.amount_minor")} as expected_fee_minor
+               coalesce(ch.settle_currency, ch.currency) as fee_currency,
+               {contracted_fee_sql("coalesce(ch.settle_amount_minor, ch.amount_minor)", "ch.kind")} as expected_fee_minor,
+               ch.settle_amount_minor, ch.fx_rate,
+               case when ch.fx_rate is not null and ch.settle_amount_minor is not null
+                    then {converted_sql("ch.amount_minor", "ch.fx_rate", "fx_from.unit", "fx_to.unit")} end
+                   as fx_expected_minor,
+               r.fx_tolerance_minor
         from channel_rows ch left join channel_rules r using (channel)
+        {fee_terms_join_sql("ch")}
+        left join currency_units fx_from on fx_from.currency = ch.currency
+        left join currency_units fx_to on fx_to.currency = ch.settle_currency
     ),
     l as (
         select lid, entry_id, channel, channel_txn_id, kind, order_no, amount_minor, currency, status,
@@ -325,7 +394,8 @@ def classify_sql(
     paired_rows as (
         -- a group (one row against several) is judged on its totals: each side's sum over the group
         select p.cid, p.lid, p.match_rule, c.channel, c.amount_minor, c.fee_minor, c.expected_fee_minor,
-               c.currency, c.status, c.source_file, c.source_line,
+               c.currency, c.status, c.source_file, c.source_line, c.fee_currency, c.settle_amount_minor,
+               c.fx_rate, c.fx_expected_minor, c.fx_tolerance_minor,
                l.amount_minor as l_amount, l.currency as l_currency, l.status as l_status,
                l.source_file as l_file, l.source_line as l_line,
                coalesce(gl.per_l, 1) as per_l, coalesce(gc.per_c, 1) as per_c,
@@ -342,6 +412,7 @@ def classify_sql(
         select *,
                currency <> l_currency as f_currency,
                abs(c_total - l_total) > tolerance_minor as f_amount,
+               coalesce(abs(settle_amount_minor - fx_expected_minor) > coalesce(fx_tolerance_minor, 0), false) as f_fx,
                (status in ('succeeded', 'processing')) <> (l_status = 'succeeded') as f_status,
                coalesce(fee_minor <> expected_fee_minor, false) as f_fee,
                match_rule <> 'channel_txn_id' as f_fallback
@@ -350,11 +421,13 @@ def classify_sql(
     pair_judged as (
         select f.cid, f.lid, f.match_rule, f.l_file, f.l_line, f.source_file as c_file, f.source_line as c_line,
                f.group_key, f.per_c, f.per_l,
-               case when f_currency then 0 when f_amount then 1 when f_status then 2 when f_fee then 3
-                    when f_fallback then 4 else 5 end as rank,
+               case when f_currency then 0 when f_amount then 1 when f_fx then 2 when f_status then 3
+                    when f_fee then 4 when f_fallback then 5 else 6 end as rank,
                nullif(concat_ws('; ',
                    case when f_currency then 'currency_mismatch: channel ' || f.currency || ' vs ledger ' || f.l_currency end,
                    case when f_amount then 'amount_mismatch: channel ' || {c_money} || ' vs ledger ' || {l_money} end,
+                   case when f_fx then 'fx_mismatch: ' || {fx_amount} || ' at the channel''s rate ' || f.fx_rate::varchar
+                                       || ' is ' || {fx_expected} || ', the channel settled ' || {fx_settled} end,
                    case when f_status then 'status_mismatch: channel ' || f.status || ' vs ledger ' || f.l_status end,
                    case when f_fee then 'fee_mismatch: charged ' || {fee_charged} || ' vs contracted ' || {fee_contracted} end,
                    case when f_fallback then 'matched_fallback: matched by ' || f.match_rule || ', not by the channel''s id' end,
@@ -368,14 +441,15 @@ def classify_sql(
         from findings f
         left join currency_units cx on cx.currency = f.currency
         left join currency_units lx on lx.currency = f.l_currency
+        left join currency_units fx on fx.currency = f.fee_currency
     ),
     group_rank as (  -- every row of a group gets the group's outcome: the first finding of any of its pairs
         select group_key, min(rank) as g_rank from pair_judged where group_key is not null group by group_key
     ),
     judged as (
         select j.* exclude (rank),
-               (['currency_mismatch', 'amount_mismatch', 'status_mismatch', 'fee_mismatch', 'matched_fallback',
-                 'matched'])[1 + coalesce(g.g_rank, j.rank)] as outcome
+               (['currency_mismatch', 'amount_mismatch', 'fx_mismatch', 'status_mismatch', 'fee_mismatch',
+                 'matched_fallback', 'matched'])[1 + coalesce(g.g_rank, j.rank)] as outcome
         from pair_judged j left join group_rank g using (group_key)
     ),
     -- one row per channel row and per ledger row: in a group, the single row names its first partner
@@ -394,8 +468,13 @@ def classify_sql(
                c.channel_txn_id, c.order_no, c.kind, c.amount_minor, c.fee_minor, c.expected_fee_minor, c.currency,
                case when d.cid is not null then 'duplicate' when j.cid is not null then j.outcome
                     when lj.today_id is not null then lj.outcome
+                    when c.kind in ({settlement_kinds}) then 'settlement_item'
                     when g.why is not null then 'in_transit' else 'missing_in_ledger' end as outcome,
                case when d.cid is not null then d.detail
+                    when j.cid is null and lj.today_id is null and c.kind in ({settlement_kinds})
+                    then 'the channel''s own ' || c.kind || ' line: no ledger entry books it; counted in the settlement'
+                    when j.cid is null and lj.today_id is null and c.kind = 'adjustment'
+                    then 'a channel adjustment (dispute, chargeback, correction): the ledger has no entry for it' 
                     when j.cid is null and lj.today_id is not null then lj.detail
                     when j.cid is null and g.why is not null
                     then concat_ws('; ', g.why || ': no entry in the ledger read today, carried forward', {fee_note})
@@ -407,6 +486,7 @@ def classify_sql(
         from c left join channel_dup d using (cid) left join judged_c j using (cid)
         left join (select * from late_judged where side = 'channel') lj on lj.today_id = c.cid
         left join currency_units cx on cx.currency = c.currency
+        left join currency_units fx on fx.currency = c.fee_currency
         left join (select why from unavailable where channel = 'ledger' limit 1) g on true
     ),
     ledger_out as (
@@ -449,7 +529,9 @@ def classify_sql(
            case when outcome = 'duplicate' then 'DUPLICATE_ID'
                 -- the fee charged where it should come back, or the other way round (BAD_INPUTS L09)
                 when outcome = 'fee_mismatch' and sign(fee_minor) * sign(expected_fee_minor) = -1 then 'FEE_SIGN'
-                when outcome in ('matched', 'void') then null else upper(outcome) end as reason_code,
+                when outcome in ('matched', 'void', 'settlement_item') then null
+                when outcome = 'missing_in_ledger' and kind = 'adjustment' then 'CHANNEL_ADJUSTMENT'
+                else upper(outcome) end as reason_code,
            nullif(detail, '') as detail, match_rule, counterpart_file, counterpart_line, counterpart_date, row_id,
            row_date
     from channel_out
@@ -634,6 +716,7 @@ def prepare_classification(
 ) -> None:
     """Register the rule tables :func:`classify_sql` reads on ``con`` (``rejected``: the rejected pairs)."""
     con.register("channel_rules", channel_rules_frame(rules))
+    con.register("fee_terms", fee_terms_frame(rules))
     con.register("currency_units", currency_units_frame())
     con.register("unavailable", unavailable_frame(unavailable))
     con.register("rejected_pairs", pl.DataFrame(schema=REJECTED_PAIRS_SCHEMA) if rejected is None else rejected)

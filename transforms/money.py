@@ -116,30 +116,53 @@ def round_half_up(units: int, from_scale: int, to_scale: int) -> int:
     return magnitude if units >= 0 else -magnitude
 
 
-def contracted_fee_minor(amount_minor: int, rate_bps: Decimal, rounding: str = "half_up") -> int:
+def contracted_fee_minor(
+    amount_minor: int,
+    rate_bps: Decimal,
+    rounding: str = "half_up",
+    *,
+    kind: str | None = None,
+    fixed_minor: int = 0,
+    min_minor: int = 0,
+    max_minor: int | None = None,
+    refund_fee: str = "proportional",
+) -> int:
     """The contracted fee of one transaction, signed towards the merchant (DESIGN §9 Fees).
 
-    The fee is ``|amount| × rate`` rounded on its magnitude; a payment (amount > 0) pays it, so
-    the result is negative, and a refund (amount < 0) gets it back, so the result is positive.
+    The rate part is ``|amount| × rate`` rounded on its magnitude. A payment pays the rate part plus
+    ``fixed_minor``, at least ``min_minor`` and at most ``max_minor``, so the result is negative. A
+    refund gets back the rate part on its amount (``proportional``, capped by ``max_minor``), the
+    whole fee as if it were a payment (``full``) or nothing (``none``), so the result is positive.
+    ``kind`` defaults to the amount's sign (a payment is positive).
 
     Args:
-        amount_minor: the signed transaction amount in minor units.
+        amount_minor: the signed amount the channel settles, in minor units.
         rate_bps: the contracted rate in basis points; decimals allowed (``Decimal('38.5')``).
         rounding: ``half_up`` (half away from zero), ``down`` (truncate) or ``up`` (ceiling).
 
     Returns:
-        The signed fee in minor units: ``contracted_fee_minor(750, Decimal(60)) == -5``.
+        The signed fee in minor units: ``contracted_fee_minor(750, Decimal(60)) == -5``;
+        ``contracted_fee_minor(6400, Decimal(290), fixed_minor=30) == -216`` (Stripe's 2.9 % + 30¢).
     """
     exact = Decimal(abs(amount_minor)) * rate_bps / Decimal(10000)
     if rounding == "half_up":
-        magnitude = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        rate_part = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
     elif rounding == "down":
-        magnitude = int(exact)
+        rate_part = int(exact)
     elif rounding == "up":
-        magnitude = int(exact) + (0 if exact == int(exact) else 1)
+        rate_part = int(exact) + (0 if exact == int(exact) else 1)
     else:
         raise ValueError(f"unknown fee rounding {rounding!r}")
-    return -magnitude if amount_minor > 0 else magnitude
+    whole = max(rate_part + fixed_minor, min_minor)
+    if max_minor is not None:
+        whole = min(whole, max_minor)
+    if (kind or ("payment" if amount_minor > 0 else "refund")) == "payment":
+        return -whole
+    if refund_fee == "full":
+        return whole
+    if refund_fee == "none":
+        return 0
+    return rate_part if max_minor is None else min(rate_part, max_minor)
 
 
 def money_text_expr(amount: pl.Expr, currency: pl.Expr) -> pl.Expr:

@@ -38,9 +38,10 @@ DISCREPANCY_SCHEMA = {name: col.dtype.type for name, col in Discrepancy.to_schem
 #: comes first, then checks that failed, then what only waits or needs a look.
 SEVERITY: dict[str, int] = {
     "missing_in_ledger": 1, "missing_in_channel": 1, "amount_mismatch": 1, "currency_mismatch": 1,
-    "status_mismatch": 1, "duplicate": 1,
+    "fx_mismatch": 1, "status_mismatch": 1, "duplicate": 1,
     "fee_mismatch": 2, "unexplained": 2, "quarantined": 2,
     "in_transit": 3, "matched_fallback": 3, "matched": 3, "resolved_late": 3, "void": 3,
+    "settlement_item": 3,
 }  # fmt: skip
 _SOURCE_ORDER = ("channel", "ledger", "bank")
 AGING_SCHEMA = {"channel": pl.String, "currency": pl.String, "aging_bucket": pl.String, "items": pl.Int64,

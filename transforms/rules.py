@@ -16,11 +16,22 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.canonical import CHANNELS
+from schemas.currency import CURRENCY_EXPONENT
 from transforms.labels import LANGUAGES
 from transforms.match import MATCH_STEPS
 from transforms.parsed import Limits
 
 FEE_ROUNDINGS = ("half_up", "down", "up")
+#: What a refund does to the fee of its payment: ``proportional`` returns the rate part on the
+#: refunded amount (WeChat Pay, Alipay, PayPal keep the fixed part), ``full`` returns the rate part and
+#: the fixed part, ``none`` returns nothing (Stripe).
+REFUND_FEES = ("proportional", "full", "none")
+#: What a channel pays out to the bank for a business date: ``net`` its whole net settlement
+#: (WeChat T+1, Alipay's daily withdrawal, Stripe's automatic payout), ``withdrawals`` only the
+#: withdrawal rows its statement shows (PayPal T0400: the rest stays in the channel balance).
+PAYOUT_BASES = ("net", "withdrawals")
+#: Channels whose contracted fee defaults to the packaged rate when recon.toml names no table.
+DEFAULT_FEE_CHANNELS = ("wechatpay", "alipay")
 _MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
 EXPECTABLE = (*CHANNELS, "bank")
 
@@ -34,18 +45,44 @@ class RulesError(ValueError):
 
 
 @dataclass(frozen=True)
+class FeeTerms:
+    """The contracted fee of one payment: ``round(amount × bps / 10000) + fixed``, then at least
+    ``min_minor`` and at most ``max_minor``, on the amount the channel settles (its settlement
+    currency). Fixed, minimum and maximum are minor units of that settlement currency.
+    """
+
+    bps: Decimal
+    fixed_minor: int = 0
+    min_minor: int = 0
+    max_minor: int | None = None
+
+
+@dataclass(frozen=True)
 class ChannelRules:
     """Per-channel rules.
 
     Attributes:
-        fee_bps: contracted fee rate in basis points (Decimal; 60 = 0.60 %).
-        fee_rounding: how the contracted fee is rounded to the minor unit, on its magnitude.
+        fee_bps: contracted fee rate in basis points (Decimal; 60 = 0.60 %); None: no contracted fee
+            (the fee is not checked, and the Summary says so).
+        fee_fixed_minor: a fixed part per payment (Stripe's 30¢), minor units of the settlement currency.
+        fee_min_minor / fee_max_minor: the least and the most one payment's fee may be (UnionPay's
+            capped debit-card rate: ``fee_max_minor = 2000``); None: no cap.
+        fee_rounding: how the rate part is rounded to the minor unit, on its magnitude.
+        refund_fee: what a refund does to the fee (``REFUND_FEES``).
+        fee_by_currency: other terms for payments in these transaction currencies (Stripe's
+            cross-border 5.4 %, PayPal's EUR 4.49 % + €0.39), each a ``FeeTerms``.
+        fx_tolerance_minor: the most a converted amount may differ from the transaction amount at the
+            channel's own rate before the row is ``fx_mismatch`` (minor units of the settlement currency).
+        payout_basis: what the bank should receive for a business date (``PAYOUT_BASES``).
         amount_tolerance_minor: allowed |channel − ledger| amount difference, minor units (0 = exact).
         amount_tolerance_pct: allowed difference in percent of the ledger amount (Decimal, 0 = none),
             rounded down to the minor unit; the larger of the two tolerances applies.
         amount_tolerance_cap_minor: the most the percent tolerance may allow, minor units (None: no cap).
         payout_reference: regex recognising this channel's payout credit on the bank statement; its
-            named group ``date`` (yyyymmdd) is the business date the payout settles.
+            named group ``date`` (yyyymmdd) is the business date the payout settles; without one, a
+            ``ref`` group names the payout (Stripe's ``po_…``, PayPal's Bank Reference ID), and the
+            date it settles is the withdrawal's (``payout_basis = "withdrawals"``) or the credit's
+            booking date less ``settlement_lag_days``. Named group ``account`` optional.
         settlement_lag_days: days from a business date to its payout on the bank (T+1: 1).
         open_item_days: days an open item may wait past the settlement lag before it becomes a
             discrepancy (an entry still without its channel row: ``missing_in_channel``).
@@ -56,8 +93,15 @@ class ChannelRules:
             Scheduling only: not in the rules hash, never changes a result.
     """
 
-    fee_bps: Decimal = Decimal(60)
+    fee_bps: Decimal | None = Decimal(60)
+    fee_fixed_minor: int = 0
+    fee_min_minor: int = 0
+    fee_max_minor: int | None = None
     fee_rounding: str = "half_up"
+    refund_fee: str = "proportional"
+    fee_by_currency: dict[str, FeeTerms] = field(default_factory=dict)
+    fx_tolerance_minor: int = 0
+    payout_basis: str = "net"
     amount_tolerance_minor: int = 0
     amount_tolerance_pct: Decimal = Decimal(0)
     amount_tolerance_cap_minor: int | None = None
@@ -65,6 +109,18 @@ class ChannelRules:
     settlement_lag_days: int = 1
     open_item_days: int = 2
     statement_ready_after: time | None = None
+
+    @property
+    def fee_checked(self) -> bool:
+        """True when the channel has a contracted fee to check against."""
+        return self.fee_bps is not None
+
+    def fee_terms(self) -> dict[str | None, FeeTerms]:
+        """The fee terms by transaction currency; ``None`` keys the channel's default terms."""
+        if self.fee_bps is None:
+            return {}
+        default = FeeTerms(self.fee_bps, self.fee_fixed_minor, self.fee_min_minor, self.fee_max_minor)
+        return {None: default, **self.fee_by_currency}
 
     @property
     def exact_amounts(self) -> bool:
@@ -212,8 +268,14 @@ class Rules:
     notify: NotifyRules = field(default_factory=NotifyRules)
 
     def for_channel(self, channel: str) -> ChannelRules:
-        """The rules of ``channel`` (defaults when the config does not name it)."""
-        return self.channels.get(channel, ChannelRules())
+        """The rules of ``channel`` (defaults when the config does not name it).
+
+        A channel recon.toml does not name has no contracted fee, except WeChat Pay and Alipay,
+        whose packaged rate applies (``DEFAULT_FEE_CHANNELS``).
+        """
+        if channel in self.channels:
+            return self.channels[channel]
+        return ChannelRules() if channel in DEFAULT_FEE_CHANNELS else ChannelRules(fee_bps=None)
 
     def digest(self) -> str:
         """A stable sha256 of the rules' content, for the manifest and the run id (engine settings excluded)."""
@@ -302,6 +364,17 @@ def _positive_int(table: dict[str, object], section: str, key: str, default: int
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         problems.append(f"{section}.{key} must be a positive integer, got {value!r}")
+        return default
+    return value
+
+
+def _bounded_int(
+    table: dict[str, object], section: str, key: str, default: int, least: int, most: int, problems: list[str]
+) -> int:
+    """A whole number in ``least..most`` (a bool or a float is refused)."""
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+        problems.append(f"{section}.{key} must be a whole number {least}..{most}, got {value!r}")
         return default
     return value
 
@@ -447,16 +520,57 @@ def _decimal(table: dict[str, object], section: str, key: str, default: Decimal,
     return value
 
 
+def _fee_terms(table: dict[str, object], section: str, bps: Decimal, problems: list[str]) -> FeeTerms:
+    """The fixed part, minimum and maximum of a fee (``fee_fixed_minor``, ``fee_min_minor``, ``fee_max_minor``)."""
+    fixed = _bounded_int(table, section, "fee_fixed_minor", 0, 0, 10**12, problems)
+    least = _bounded_int(table, section, "fee_min_minor", 0, 0, 10**12, problems)
+    most = table.get("fee_max_minor")
+    if most is not None:
+        most = _bounded_int(table, section, "fee_max_minor", 0, 0, 10**12, problems)
+        if most < least:
+            problems.append(f"{section}.fee_max_minor: {most} is below fee_min_minor {least}")
+    return FeeTerms(bps, fixed, least, most)
+
+
 def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> ChannelRules:
-    known = {"fee_bps", "fee_rounding", "amount_tolerance_minor", "amount_tolerance_pct",
-             "amount_tolerance_cap_minor", "payout_reference", "settlement_lag_days", "open_item_days",
-             "statement_ready_after"}  # fmt: skip
+    known = {"fee_bps", "fee_fixed_minor", "fee_min_minor", "fee_max_minor", "fee_rounding", "refund_fee",
+             "fee_by_currency", "fx_tolerance_minor", "payout_basis", "amount_tolerance_minor",
+             "amount_tolerance_pct", "amount_tolerance_cap_minor", "payout_reference", "settlement_lag_days",
+             "open_item_days", "statement_ready_after"}  # fmt: skip
     problems += [f"channels.{name}: unknown key {key!r}" for key in sorted(set(table) - known)]
     defaults = ChannelRules()
-    fee_bps = _decimal(table, f"channels.{name}", "fee_bps", defaults.fee_bps, problems)
+    section = f"channels.{name}"
+    fee_bps: Decimal | None = None
+    if "fee_bps" in table or name in DEFAULT_FEE_CHANNELS:
+        fee_bps = _decimal(table, section, "fee_bps", Decimal(60), problems)
+    terms = _fee_terms(table, section, fee_bps or Decimal(0), problems)
+    by_currency: dict[str, FeeTerms] = {}
+    overrides = table.get("fee_by_currency", {})
+    if not isinstance(overrides, dict):
+        problems.append(f"{section}.fee_by_currency: must be a table of [{section}.fee_by_currency.<CCY>] tables")
+        overrides = {}
+    for code, override in sorted(overrides.items()):
+        where = f"{section}.fee_by_currency.{code}"
+        if code not in CURRENCY_EXPONENT:
+            problems.append(f"{where}: {code!r} is not an ISO 4217 currency code recon knows")
+        elif not isinstance(override, dict):
+            problems.append(f"{where}: must be a table")
+        elif fee_bps is None:
+            problems.append(f"{where}: set {section}.fee_bps first (the terms of other currencies)")
+        else:
+            unknown = sorted(set(override) - {"fee_bps", "fee_fixed_minor", "fee_min_minor", "fee_max_minor"})
+            problems += [f"{where}: unknown key {key!r}" for key in unknown]
+            by_currency[code] = _fee_terms(override, where, _decimal(override, where, "fee_bps", fee_bps, problems), problems)
     rounding = table.get("fee_rounding", "half_up")
     if rounding not in FEE_ROUNDINGS:
         problems.append(f"channels.{name}.fee_rounding: {rounding!r} is not one of {FEE_ROUNDINGS}")
+    refund_fee = table.get("refund_fee", defaults.refund_fee)
+    if refund_fee not in REFUND_FEES:
+        problems.append(f"{section}.refund_fee: {refund_fee!r} is not one of {REFUND_FEES}")
+    payout_basis = table.get("payout_basis", defaults.payout_basis)
+    if payout_basis not in PAYOUT_BASES:
+        problems.append(f"{section}.payout_basis: {payout_basis!r} is not one of {PAYOUT_BASES}")
+    fx_tolerance = _bounded_int(table, section, "fx_tolerance_minor", 0, 0, 10**12, problems)
     tolerance = table.get("amount_tolerance_minor", 0)
     if not isinstance(tolerance, int) or isinstance(tolerance, bool) or tolerance < 0:
         problems.append(f"channels.{name}.amount_tolerance_minor: must be a non-negative integer")
@@ -479,13 +593,21 @@ def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> 
     pattern = table.get("payout_reference")
     if pattern is not None:
         try:
-            if "date" not in re.compile(str(pattern)).groupindex:
-                problems.append(f"channels.{name}.payout_reference: needs a (?P<date>...) group")
+            groups = re.compile(str(pattern)).groupindex
+            if "date" not in groups and "ref" not in groups:
+                problems.append(f"channels.{name}.payout_reference: needs a (?P<date>...) or a (?P<ref>...) group")
         except re.error as exc:
             problems.append(f"channels.{name}.payout_reference: bad regex: {exc}")
     return ChannelRules(
         fee_bps=fee_bps,
+        fee_fixed_minor=terms.fixed_minor,
+        fee_min_minor=terms.min_minor,
+        fee_max_minor=terms.max_minor,
         fee_rounding=str(rounding),
+        refund_fee=str(refund_fee),
+        fee_by_currency=by_currency,
+        fx_tolerance_minor=fx_tolerance,
+        payout_basis=str(payout_basis),
         amount_tolerance_minor=int(tolerance),
         amount_tolerance_pct=pct,
         amount_tolerance_cap_minor=cap,

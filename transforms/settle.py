@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
+from schemas.canonical import CHANNELS
 from schemas.outputs import SettlementLine
 from transforms.classify import as_outcomes
 from transforms.money import money_text_expr
@@ -21,41 +22,63 @@ SETTLEMENT_SCHEMA = pl.Schema({name: col.dtype.type for name, col in SettlementL
 DONE = ("succeeded", "processing")
 
 
-def settlement_sql() -> str:
-    """One settlement line per (channel, merchant account, currency) of ``channel_rows`` (SettlementLine).
+def settlement_sql(rules: Rules | None = None) -> str:
+    """One settlement line per (channel, merchant account, settlement currency) of ``channel_rows`` (SettlementLine).
 
     Every done row of the statement counts (duplicates and unmatched rows included): the channel pays
-    what is on its statement. The payout is ``in_transit`` until a later bank statement carries it.
-    ``$business_date`` (the statements' date) is bound.
+    what is on its statement. Amounts are what the channel settles: a cross-border charge counts at
+    its settlement amount and currency. Payments, refunds and fees are their own columns; the
+    channel's own lines (adjustments, conversions, fee lines) are ``other``; payout rows on the
+    statement are ``withdrawn`` and not part of the net. The payout expected is the net, or what was
+    withdrawn for a channel whose ``payout_basis`` is ``withdrawals`` (``rules``; default: the net).
+    It is ``in_transit`` until a later bank statement carries it. ``$business_date`` is bound.
     """
-    return """
+    withdrawals = sorted(
+        name for name in (rules.channels if rules else {}) if rules and rules.for_channel(name).payout_basis == "withdrawals"
+    )
+    by_withdrawals = ", ".join(f"'{name}'" for name in withdrawals if name in CHANNELS) or "null"
+    return f"""
+        with rows as (
+            select channel, merchant_account, kind, fee_minor,
+                   coalesce(settle_currency, currency) as currency,
+                   coalesce(settle_amount_minor, amount_minor) as amount_minor
+            from channel_rows
+            where status in ('succeeded', 'processing')
+        )
         select $business_date::date as settlement_date, channel, merchant_account, currency,
                count(*) filter (where kind = 'payment') as payments_count,
                count(*) filter (where kind = 'refund') as refunds_count,
                coalesce(sum(amount_minor) filter (where kind = 'payment'), 0)::bigint as gross_minor,
                coalesce(sum(amount_minor) filter (where kind = 'refund'), 0)::bigint as refunds_minor,
                coalesce(sum(fee_minor), 0)::bigint as fees_minor,
-               (gross_minor + refunds_minor + fees_minor)::bigint as net_minor,
-               net_minor as payout_expected_minor,
+               coalesce(sum(amount_minor) filter (where kind not in ('payment', 'refund', 'payout')), 0)::bigint
+                   as other_minor,
+               (gross_minor + refunds_minor + fees_minor + other_minor)::bigint as net_minor,
+               coalesce(sum(amount_minor) filter (where kind = 'payout'), 0)::bigint as withdrawn_minor,
+               (case when channel in ({by_withdrawals}) then -withdrawn_minor else net_minor end)::bigint
+                   as payout_expected_minor,
                null::bigint as payout_received_minor, null::bigint as payout_diff_minor,
                'in_transit' as payout_status, null::varchar as bank_source_file, null::bigint as bank_source_line
-        from channel_rows
-        where status in ('succeeded', 'processing') and kind in ('payment', 'refund')
+        from rows
         group by channel, merchant_account, currency
         order by channel, merchant_account nulls last, currency
-    """
+    """  # noqa: S608 - channel names from CHANNELS, values bound
 
 
-def settle_channel_day(channel: pl.DataFrame, business_date: date) -> pl.DataFrame:
+def settle_channel_day(channel: pl.DataFrame, business_date: date, rules: Rules | None = None) -> pl.DataFrame:
     """:func:`settlement_sql` on an in-memory frame of ChannelTxn rows (worked examples, small days)."""
     with duckdb.connect() as con:
         con.register("channel_rows", channel)
-        lines: pl.DataFrame = con.sql(settlement_sql(), params={"business_date": business_date}).pl()
+        lines: pl.DataFrame = con.sql(settlement_sql(rules), params={"business_date": business_date}).pl()
     return lines.select(list(SETTLEMENT_SCHEMA)).cast(SETTLEMENT_SCHEMA)
 
 
 def recognise_payouts(bank: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """Tag each bank credit with the channel, account and business date its reference names.
+
+    A pattern's ``date`` group names the business date the payout settles; a pattern without one
+    (Stripe's ``STRIPE PAYOUT po_…``, PayPal's ``PAYPAL TRANSFER <Bank Reference ID>``) pays the
+    credit's booking date less the channel's ``settlement_lag_days``.
 
     Returns:
         ``bank`` with ``payout_channel``, ``payout_account`` and ``payout_date`` (null when no
@@ -63,22 +86,27 @@ def recognise_payouts(bank: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """
     tags: list[dict[str, object]] = []
     patterns = [
-        (name, re.compile(ch.payout_reference))
+        (name, re.compile(ch.payout_reference), timedelta(days=ch.settlement_lag_days))
         for name, ch in sorted(rules.channels.items())
         if ch.payout_reference
     ]
-    for amount, reference in bank.select("amount_minor", "reference").iter_rows():
+    for amount, reference, booked in bank.select("amount_minor", "reference", "booking_date").iter_rows():
         tag: dict[str, object] = {"payout_channel": None, "payout_account": None, "payout_date": None}
-        for name, pattern in patterns if amount > 0 else []:
+        for name, pattern, lag in patterns if amount > 0 else []:
             found = pattern.search(reference or "")
             if found is None:
                 continue
-            try:
-                paid = datetime.strptime(found.group("date"), "%Y%m%d").date()
-            except ValueError:
+            groups = found.groupdict()
+            if groups.get("date") is not None:
+                try:
+                    paid = datetime.strptime(groups["date"], "%Y%m%d").date()
+                except ValueError:
+                    continue
+            elif booked is not None:
+                paid = booked - lag
+            else:
                 continue
-            account = found.groupdict().get("account")
-            tag = {"payout_channel": name, "payout_account": account, "payout_date": paid}
+            tag = {"payout_channel": name, "payout_account": groups.get("account"), "payout_date": paid}
             break
         tags.append(tag)
     schema = {"payout_channel": pl.String(), "payout_account": pl.String(), "payout_date": pl.Date()}
@@ -107,9 +135,14 @@ def reconcile_payouts(
         D−1 (due T+1 on this statement) that no credit pays.
     """
     tagged = recognise_payouts(bank, rules).with_row_index("bid")
-    known = history.filter(pl.col("settlement_date") < business_date).select(
+    for column in ("other_minor", "withdrawn_minor"):  # history recorded before these columns existed
+        if column not in history.columns:
+            history = history.with_columns(pl.lit(0, pl.Int64).alias(column))
+    known = history.filter(pl.col("settlement_date") < business_date).with_columns(
+        expected_minor=pl.coalesce("payout_expected_minor", "net_minor")
+    ).select(
         "settlement_date", "channel", "merchant_account", "currency", "payments_count", "refunds_count",
-        "gross_minor", "refunds_minor", "fees_minor", "net_minor",
+        "gross_minor", "refunds_minor", "fees_minor", "other_minor", "net_minor", "withdrawn_minor", "expected_minor",
     )
     joined = tagged.join(
         known,
@@ -124,11 +157,11 @@ def reconcile_payouts(
     )
     joined = tagged.join(joined.select("bid", *[c for c in known.columns if c not in ("settlement_date", "channel", "currency")]),
                          on="bid", how="left", maintain_order="left").unique("bid", keep="first", maintain_order=True)
-    diff = pl.col("amount_minor") - pl.col("net_minor")
+    diff = pl.col("amount_minor") - pl.col("expected_minor")
     outcome = (
         pl.when(pl.col("payout_channel").is_null())
         .then(pl.lit("unexplained"))
-        .when(pl.col("net_minor").is_null())
+        .when(pl.col("expected_minor").is_null())
         .then(pl.lit("in_transit"))
         .when(diff == 0)
         .then(pl.lit("matched"))
@@ -140,10 +173,10 @@ def reconcile_payouts(
         .when(pl.col("outcome") == "in_transit")
         .then(pl.format("{} payout for {}: that date is not reconciled yet", "payout_channel", "payout_date"))
         .when(pl.col("outcome") == "matched")
-        .then(pl.format("{} payout for {} equals its net settlement", "payout_channel", "payout_date"))
-        .otherwise(pl.format("{} payout for {}: received {} vs net settlement {}", "payout_channel", "payout_date",
+        .then(pl.format("{} payout for {} equals what was due", "payout_channel", "payout_date"))
+        .otherwise(pl.format("{} payout for {}: received {} vs due {}", "payout_channel", "payout_date",
                              money_text_expr(pl.col("amount_minor"), pl.col("currency")),
-                             money_text_expr(pl.col("net_minor"), pl.col("currency"))))
+                             money_text_expr(pl.col("expected_minor"), pl.col("currency"))))
     )
     recognised = pl.col("payout_channel").is_not_null()
     outcomes = as_outcomes(
@@ -166,8 +199,10 @@ def reconcile_payouts(
             gross_minor="gross_minor",
             refunds_minor="refunds_minor",
             fees_minor="fees_minor",
+            other_minor="other_minor",
             net_minor="net_minor",
-            payout_expected_minor="net_minor",
+            withdrawn_minor="withdrawn_minor",
+            payout_expected_minor="expected_minor",
             payout_received_minor="amount_minor",
             payout_diff_minor=diff,
             payout_status="outcome",
@@ -178,7 +213,11 @@ def reconcile_payouts(
     )
     if not bank_available:
         return outcomes, payout_lines
-    due = history.filter(pl.col("settlement_date") == business_date - timedelta(days=1))
+    # Due T+1 on this statement; a date that owes nothing (nothing withdrawn, a zero net) is not missing.
+    due = history.filter(
+        (pl.col("settlement_date") == business_date - timedelta(days=1))
+        & (pl.coalesce("payout_expected_minor", "net_minor") != 0)
+    )
     missing = (
         due.join(payout_lines, on=["settlement_date", "channel", "currency"], how="anti")
         .with_columns(

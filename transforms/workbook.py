@@ -734,8 +734,12 @@ def _settlement_sheet(settlement: pl.DataFrame, language: str) -> pl.DataFrame:
         channel=pl.col("channel").replace_strict(
             {code: word(CHANNEL_NAMES, code, language) for code in CHANNEL_NAMES}, default=pl.col("channel")),
     )
+    # What the channel keeps: the net less what it pays out (PayPal withdraws round amounts).
+    frame = frame.with_columns(remainder_minor=(pl.col("net_minor") - pl.col("payout_expected_minor")))
     first = ["settlement_date", "channel", "payout_status_label"]
-    return frame.select(*first, *(c for c in frame.columns if c not in first))
+    order = [c for c in frame.columns if c not in first and c != "remainder_minor"]
+    at = order.index("payout_diff_minor") + 1
+    return frame.select(*first, *order[:at], "remainder_minor", *order[at:])
 
 
 def _open_items_sheet(items: pl.DataFrame, language: str) -> pl.DataFrame:

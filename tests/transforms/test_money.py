@@ -182,26 +182,76 @@ def test_contracted_fee_minor_default_is_half_up_and_unknown_rounding_is_refused
     amounts=st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=1, max_size=20),
     tenths_of_bps=st.integers(min_value=0, max_value=5000),  # 0.0 … 500.0 bps, one decimal
     rounding=st.sampled_from(["half_up", "down", "up"]),
+    fixed=st.integers(min_value=0, max_value=500),
+    least=st.integers(min_value=0, max_value=300),
+    most=st.one_of(st.none(), st.integers(min_value=300, max_value=5000)),
+    refund_fee=st.sampled_from(["proportional", "full", "none"]),
 )
 def test_fee_expression_agrees_with_the_scalar_reference(
-    amounts: list[int], tenths_of_bps: int, rounding: str
+    amounts: list[int], tenths_of_bps: int, rounding: str, fixed: int, least: int, most: int | None, refund_fee: str
 ) -> None:
     import duckdb
 
+    from transforms.classify import fee_terms_frame, fee_terms_join_sql
+
     bps = Decimal(tenths_of_bps) / 10  # e.g. 385 → Decimal('38.5')
-    rules = Rules(channels={"wechatpay": ChannelRules(fee_bps=bps, fee_rounding=rounding)})
+    rules = Rules(channels={"wechatpay": ChannelRules(
+        fee_bps=bps, fee_rounding=rounding, fee_fixed_minor=fixed, fee_min_minor=least, fee_max_minor=most,
+        refund_fee=refund_fee)})  # fmt: skip
     frame = pl.DataFrame(
-        {"channel": ["wechatpay"] * len(amounts), "amount_minor": amounts}, schema={"channel": pl.String, "amount_minor": pl.Int64}
+        {"channel": ["wechatpay"] * len(amounts), "currency": ["CNY"] * len(amounts), "amount_minor": amounts,
+         "kind": ["payment" if a > 0 else "refund" for a in amounts]},
+        schema={"channel": pl.String, "currency": pl.String, "amount_minor": pl.Int64, "kind": pl.String},
     ).with_row_index("n")
     with duckdb.connect() as con:
         con.register("rows", frame)
         con.register("channel_rules", channel_rules_frame(rules))
+        con.register("fee_terms", fee_terms_frame(rules))
         got = con.sql(
-            f"select {contracted_fee_sql('x.amount_minor')} as fee from rows x "  # noqa: S608
-            "left join channel_rules r using (channel) order by n"
+            f"select {contracted_fee_sql('x.amount_minor', 'x.kind')} as fee from rows x "  # noqa: S608
+            f"left join channel_rules r using (channel) {fee_terms_join_sql('x')} order by n"
         ).pl()["fee"]
     assert got.dtype == pl.Int64
-    assert got.to_list() == [contracted_fee_minor(a, bps, rounding) for a in amounts]
+    assert got.to_list() == [
+        contracted_fee_minor(a, bps, rounding, fixed_minor=fixed, min_minor=least, max_minor=most, refund_fee=refund_fee)
+        for a in amounts
+    ]
+
+
+def test_fee_terms_of_another_transaction_currency_apply_to_its_rows() -> None:
+    import duckdb
+
+    from transforms.classify import fee_terms_frame, fee_terms_join_sql
+    from transforms.rules import parse_rules
+
+    rules = parse_rules(
+        '[channels.stripe]\nfee_bps = "290"\nfee_fixed_minor = 30\nrefund_fee = "none"\n'
+        '[channels.stripe.fee_by_currency.EUR]\nfee_bps = "540"\nfee_fixed_minor = 30\n'
+    )
+    # The shared Stripe sample: USD 64.00 pays 2.16; EUR-presented, USD 91.06 settled, pays 5.22; a refund gets nothing.
+    frame = pl.DataFrame({"channel": ["stripe"] * 3, "currency": ["USD", "EUR", "USD"], "amount_minor": [6400, 9106, -8500],
+                          "kind": ["payment", "payment", "refund"]}).with_row_index("n")  # fmt: skip
+    with duckdb.connect() as con:
+        con.register("rows", frame)
+        con.register("channel_rules", channel_rules_frame(rules))
+        con.register("fee_terms", fee_terms_frame(rules))
+        got = con.sql(
+            f"select {contracted_fee_sql('x.amount_minor', 'x.kind')} as fee from rows x "  # noqa: S608
+            f"left join channel_rules r using (channel) {fee_terms_join_sql('x')} order by n"
+        ).pl()["fee"]
+    assert got.to_list() == [-216, -522, 0]
+
+
+def test_a_capped_debit_card_rate_and_a_minimum() -> None:
+    # UnionPay-like: 0.5 % capped at ¥20.00; a ¥0.10 minimum.
+    assert contracted_fee_minor(1_000_000, Decimal(50), max_minor=2000) == -2000
+    assert contracted_fee_minor(100_000, Decimal(50), max_minor=2000) == -500
+    assert contracted_fee_minor(500, Decimal(50), min_minor=10) == -10
+    assert contracted_fee_minor(-1_000_000, Decimal(50), max_minor=2000) == 2000  # the refund's rate part, capped
+    # PayPal: the percentage part comes back, the fixed part is kept.
+    assert contracted_fee_minor(-3000, Decimal(299), fixed_minor=49) == 90
+    assert contracted_fee_minor(-3000, Decimal(299), fixed_minor=49, refund_fee="full") == 139
+    assert contracted_fee_minor(-3000, Decimal(299), fixed_minor=49, refund_fee="none") == 0
 
 
 @settings(max_examples=40, deadline=None)

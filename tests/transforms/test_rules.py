@@ -69,7 +69,7 @@ def test_a_config_with_several_problems_lists_them_all() -> None:
         "channels.wechatpay.fee_bps: write the number as a string or integer, not 0.6",
         "channels.wechatpay.payout_reference: bad regex",
         "channels.wechatpay.amount_tolerance_minor: must be a non-negative integer",
-        "channels.alipay.payout_reference: needs a (?P<date>...) group",
+        "channels.alipay.payout_reference: needs a (?P<date>...) or a (?P<ref>...) group",
         "channels.venmo: unknown channel",
     ]
     assert len(problems) == len(expected_fragments)  # one problem each, nothing extra
@@ -155,7 +155,9 @@ def test_digest_is_stable_and_changes_with_a_rate() -> None:
 
 def test_for_channel_of_an_unconfigured_channel_gives_defaults() -> None:
     rules = parse_rules(default_text())
-    assert rules.for_channel("unionpay") == ChannelRules()
+    assert rules.for_channel("unionpay") == ChannelRules(fee_bps=None)  # no contract: the fee is not checked
+    assert not rules.for_channel("unionpay").fee_checked
+    assert rules.for_channel("wechatpay").fee_checked
     assert ChannelRules() == ChannelRules(
         fee_bps=Decimal(60), fee_rounding="half_up", amount_tolerance_minor=0, payout_reference=None
     )

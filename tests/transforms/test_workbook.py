@@ -48,8 +48,8 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
 SETTLEMENT_SCHEMA: dict[str, pl.DataType] = {
     "settlement_date": pl.Date(), "channel": pl.String(), "merchant_account": pl.String(),
     "currency": pl.String(), "payments_count": pl.Int64(), "refunds_count": pl.Int64(),
-    "gross_minor": pl.Int64(), "refunds_minor": pl.Int64(), "fees_minor": pl.Int64(),
-    "net_minor": pl.Int64(), "payout_expected_minor": pl.Int64(), "payout_received_minor": pl.Int64(),
+    "gross_minor": pl.Int64(), "refunds_minor": pl.Int64(), "fees_minor": pl.Int64(), "other_minor": pl.Int64(),
+    "net_minor": pl.Int64(), "withdrawn_minor": pl.Int64(), "payout_expected_minor": pl.Int64(), "payout_received_minor": pl.Int64(),
     "payout_diff_minor": pl.Int64(), "payout_status": pl.String(), "bank_source_file": pl.String(),
     "bank_source_line": pl.Int64(),
 }

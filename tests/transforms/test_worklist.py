@@ -153,7 +153,7 @@ def test_the_registry_is_complete_and_consistent() -> None:
     # Every outcome a case can carry has a class, and the row order of discrepancies.parquet agrees.
     for outcome in OUTCOMES:
         code = {"duplicate": "duplicate_channel"}.get(outcome, outcome)
-        if outcome in ("matched", "resolved_late", "void", "quarantined"):
+        if outcome in ("matched", "resolved_late", "void", "quarantined", "settlement_item"):
             continue
         assert CASE_CLASSES[code].severity == SEVERITY[outcome], outcome
 
@@ -168,7 +168,9 @@ def test_money_in_words_is_format_money_in_sql(currency: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(min_value=-(10**17), max_value=10**17), st.sampled_from(sorted(CURRENCY_EXPONENT)))
+@given(st.integers(min_value=-(10**17), max_value=10**17),
+       # every exponent (0, 2, 3, 4) and every currency with a symbol; the parametrized test above covers all codes
+       st.sampled_from(["CNY", "USD", "EUR", "GBP", "HKD", "JPY", "KWD", "CLF", "CHF"]))
 def test_money_in_words_agrees_for_any_amount(amount: int, currency: str) -> None:
     with duckdb.connect() as con:
         got = con.sql(f"select {money_words_sql('$a::bigint', '$c::varchar')}", params={"a": amount, "c": currency})
