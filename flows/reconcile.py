@@ -37,7 +37,7 @@ from flows.workspace import (
     open_workspace,
     sweep_work,
 )
-from schemas.canonical import BankTxn, ChannelTxn, LedgerEntry, empty_frame
+from schemas.canonical import BalanceMove, BankTxn, ChannelTxn, LedgerEntry, empty_frame
 from transforms.carry import OPEN_ITEM_SCHEMA, close_the_day
 from transforms.classify import (
     channel_rules_frame,
@@ -46,6 +46,7 @@ from transforms.classify import (
     currency_units_frame,
     explain_sql,
     fee_checked_channels,
+    fund_flow_outcomes_sql,
     prepare_classification,
     quarantined_outcomes_sql,
     with_explanations_sql,
@@ -74,9 +75,10 @@ log = logging.getLogger("recon")
 #: How long a run waits for the run of an earlier date (its history) before it gives up (exit 2).
 EARLIER_DATE_WAIT_SECONDS = 3600.0
 
-#: The pipeline's name for each role's rows (reference files produce none).
-SOURCE_OF_ROLE = {"channel": "channel", "ledger": "ledger", "bank": "bank"}
-_MODELS = {"channel": ChannelTxn, "ledger": LedgerEntry, "bank": BankTxn}
+#: The pipeline's name for each role's rows (reference files produce none): a fund-flow line is a
+#: channel-side row (its outcome's source is ``channel``).
+SOURCE_OF_ROLE = {"channel": "channel", "ledger": "ledger", "bank": "bank", "fund_flow": "channel"}
+_MODELS = {"channel": ChannelTxn, "ledger": LedgerEntry, "bank": BankTxn, "fund_flow": BalanceMove}
 
 
 class InvariantBroken(RuntimeError):
@@ -396,6 +398,18 @@ def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -
 
 
 @task(cache_policy=NO_CACHE)
+def fund_flow_outcomes(parsed: list[ParsedInput], day: Day, workspace: Workspace) -> str:
+    """Outcome rows for the lines of the usable fund-flow files; return their file."""
+    out = str(workspace.outcomes_dir / "fund_flow.parquet")
+    paths = [path for p in parsed if p.parsed.source_file in day.usable and p.parsed.role == "fund_flow"
+             for path in p.rows()]  # fmt: skip
+    with connect_engine(workspace) as con:
+        _view(con, "fund_flow_rows", paths, BalanceMove)
+        con.execute(f"copy ({fund_flow_outcomes_sql()}) to ? (format parquet, compression lz4)", [out])  # noqa: S608
+    return out
+
+
+@task(cache_policy=NO_CACHE)
 def settle_bank(
     parsed: list[ParsedInput], day: Day, history: pl.DataFrame, business_date: date, rules: Rules, workspace: Workspace
 ) -> tuple[str, pl.DataFrame]:
@@ -552,9 +566,10 @@ def reconcile_day(
                                              unmapped(day.unavailable), unmapped(workspace))  # fmt: skip
         wait(settlements)
         quarantined = quarantine_rows(parsed, day, workspace)
+        fund_flow = fund_flow_outcomes(parsed, day, workspace)
         bank_outcomes, payouts = settle_bank(parsed, day, history.settlement, business_date, rules, workspace)
         settlement = pl.concat([*(s.result() for s in settlements), payouts], how="vertical")
-        outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
+        outcome_files = [*(p.outcomes for p in partitions), quarantined, fund_flow, bank_outcomes]
         earlier = look_back(outcome_files, data_dir, business_date, rules, workspace)
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
         built = report(outcome_files, [p.explanations for p in partitions], earlier, read_files(parsed, day), settlement,

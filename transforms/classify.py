@@ -789,7 +789,7 @@ def quarantined_outcomes_sql() -> str:
     """Outcome rows for quarantined data lines: what could be read, plus every reason for the line.
 
     Reads ``rejected_spill`` (``REJECTED_SCHEMA`` + ``source``: the best-effort rows of bad lines),
-    ``rejected_{channel,ledger,bank}_rows`` (the valid rows of files rejected whole, canonical
+    ``rejected_{channel,ledger,bank,fund_flow}_rows`` (the valid rows of files rejected whole, canonical
     shape), ``rejected_files (source_file, file_code, file_reason)`` and ``quarantine_rows``
     (``QUARANTINE_SCHEMA`` + ``ordinal``, line-level entries in the order found). A line of a rejected
     file gets the file's code first, and its own reasons after the file's.
@@ -806,6 +806,10 @@ def quarantined_outcomes_sql() -> str:
         union all
         select source_file, source_line, 'bank', bank_ref, null, null, amount_minor, currency, 'bank', 0, row_id
         from rejected_bank_rows
+        union all
+        select source_file, source_line, channel, move_id, order_no, 'flow_' || kind, amount_minor, currency,
+               'channel', 0, row_id
+        from rejected_fund_flow_rows
         union all
         select source_file, source_line, channel, channel_txn_id, order_no, kind, amount_minor, currency,
                source, 1, row_id
@@ -855,3 +859,29 @@ def quarantined_outcomes(rejected: pl.DataFrame, quarantine: pl.DataFrame, sourc
 
 
 _ = (PAIR_PRECEDENCE, DONE)
+
+
+#: The kind a fund-flow line's outcome row carries: ``flow_`` + its BalanceMove kind, so that no
+#: finding about payments and refunds (paid twice, refund without its payment) counts it again.
+FLOW_KIND_PREFIX = "flow_"
+
+
+def fund_flow_outcomes_sql() -> str:
+    """Outcome rows for the lines of the channels' fund-flow files (WeChat 资金账单, Alipay 账务明细).
+
+    Reads ``fund_flow_rows`` (BalanceMove + ``row_id``). A fund-flow line is the channel's own record
+    of its balance: the trade bill carries the transactions (reconciled against the ledger) and the
+    bank carries the payout, so every line is ``settlement_item``; its words say what it is.
+    """
+    return f"""
+    select 'channel' as source, source_file, source_line, channel, null::varchar as entry_id,
+           move_id as channel_txn_id, order_no, '{FLOW_KIND_PREFIX}' || kind as kind, amount_minor,
+           null::bigint as fee_minor, null::bigint as expected_fee_minor, currency, 'settlement_item' as outcome,
+           null::varchar as reason_code,
+           'fund flow line (' || coalesce(business_type, kind) || '): the channel''s own balance record; '
+               || case kind when 'withdrawal' then 'the withdrawal is followed to the bank by its payout'
+                            else 'the trade bill carries the transaction' end as detail,
+           null::varchar as match_rule, null::varchar as counterpart_file, null::bigint as counterpart_line,
+           null::date as counterpart_date, row_id, settle_date as row_date
+    from fund_flow_rows
+    """  # noqa: S608 - a constant of this module

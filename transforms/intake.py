@@ -16,8 +16,11 @@ import polars as pl
 from transforms.parsed import FileRejected, ParsedFile, empty_quarantine, quarantine_frame
 from transforms.privacy import mask_text
 
-#: Roles whose rows are reconciled (reference files produce none).
-ROW_ROLES = ("channel", "ledger", "bank")
+#: Roles whose rows are reconciled (reference files produce none). A ``fund_flow`` file (WeChat
+#: 资金账单, Alipay 账务明细) has rows and outcomes, but it is not the channel's statement: the trade
+#: bill is, and only it makes a channel available.
+ROW_ROLES = ("channel", "ledger", "bank", "fund_flow")
+STATEMENT_ROLES = ("channel", "ledger", "bank")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledge
         error = parsed.file_error
         if error is None:
             usable.add(parsed.source_file)
-            usable_channels.add(parsed.channel)
+            if parsed.role in STATEMENT_ROLES:
+                usable_channels.add(parsed.channel)
             if parsed.role == "channel" and parsed.lines.data == 0:  # BAD_INPUTS F03: read, and said
                 notes.append(f"{parsed.source_file}: {parsed.channel} had no transactions on this date "
                              "(the statement lists none and its totals say 0)")  # fmt: skip
@@ -79,7 +83,8 @@ def combine_parsed(files: Iterable[ParsedFile], expected: tuple[str, ...], ledge
         message = mask_text(error.message) or ""
         notes.append(f"FILE REJECTED {parsed.source_file}{where}: {error.reason_code}: {message}")
         rejected[parsed.source_file] = error
-        rejected_why.setdefault(parsed.channel, f"statement rejected ({error.reason_code})")
+        if parsed.role in STATEMENT_ROLES:
+            rejected_why.setdefault(parsed.channel, f"statement rejected ({error.reason_code})")
         quarantine.append(
             quarantine_frame(
                 [{"source_file": parsed.source_file, "source_line": error.line, "column": None, "value": None,
