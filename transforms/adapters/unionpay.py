@@ -113,12 +113,15 @@ def looks_like_unionpay_zm(prefix: bytes) -> bool:
     A record is exactly ``ZM_LINE_BYTES`` bytes before its line end (CRLF or LF), has a space after
     each of the 40 fields recon reads, ten ASCII digits in 交易传输时间, twelve in 交易金额 and three
     ASCII letters or digits in 交易代码. Blank lines are skipped; at least one complete record is
-    needed; the last line of the prefix counts only when it ends with a line end. The value
-    conventions (A1, A2) are *not* tested here, so a ZM file that breaks them still reaches the
-    adapter and is rejected loudly instead of going unrecognised.
+    needed; the last line of the prefix counts when it ends with a line end or is a whole record
+    (a one-record file without a final line end). The value conventions (A1, A2) are *not* tested
+    here, so a ZM file that breaks them still reaches the adapter and is rejected loudly instead of
+    going unrecognised.
     """
     lines = prefix.split(b"\n")
-    lines.pop()  # the part after the last line end: incomplete (or empty)
+    tail = lines.pop()  # the part after the last line end: incomplete, unless a whole record
+    if len(tail.removesuffix(b"\r")) == ZM_LINE_BYTES:
+        lines.append(tail)
     records = 0
     (time_at, time_width), (amount_at, amount_width) = _LOOKS_TIME
     for raw in lines:

@@ -190,6 +190,7 @@ def test_looks_like_unionpay_zm():
     assert looks_like_unionpay_zm(data[:700])  # one complete record, the next cut off
     assert looks_like_unionpay_zm(render_unionpay_zm(day_rows(), layout="zm41")[:4096])
     assert not looks_like_unionpay_zm(data[:600])  # no complete record
+    assert looks_like_unionpay_zm(data[:607])  # a one-record file without a final line end
     assert not looks_like_unionpay_zm((FIXTURES / "wechatpay_tradebill_ALL_20260302.csv").read_bytes()[:8192])
     assert not looks_like_unionpay_zm((FIXTURES / "camt053_SAMPLEBANK_20260303.xml").read_bytes()[:8192])
     noise = random.Random(6).randbytes(8192)
