@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from transforms.adapters.ledger import LEDGER_COLUMNS
+from transforms.adapters.unionpay import looks_like_unionpay_zm
 
 SNIFF_BYTES = 4096
 
@@ -28,7 +29,7 @@ def recognise(data: bytes) -> str | None:
     Returns:
         ``wechatpay_trade``, ``wechatpay_fundflow``, ``alipay_trade``, ``alipay_trade_summary``,
         ``alipay_account``, ``ledger_csv``, ``ledger_parquet``, ``camt053``, ``mt940``,
-        ``stripe_balance``, ``paypal_stl``, or None when no signature matches.
+        ``stripe_balance``, ``paypal_stl``, ``unionpay_zm``, or None when no signature matches.
     """
     prefix = data[:SNIFF_BYTES]
     if prefix.startswith(b"PAR1"):
@@ -49,6 +50,8 @@ def recognise(data: bytes) -> str | None:
             return "wechatpay_trade"  # a WeChat bill saved as GBK: its adapter says HEADER_MISMATCH
     if _MT940_START.match(prefix.decode("latin-1").lstrip()):
         return "mt940"
+    if looks_like_unionpay_zm(prefix):  # fixed-width GBK records, no header: by their shape
+        return "unionpay_zm"
     return None
 
 

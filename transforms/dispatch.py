@@ -26,6 +26,7 @@ from transforms.adapters.alipay import (
 )
 from transforms.adapters.camt053 import parse_camt053
 from transforms.adapters.ledger import parse_ledger_csv, parse_ledger_parquet
+from transforms.adapters.unionpay import parse_unionpay_zm
 from transforms.adapters.wechatpay import parse_wechatpay_trade_bill
 from transforms.detect import SNIFF_BYTES, recognise
 from transforms.parsed import (
@@ -72,6 +73,7 @@ FORMATS: tuple[Format, ...] = (
     Format("alipay_trade_summary", "alipay", "reference", parse_alipay_trade_summary,
            cross_checks="alipay_trade", cross_check=cross_check_alipay_summary),  # fmt: skip
     Format("alipay_account", "alipay", "reference", None),
+    Format("unionpay_zm", "unionpay", "channel", parse_unionpay_zm),
     Format("stripe_balance", "stripe", "reference", None),
     Format("paypal_stl", "paypal", "reference", None),
     Format("ledger_csv", "ledger", "ledger", parse_ledger_csv),

@@ -65,12 +65,14 @@ class ChannelRules:
         fee_bps: contracted fee rate in basis points (Decimal; 60 = 0.60 %); None: no contracted fee
             (the fee is not checked, and the Summary says so).
         fee_fixed_minor: a fixed part per payment (Stripe's 30¢), minor units of the settlement currency.
-        fee_min_minor / fee_max_minor: the least and the most one payment's fee may be (UnionPay's
-            capped debit-card rate: ``fee_max_minor = 2000``); None: no cap.
+        fee_min_minor: the least one payment's fee may be, minor units of the settlement currency.
+        fee_max_minor: the most one payment's fee may be (UnionPay's capped debit-card rate:
+            ``fee_max_minor = 2000``, ¥20.00); None: no cap.
         fee_rounding: how the rate part is rounded to the minor unit, on its magnitude.
         refund_fee: what a refund does to the fee (``REFUND_FEES``).
         fee_by_currency: other terms for payments in these transaction currencies (Stripe's
-            cross-border 5.4 %, PayPal's EUR 4.49 % + €0.39), each a ``FeeTerms``.
+            cross-border 5.4 %, PayPal's EUR 4.49 % + €0.39): ``[channels.<name>.fee_by_currency.EUR]``
+            tables with ``fee_bps``, ``fee_fixed_minor``, ``fee_min_minor``, ``fee_max_minor``.
         fx_tolerance_minor: the most a converted amount may differ from the transaction amount at the
             channel's own rate before the row is ``fx_mismatch`` (minor units of the settlement currency).
         payout_basis: what the bank should receive for a business date (``PAYOUT_BASES``).
