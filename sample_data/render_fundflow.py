@@ -18,10 +18,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sample_data.render_statements import _alipay_preamble, _cn_datetime, yuan
-from schemas.alipay import ALIPAY_ACCOUNT_COLUMNS
-from schemas.wechatpay import WECHATPAY_FUNDFLOW_COLUMNS, WECHATPAY_FUNDFLOW_SUMMARY_COLUMNS
 
 Move = Mapping[str, Any]
+
+# Written out from FORMATS §2 and §3.4 here (sample_data imports nothing of recon): the renderers are an
+# independent oracle of the adapters, not a copy of their tables.
+#: The WeChat fund flow header (the v3 spelling ``(元)``).
+WECHATPAY_FUNDFLOW_COLUMNS = (
+    "记账时间", "微信支付业务单号", "资金流水单号", "业务名称", "业务类型", "收支类型", "收支金额(元)",
+    "账户结余(元)", "资金变更提交申请人", "备注", "业务凭证号",
+)  # fmt: skip
+WECHATPAY_FUNDFLOW_SUMMARY_COLUMNS = ("资金流水总笔数", "收入笔数", "收入金额", "支出笔数", "支出金额")
+#: The classic 12-column 账务明细 header.
+ALIPAY_ACCOUNT_COLUMNS = (
+    "账务流水号", "业务流水号", "商户订单号", "商品名称", "发生时间", "对方账号", "收入金额（+元）",
+    "支出金额（-元）", "账户余额（元）", "交易渠道", "业务类型", "备注",
+)  # fmt: skip
 
 
 def _text(move: Move, key: str) -> str:

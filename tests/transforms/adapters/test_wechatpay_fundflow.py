@@ -234,3 +234,11 @@ def test_header_and_zero_summary_is_an_empty_day():
     parsed = parse(render_wechat_fundflow([]))
     assert parsed.file_error is None and parsed.rows.height == 0
     assert controls(parsed)["资金流水总笔数"] == (Decimal(0), Decimal(0))
+
+
+def test_the_renderer_and_the_schema_spell_the_header_alike():
+    from sample_data import render_fundflow
+    from schemas import wechatpay
+
+    assert render_fundflow.WECHATPAY_FUNDFLOW_COLUMNS == wechatpay.WECHATPAY_FUNDFLOW_COLUMNS
+    assert render_fundflow.WECHATPAY_FUNDFLOW_SUMMARY_COLUMNS == wechatpay.WECHATPAY_FUNDFLOW_SUMMARY_COLUMNS
