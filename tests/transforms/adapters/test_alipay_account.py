@@ -227,3 +227,38 @@ def test_the_renderer_and_the_schema_spell_the_classic_header_alike():
     from schemas.alipay import ALIPAY_ACCOUNT_COLUMNS as schema_columns
 
     assert schema_columns == ALIPAY_ACCOUNT_COLUMNS
+
+
+def test_a_file_cut_inside_a_gbk_character_is_a_decode_error():
+    data = render()
+    cut = data.index("交易退款".encode("gbk")) + 1  # half of 交
+    parsed = parse(data[:cut])
+    assert parsed.file_error is not None and parsed.file_error.reason_code == "DECODE_ERROR"
+    assert parsed.rows.height == 0
+
+
+def test_blank_lines_are_counted_and_every_line_has_one_role():
+    lines = render().decode("gbk").split("\r\n")
+    lines[8:8] = ["", " \t "]
+    parsed = parse("\r\n".join(lines).encode("gbk"))
+    assert parsed.file_error is None and parsed.rows.height == 30
+    counts = parsed.lines
+    assert counts.physical == counts.data + counts.header + counts.preamble + counts.footer + counts.blank == 41
+
+
+def test_past_the_problem_limit_the_file_is_rejected_and_every_line_accounted_for():
+    moves = [{**m, "move_id": ""} if i % 2 else m for i, m in enumerate(day_moves())]  # 15 lines without an id
+    parsed = parse(render(moves), max_problem_lines=3, chunk_bytes=1024)
+    assert parsed.file_error is not None and parsed.file_error.reason_code == "TOO_MANY_BAD_ROWS"
+    assert parsed.rows.height + parsed.rejected.height == 30
+    assert parsed.quarantine["reason_code"].to_list()[-1] == "TOO_MANY_BAD_ROWS"
+
+
+def test_rows_leave_through_the_sink_when_there_is_one():
+    from transforms.parsed import CollectingSink
+
+    sink = CollectingSink()
+    context = ParseContext(business_date=DAY, sink=sink, limits=Limits(chunk_bytes=1024))
+    parsed = parse_alipay_account(render(), "alipay/a.csv", context)
+    assert parsed.file_error is None and parsed.rows.height == 0 and parsed.row_count == 30
+    assert sum(frame.height for frame in sink.row_chunks) == 30 and len(sink.row_chunks) > 1

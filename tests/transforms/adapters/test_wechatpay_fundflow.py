@@ -242,3 +242,30 @@ def test_the_renderer_and_the_schema_spell_the_header_alike():
 
     assert render_fundflow.WECHATPAY_FUNDFLOW_COLUMNS == wechatpay.WECHATPAY_FUNDFLOW_COLUMNS
     assert render_fundflow.WECHATPAY_FUNDFLOW_SUMMARY_COLUMNS == wechatpay.WECHATPAY_FUNDFLOW_SUMMARY_COLUMNS
+
+
+def test_a_top_up_is_other_and_only_an_outgoing_one_is_a_withdrawal():
+    moves = day_moves()[:1]
+    moves.append({**moves[0], "move_id": "1900000000999", "business_name": "充值/提现", "business_type": "充值",
+                  "amount": 10_000, "balance": int(moves[0]["balance"]) + 10_000})  # fmt: skip
+    parsed = parse(render_wechat_fundflow(moves))
+    assert parsed.file_error is None and parsed.rows["kind"].to_list() == ["payment", "other"]
+
+
+def test_blank_lines_are_counted_and_every_line_has_one_role():
+    data = render_wechat_fundflow(day_moves())
+    lines = data.decode().split("\r\n")
+    lines[10:10] = ["", "  "]
+    parsed = parse(("\r\n".join(lines) + "\r\n").encode())
+    assert parsed.file_error is None and parsed.rows.height == 35
+    lines_ = parsed.lines
+    assert lines_ == LineCounts(physical=41, data=35, header=1, footer=2, blank=3)
+    assert lines_.physical == lines_.data + lines_.header + lines_.footer + lines_.blank
+
+
+def test_past_the_problem_limit_the_file_is_rejected_and_every_line_accounted_for():
+    moves = [{**m, "move_id": ""} if i % 2 else m for i, m in enumerate(day_moves())]  # 17 lines without an id
+    parsed = parse(render_wechat_fundflow(moves), max_problem_lines=3, chunk_bytes=1024)
+    assert parsed.file_error is not None and parsed.file_error.reason_code == "TOO_MANY_BAD_ROWS"
+    assert parsed.rows.height + parsed.rejected.height == 35
+    assert parsed.quarantine["reason_code"].to_list()[-1] == "TOO_MANY_BAD_ROWS"
