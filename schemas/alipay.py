@@ -86,3 +86,55 @@ class AlipayTradeRaw(pa.DataFrameModel):
 
         strict = True
         coerce = False
+
+
+# -- 账务明细 (bill_type=signcustomer, FORMATS §3.4) ----------------------------------------------------
+
+#: The classic 12 columns of the 账务明细, verbatim (full-width parentheses) and in the documented order.
+#: Newer exports add and reorder columns: the adapter reads by header name.
+ALIPAY_ACCOUNT_COLUMNS: tuple[str, ...] = (
+    "账务流水号", "业务流水号", "商户订单号", "商品名称", "发生时间", "对方账号", "收入金额（+元）",
+    "支出金额（-元）", "账户余额（元）", "交易渠道", "业务类型", "备注",
+)  # fmt: skip
+
+#: The columns the adapter reads (each must be in the header; any other column is carried unread).
+ALIPAY_ACCOUNT_REQUIRED: tuple[str, ...] = (
+    "账务流水号", "业务流水号", "商户订单号", "发生时间", "收入金额（+元）", "支出金额（-元）", "账户余额（元）", "业务类型",
+)  # fmt: skip
+
+#: An amount column where the move went the other way: empty, or written with 2 decimals.
+AMOUNT_2DP_OR_EMPTY = r"^$|" + AMOUNT_2DP
+
+
+class AlipayAccountRaw(pa.DataFrameModel):
+    """The read columns of one 账务明细 line, stripped of TABs and spaces (grain: one physical line).
+
+    Rules across fields (exactly one of 收入/支出 non-zero, their signs) live in the adapter.
+    """
+
+    move_id: str = pa.Field(alias="账务流水号", str_length={"min_value": 1})
+    business_ref: str = pa.Field(alias="业务流水号")
+    out_trade_no: str = pa.Field(alias="商户订单号")
+    occurred_time: str = pa.Field(alias="发生时间", str_matches=TIMESTAMP)
+    income: str = pa.Field(alias="收入金额（+元）", str_matches=AMOUNT_2DP_OR_EMPTY)
+    expense: str = pa.Field(alias="支出金额（-元）", str_matches=AMOUNT_2DP_OR_EMPTY)
+    balance: str = pa.Field(alias="账户余额（元）", str_matches=AMOUNT_2DP)
+    business_type: str = pa.Field(alias="业务类型")
+    source_file: str
+    source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("账务流水号", "业务流水号", "商户订单号", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only (no invisible, bidirectional or full-width characters)."""
+        return printable_ascii(data)
+
+    @pa.check("发生时间", name="calendar_date")
+    def occurred_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """``2026-02-30 10:00:00`` matches the pattern but is no date."""
+        return real_date(data)
+
+    class Config:
+        """Exactly the read columns plus the location columns."""
+
+        strict = True
+        coerce = False

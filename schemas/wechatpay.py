@@ -87,3 +87,57 @@ class WeChatPayTradeRaw(pa.DataFrameModel):
 
         strict = True
         coerce = False
+
+
+# -- fund flow bill (资金账单, FORMATS §2) ------------------------------------------------------------
+
+#: The 11 detail columns of the fund flow bill, verbatim with ASCII ``(元)`` (the v3 spelling; older
+#: pages write full-width ``（元）``, which the adapter reads as the same column).
+WECHATPAY_FUNDFLOW_COLUMNS: tuple[str, ...] = (
+    "记账时间", "微信支付业务单号", "资金流水单号", "业务名称", "业务类型", "收支类型", "收支金额(元)",
+    "账户结余(元)", "资金变更提交申请人", "备注", "业务凭证号",
+)  # fmt: skip
+
+#: The 5 summary columns of the fund flow bill.
+WECHATPAY_FUNDFLOW_SUMMARY_COLUMNS: tuple[str, ...] = ("资金流水总笔数", "收入笔数", "收入金额", "支出笔数", "支出金额")
+
+#: 收支类型: the direction of the move (the amount itself is written unsigned).
+FUNDFLOW_DIRECTIONS = ("收入", "支出")
+
+
+class WeChatPayFundFlowRaw(pa.DataFrameModel):
+    """One detail line of a WeChat Pay fund flow bill, fields minus their backtick (grain: one physical line).
+
+    The sign of 收支金额 (written unsigned; a minus is the adapter's SIGN_VIOLATION) and the kind read
+    from 业务名称/业务类型 are rules of the adapter.
+    """
+
+    booked_time: str = pa.Field(alias="记账时间", str_matches=TIMESTAMP)
+    business_ref: str = pa.Field(alias="微信支付业务单号")
+    move_id: str = pa.Field(alias="资金流水单号", str_length=_required())
+    business_name: str = pa.Field(alias="业务名称")
+    business_type: str = pa.Field(alias="业务类型")
+    direction: str = pa.Field(alias="收支类型", isin=FUNDFLOW_DIRECTIONS)
+    amount: str = pa.Field(alias="收支金额(元)", str_matches=AMOUNT_2DP)
+    balance: str = pa.Field(alias="账户结余(元)", str_matches=AMOUNT_2DP)
+    applicant: str = pa.Field(alias="资金变更提交申请人")
+    memo: str = pa.Field(alias="备注")
+    voucher: str = pa.Field(alias="业务凭证号")
+    source_file: str
+    source_line: pl.Int64 = pa.Field(ge=1)
+
+    @pa.check("微信支付业务单号", "资金流水单号", name=ID_CHECK)
+    def ids_are_printable_ascii(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Ids hold printable ASCII only (no invisible, bidirectional or full-width characters)."""
+        return printable_ascii(data)
+
+    @pa.check("记账时间", name="calendar_date")
+    def booked_time_is_a_real_date(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """``2026-02-30 10:00:00`` matches the pattern but is no date."""
+        return real_date(data)
+
+    class Config:
+        """Exactly the bill's columns plus the location columns."""
+
+        strict = True
+        coerce = False
