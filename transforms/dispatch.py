@@ -4,6 +4,8 @@ Recognition and dispatch are lookups in :data:`FORMATS` (DESIGN §9 Files: by co
 name). Each row says what a file *is* for the run:
 
 - ``channel`` rows are a channel's transactions (reconciled against the ledger);
+- ``fund_flow`` rows are a channel's own balance moves (WeChat 资金账单, Alipay 账务明细): each gets
+  an outcome, but only the channel's statement makes the channel available;
 - ``ledger`` and ``bank`` rows are ours and the bank's;
 - ``reference`` rows produce no rows of their own: a summary cross-checked against the detail file
   of the same channel (``cross_checks``), or a file recognised but not used yet (listed in the
@@ -24,10 +26,12 @@ from transforms.adapters.alipay import (
     parse_alipay_trade_detail,
     parse_alipay_trade_summary,
 )
+from transforms.adapters.alipay_account import parse_alipay_account
 from transforms.adapters.camt053 import parse_camt053
 from transforms.adapters.ledger import parse_ledger_csv, parse_ledger_parquet
 from transforms.adapters.unionpay import parse_unionpay_zm
 from transforms.adapters.wechatpay import parse_wechatpay_trade_bill
+from transforms.adapters.wechatpay_fundflow import parse_wechatpay_fundflow
 from transforms.detect import SNIFF_BYTES, recognise
 from transforms.parsed import (
     FileRejected,
@@ -68,11 +72,11 @@ class Format:
 
 FORMATS: tuple[Format, ...] = (
     Format("wechatpay_trade", "wechatpay", "channel", parse_wechatpay_trade_bill),
-    Format("wechatpay_fundflow", "wechatpay", "reference", None),
+    Format("wechatpay_fundflow", "wechatpay", "fund_flow", parse_wechatpay_fundflow),
     Format("alipay_trade", "alipay", "channel", parse_alipay_trade_detail),
     Format("alipay_trade_summary", "alipay", "reference", parse_alipay_trade_summary,
            cross_checks="alipay_trade", cross_check=cross_check_alipay_summary),  # fmt: skip
-    Format("alipay_account", "alipay", "reference", None),
+    Format("alipay_account", "alipay", "fund_flow", parse_alipay_account),
     Format("unionpay_zm", "unionpay", "channel", parse_unionpay_zm),
     Format("stripe_balance", "stripe", "reference", None),
     Format("paypal_stl", "paypal", "reference", None),
