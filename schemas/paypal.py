@@ -60,10 +60,10 @@ class PayPalSettlementRaw(pa.DataFrameModel):
 
     @pa.check("Transaction Initiation Date", name="calendar_date")
     def initiated_is_a_real_time(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """``2026/02/30 10:00:00 -0800`` matches the pattern but is no date."""
-        return data.lazyframe.select(
-            pl.col(data.key).str.to_datetime(STL_TIMESTAMP_FORMAT, time_unit="us", strict=False).is_not_null()
-        )
+        """``2026/02/30 10:00:00 -0800`` matches the pattern but is no date (other text fails the pattern alone)."""
+        text = pl.col(data.key)
+        real = text.str.to_datetime(STL_TIMESTAMP_FORMAT, time_unit="us", strict=False).is_not_null()
+        return data.lazyframe.select(real | ~text.str.contains(STL_TIMESTAMP))
 
     class Config:
         """Exactly the columns recon reads plus the location columns."""

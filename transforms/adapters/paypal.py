@@ -376,6 +376,7 @@ class _Parser:
         self.header_lines = self.footer_lines = self.blank = self.data_lines = self.body_physical = 0
         self.unread = 0
         self.positions: dict[str, int] = {}
+        self.column_names: list[str] = []  # every CH name by position (position 0: the row type)
         self.width = 0
         self.pushed_back: _Line | None = None
 
@@ -509,6 +510,7 @@ class _Parser:
                 "MISSING_COLUMN", f"the CH line lacks column(s) {', '.join(missing)}", ch.number
             )
         self.positions = {name: names.index(name) + 1 for name in PAYPAL_STL_REQUIRED_COLUMNS}
+        self.column_names = ["row type", *names]
         self.width = len(names) + 1
 
     def read_window(self, sh: _Line) -> None:
@@ -689,7 +691,6 @@ class _Parser:
             The lines found broken; any other was well formed after all.
         """
         limit = self.context.limits
-        names = {position: name for name, position in self.positions.items()}
         broken: list[int] = []
         for line_no, text in odd.select("source_line", "line").iter_rows():
             if self.problems.overflowed:  # past the limit: counted, no longer described
@@ -713,7 +714,7 @@ class _Parser:
                                   f"expected {self.width} fields (as the CH line), got {len(fields)}")  # fmt: skip
             else:
                 for index, value in enumerate(fields):
-                    name = names.get(index, f"field {index + 1}")
+                    name = self.column_names[index]
                     bad = bad_characters(value)
                     if bad:
                         self.problems.add(line_no, name, value, "BAD_CHAR", f"{name}: {bad}")
