@@ -91,6 +91,7 @@ from decimal import Decimal
 import polars as pl
 
 from schemas.canonical import ChannelTxn
+from schemas.identifiers import ID_TEXT
 from schemas.paypal import (
     MINOR_UNITS,
     PAYPAL_STL_REQUIRED_COLUMNS,
@@ -127,10 +128,11 @@ FORMAT = "paypal_stl"
 ROLE = "channel"
 CHANNEL = "paypal"
 
-#: T-code event group (``T`` + 2 digits) → canonical kind. From PayPal's T-code reference
-#: (developer.paypal.com/docs/reports/reference/tcodes/): T00 account-to-account payments, T01
-#: non-payment-related fees, T02 currency conversion, T04 bank withdrawals, T11 reversals (T1107 payment
-#: refund), T12 adjustments (T1201 chargeback). Any other group is quarantined ``UNKNOWN_ENUM``.
+#: T-code event group (``T`` + 2 digits) → canonical kind. PayPal's T-code reference
+#: (developer.paypal.com/docs/reports/reference/tcodes/, and /docs/transaction-search/transaction-event-codes)
+#: lists the codes by group, T00nn being account-to-account payments (T0006 PayPal Checkout); FORMATS §6.1
+#: names T0200 currency conversion, T0400 withdrawal to bank, T1107 payment refund and T1201 chargeback; T01nn
+#: are PayPal's non-payment-related fees. Any other group is quarantined ``UNKNOWN_ENUM``.
 KIND_BY_T_GROUP: dict[str, str] = {
     "T00": "payment",
     "T01": "fee",
@@ -280,8 +282,8 @@ class _LineReader:
         end = data.find(b"\n")
         if end == -1 and self.offset + len(data) < size:
             raise FileRejected(
-                "FOOTER_INVALID",
-                f"line {self.line_no + 1} is longer than {_LINE_LIMIT} bytes",
+                "HEADER_MISMATCH" if self.line_no < 4 else "FOOTER_INVALID",
+                f"line {self.line_no + 1} is longer than {_LINE_LIMIT} bytes: not an STL header or footer line",
                 self.line_no + 1,
             )
         raw = data if end == -1 else data[:end]
@@ -465,7 +467,7 @@ class _Parser:
         if len(rh.fields or ()) < 4:
             raise FileRejected("HEADER_MISMATCH", "the RH line has no account id (4th field)", rh.number)
         account = (rh.fields or [])[3]
-        if account and (bad_characters(account) or not account.isascii() or not account.isprintable()):
+        if account and re.fullmatch(ID_TEXT, account) is None:
             raise FileRejected("BAD_CHAR", f"the RH account id {account!r} is not printable ASCII", rh.number)
         self.account = account or None
         self.expect("FH", "the file header")

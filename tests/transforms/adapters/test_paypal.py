@@ -463,3 +463,21 @@ def test_too_long_lines_and_fields():
     assert reasons(parsed) == [(14, "Custom Field", "LIMIT_EXCEEDED")]
     parsed = parse(with_field(14, "Custom Field", '"' + "x" * 500 + '"'), max_line_bytes=400)
     assert reasons(parsed) == [(14, None, "LIMIT_EXCEEDED")]
+
+
+def test_rh_account_must_be_printable_ascii():
+    text = lines()
+    text[0] = text[0].replace("SMPLSHOPK28QZ", "SMPL SHOP")
+    parsed = parse("\r\n".join(text).encode())
+    assert parsed.file_error is not None and parsed.file_error.reason_code == "BAD_CHAR"
+    assert parsed.file_error.line == 1 and parsed.rows.height == 0
+
+
+def test_sb_line_after_the_section_footer_is_out_of_order():
+    text = lines()
+    text.insert(24, text[4])  # an SB line between the SF lines and SC
+    parsed = parse("\r\n".join(text).encode())
+    assert parsed.file_error is not None and parsed.file_error.reason_code == "FOOTER_INVALID"
+    assert "line 25" in parsed.file_error.message
+    counts = parsed.lines
+    assert counts.physical == counts.data + counts.header + counts.footer + counts.blank + counts.unread == 30
