@@ -73,9 +73,11 @@ Named assumptions:
 - **Minor units per ISO 4217.** The integer is taken in the minor unit of ``CURRENCY_EXPONENT`` (JPY 0,
   KWD 3); FORMATS.md's JPY example (``100,00 JPY`` → ``10000``) is ambiguous on zero-decimal
   currencies and no sample holds one.
-- **T11 is refunds.** The whole T11 group (reversals) maps to ``refund``; the T11 codes that are not
-  payment refunds (holds, fee reversals) would be credits and are then quarantined ``SIGN_VIOLATION``
-  rather than booked as a positive refund.
+- **T11 is refunds.** The whole T11 group (reversals) maps to ``refund``, as the group is meant to be
+  enough for parsing. A T11 credit (a reversal in the merchant's favour) is quarantined
+  ``SIGN_VIOLATION`` rather than booked as a positive refund; a T11 debit that is not a payment refund
+  (a hold, if the report lists one) would be booked as a refund. Splitting the group needs PayPal's
+  code list per T11 code, which was not verified here.
 - **Statement date.** The report's window is the union of its SH windows (local dates of the
   account); the run's business date must fall in it (else ``WRONG_DATE``). Without a readable window
   the rows' local dates decide, as for the WeChat bill.
