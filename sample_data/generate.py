@@ -3,13 +3,15 @@
 The generator plans each business date first (which channel rows, ledger rows and bank entries exist,
 and which outcome each must get), then renders the files from that plan. The answer key is written
 from the plan alone: nothing here imports ``transforms/``, ``flows/`` or ``schemas/``, so a pipeline
-run on the generated inbox can be checked against it. Money is integer fen everywhere (no float).
+run on the generated inbox can be checked against it. Money is integer minor units everywhere (fen,
+cents; no float).
 Same arguments give byte-identical files (``random.Random(seed)`` only, no wall clock, fixed zip
 timestamps).
 
 Configuration the pipeline is expected to run with (the packaged default):
 
-* time zone ``Asia/Shanghai``; channels expected every day: ``wechatpay``, ``alipay``, ``bank``;
+* time zone ``Asia/Shanghai``; channels expected every day: ``wechatpay``, ``alipay``, ``bank`` (and
+  ``stripe``, ``paypal`` when generated, the default);
 * WeChat Pay and Alipay contracted fee 60 bps, rounded half-up to the fen on the magnitude: a
   payment pays ``round_half_up(amount × 0.006)``, a refund gets the same on the refund amount back;
 * amount tolerance 0; in-transit cutoff 30 minutes (a ledger row booked at or after 23:30:00 local
@@ -17,12 +19,44 @@ Configuration the pipeline is expected to run with (the packaged default):
 * bank credit references: WeChat ``WECHAT PAY SETTLEMENT <mchid> <yyyymmdd>`` (T+1 settlement of that
   date), Alipay ``ALIPAY WITHDRAWAL <alipay account> <yyyymmdd>`` (withdrawal of that date's 实收净额).
 
+Stripe and PayPal (``--channels``; default all four; ``wechatpay,alipay`` alone writes exactly the
+files of the generator before these two existed, and adding them never changes the WeChat Pay and
+Alipay files nor the CNY bank statement: they draw from their own random streams). Each gets
+``max(4, rows // 8)`` payments a day or a few more; its rows are timed so that the channel's day
+(UTC for Stripe, US Pacific for PayPal) and the ledger's Asia/Shanghai day are the same date, except
+the cross-midnight pairs below.
+
+* Stripe ``balance_change_from_activity.itemized`` (USD balance): channel_txn_id = balance_transaction_id
+  ``txn_…`` (the ledger's channel_txn_id of the payment or refund), order_no ``SHOP-…``. Fee 290 bps
+  + 30 cents on USD charges, 540 bps + 30 cents on a charge presented in EUR, on the USD gross (rate
+  part rounded half-up, then + fixed); refunds return no fee. The EUR-presented charge (most days):
+  customer_facing EUR amount, gross USD = round_half_up(EUR × rate), booked in the ledger in EUR. A
+  ``fee`` row (Radar) on even day indexes and one ``dispute`` row (gross negative, fee 15.00) on day
+  index 1 (0 in a one-day run). Payout of D = Σ net of D's rows, credited on the USD account on D+1:
+  ``STRIPE PAYOUT po_…``.
+* PayPal STL v009: channel_txn_id = Transaction ID (17 upper-case alphanumerics), order_no = Invoice ID
+  ``INV-…``. T0006 fee USD 299 bps + 49 cents, EUR 449 bps + 39 cents; an EUR payment is followed by
+  a T0200 pair converting its net into USD (round_half_up(net × rate)); a T1107 refund returns
+  round_half_up(refund × 299 bps) of the fee. One T0400 withdrawal of a round 100.00 multiple ≤ the USD
+  balance on most days (always the first), Bank Reference ID ``BNK<yyyymmdd><4>``, credited on the
+  USD account on D+1: ``PAYPAL TRANSFER <Bank Reference ID>``.
+* Outcomes: payments and refunds as for WeChat/Alipay (``matched``, ``amount_mismatch``,
+  ``fee_mismatch``, ``missing_in_ledger``, ``missing_in_channel``, ``in_transit``, ``duplicate``,
+  ``resolved_late``); Stripe ``fee`` rows and PayPal T0200/T0400 rows ``settlement_item`` (a channel
+  line no ledger entry books; it counts in the settlement); the Stripe ``dispute`` row
+  ``missing_in_ledger``. USD bank: the Stripe payout and the PayPal transfer ``matched`` (``in_transit``
+  on the first date and when the paid date's statement is missing or rejected); charges and supplier
+  payments ``unexplained``. A Stripe report has no control totals, so it can be missing, not rejected.
+
 Connected days (more than one date generated): on every date but the last, each channel gets two
 payments that cross midnight, planned with their own random stream so that the rest of the day is
 unchanged: one booked in the ledger at 23:59:4x on D and paid at the channel at 00:00:xx on D+1
 (``in_transit`` on D, its channel row ``resolved_late`` on D+1), and one paid at the channel at
 23:59:4x on D and booked at 00:00:xx on D+1 (``missing_in_ledger`` on D, its ledger row
-``resolved_late`` on D+1). A missing or rejected statement on either date changes them as the
+``resolved_late`` on D+1). For Stripe and PayPal the channel's midnight is its own (UTC, US Pacific):
+the ledger-first row is booked at 23:59:4x Shanghai time and its channel row is in D+1's file in the
+first seconds of the channel's day; the channel-first row is paid at 23:59:4x of the channel's day D
+and booked 20-30 s later, already D+1 in Shanghai (08:00 for Stripe, 15:00/16:00 for PayPal). A missing or rejected statement on either date changes them as the
 pipeline must (a ledger row whose channel row never arrived is ``missing_in_channel``).
 
 Output layout under ``out``::
@@ -33,7 +67,10 @@ Output layout under ``out``::
     inbox/<YYYY-MM-DD>/alipay/<acct>_<yyyymmdd>_业务明细(汇总).csv
     inbox/<YYYY-MM-DD>/ledger/ledger_<yyyymmdd>.csv             (.parquet on day index 3 of each week;
                                                                  on the last day of a 3-day run)
-    inbox/<YYYY-MM-DD>/bank/camt053_<yyyymmdd>.xml              (booked on D, payouts of D-1)
+    inbox/<YYYY-MM-DD>/stripe/stripe_balance_change_from_activity_itemized_<yyyymmdd>.csv
+    inbox/<YYYY-MM-DD>/paypal/STL-<yyyymmdd>.01.009.CSV
+    inbox/<YYYY-MM-DD>/bank/camt053_<yyyymmdd>.xml              (booked on D, payouts of D-1; a second
+                                                                 Stmt for USD account 6200885678)
     answers/<YYYY-MM-DD>.csv
 
 Answer key (UTF-8, LF): ``source,source_file,source_line,outcome,key,scenario``, one line per data row
@@ -68,11 +105,14 @@ BANK_BIC = "SMPLHKHHXXX"
 BANK_OWNER = "ZHIZHU HOME LIVING CO LTD"
 FEE_BPS = 60
 CHANNELS = ("wechatpay", "alipay")
-STATEMENT_CHANNELS = ("wechatpay", "alipay", "bank")
+INTL_CHANNELS = ("stripe", "paypal")
+ALL_CHANNELS = CHANNELS + INTL_CHANNELS
+STATEMENT_CHANNELS = ("wechatpay", "alipay", "stripe", "paypal", "bank")
 DAY_START = 30 * 60  # 00:30:00: rows outside the in-transit window avoid 00:00-00:30 ...
 DAY_LAST = 23 * 3600 + 29 * 60  # ... and 23:30-24:00 (channel rows come up to 12 s after booking)
 CUTOFF = 23 * 3600 + 30 * 60  # 23:30:00 local, the in-transit cutoff
 ANSWER_HEADER = ("source", "source_file", "source_line", "outcome", "key", "scenario")
+KeyRow = tuple[str, str, int, str, str, str]
 
 PRODUCTS = (
     "香薰蜡烛",
@@ -227,6 +267,7 @@ class DayPlan:
     led_rows: list[LedRow]
     net: dict[str, int] = field(default_factory=dict)
     present: dict[str, bool] = field(default_factory=dict)  # channel statement delivered and readable
+    intl: dict[str, _IntlDay] = field(default_factory=dict)  # the Stripe / PayPal days planned
 
 
 class _Ids:
@@ -539,7 +580,10 @@ class _ChannelDay:
             # Booked at 23:59:4x today, paid at the channel at 00:00:xx tomorrow.
             t = self.r.randint(24 * 3600 - 20, 24 * 3600 - 12)
             ch, led = self.payment(
-                "cross_midnight_ledger_first", amount=self.open_amount(), t=t, outcome="in_transit",
+                "cross_midnight_ledger_first",
+                amount=self.open_amount(),
+                t=t,
+                outcome="in_transit",
                 with_channel=False,
             )
             led.booked_at = self.booked(t, utc=False)
@@ -548,7 +592,10 @@ class _ChannelDay:
             going.append(("channel", ch))
             # Paid at the channel at 23:59:4x today, booked at 00:00:xx tomorrow.
             ch, led = self.payment(
-                "cross_midnight_channel_first", amount=self.open_amount(), t=t, outcome="missing_in_ledger",
+                "cross_midnight_channel_first",
+                amount=self.open_amount(),
+                t=t,
+                outcome="missing_in_ledger",
                 with_ledger=False,
             )
             led.t = ch.t + self.r.randint(20, 30) - 24 * 3600
@@ -639,7 +686,9 @@ class _ChannelDay:
             r1, r2 = amount * r.randint(10, 30) // 100, amount * r.randint(10, 30) // 100
             t1 = self.when(t0 + 600, 18 * 3600)
             ch1, led = self.refund(pay, name, amount=r1, t=t1, outcome="matched_fallback", ledger_txn_id="")
-            ch2, _ = self.refund(pay, name, amount=r2, t=self.when(t1 + 600, DAY_LAST), outcome="matched_fallback")
+            ch2, _ = self.refund(
+                pay, name, amount=r2, t=self.when(t1 + 600, DAY_LAST), outcome="matched_fallback"
+            )
             self.led.pop()  # the second refund has no ledger entry of its own
             led.amount = self.led_amount(r1 + r2)
         elif name.startswith("quarantined_"):
@@ -742,16 +791,629 @@ class _Generator:
         return plan
 
 
+# ------------------------------------------------------------------------------------------ Stripe / PayPal
+#
+# The USD channels have their own random streams (one per channel, one for the USD bank account), so
+# the WeChat Pay and Alipay files and the CNY bank statement are the same bytes with or without them.
+
+STRIPE_ACCOUNT_NAME = "STRIPE"
+PAYPAL_ACCOUNT = "SMPLSHOPK28QZ"
+USD_BANK_ACCOUNT = "6200885678"
+STRIPE_BPS, STRIPE_FIXED = 290, 30  # USD-presented charges
+STRIPE_XB_BPS = 540  # charges presented in another currency (+ the same fixed part)
+STRIPE_DISPUTE_FEE = 1500
+PAYPAL_USD_BPS, PAYPAL_USD_FIXED = 299, 49
+PAYPAL_EUR_BPS, PAYPAL_EUR_FIXED = 449, 39
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+# Shanghai-local windows (seconds after midnight) of the ordinary rows, so that a row's channel day
+# (UTC for Stripe, US Pacific for PayPal) and its ledger day (Asia/Shanghai) are the same date.
+INTL_WINDOW = {"stripe": (8 * 3600 + 30 * 60, DAY_LAST), "paypal": (16 * 3600 + 30 * 60, DAY_LAST)}
+SHANGHAI = timedelta(hours=8)
+
+
+def stripe_fee(gross_usd: int, *, presented_usd: bool = True) -> int:
+    """Stripe contracted fee in cents on the USD gross: rate part rounded half-up, then + 30 cents.
+
+    Args:
+        gross_usd: Positive gross in USD cents.
+        presented_usd: False for a charge presented to the customer in another currency (540 bps).
+
+    Returns:
+        The fee in cents.
+    """
+    return contracted_fee(gross_usd, STRIPE_BPS if presented_usd else STRIPE_XB_BPS) + STRIPE_FIXED
+
+
+def paypal_fee(gross: int, currency: str) -> int:
+    """PayPal contracted fee in minor units of the payment currency (USD 299 bps + 49, EUR 449 bps + 39).
+
+    Args:
+        gross: Positive payment amount in minor units.
+        currency: ``USD`` or ``EUR``.
+
+    Returns:
+        The fee in minor units.
+    """
+    if currency == "EUR":
+        return contracted_fee(gross, PAYPAL_EUR_BPS) + PAYPAL_EUR_FIXED
+    return contracted_fee(gross, PAYPAL_USD_BPS) + PAYPAL_USD_FIXED
+
+
+def paypal_refund_fee(refund: int) -> int:
+    """Fee PayPal returns on a USD refund: the percentage part, round_half_up(refund × 299 bps).
+
+    Args:
+        refund: Positive refund amount in cents.
+
+    Returns:
+        The returned fee magnitude in cents (the fixed 49 cents are kept).
+    """
+    return contracted_fee(refund, PAYPAL_USD_BPS)
+
+
+def convert(amount: int, rate_e4: int) -> int:
+    """``round_half_up(amount × rate)`` with the rate given in units of 0.0001.
+
+    Args:
+        amount: Non-negative amount in minor units.
+        rate_e4: Rate × 10000 (10840 for 1.0840).
+
+    Returns:
+        The converted amount in minor units.
+    """
+    return (amount * rate_e4 + 5000) // 10000
+
+
+@dataclass(slots=True)
+class IntlRow:
+    """One planned Stripe or PayPal statement line (signed minor units, as the file shows them).
+
+    ``gross`` is signed towards the merchant; ``fee`` is positive when charged, negative when returned
+    (None: no fee columns, PayPal T0200/T0400).
+    """
+
+    channel: str
+    kind: str  # payment | refund | fee | dispute | conversion | withdrawal
+    txn_id: str
+    order_no: str
+    at: datetime  # naive UTC
+    currency: str
+    gross: int
+    fee: int | None
+    scenario: str
+    outcome: str
+    ref_id: str = ""  # PayPal Reference ID (the original payment)
+    available: datetime = datetime(1970, 1, 1)
+    category: str = ""
+    description: str = ""
+    cust_amount: int | None = None
+    cust_ccy: str = ""
+    event: str = ""
+    custom: str = ""
+    consumer: str = ""
+    bank_ref: str = ""
+
+    @property
+    def key(self) -> str:
+        """The channel_txn_id of this line."""
+        return self.txn_id
+
+    @property
+    def net(self) -> int:
+        """Balance effect in the row's currency: gross − fee."""
+        return self.gross - (self.fee or 0)
+
+
+class _IntlChannel:
+    """State of one USD channel across the generated dates (its stream, sequences, balances)."""
+
+    def __init__(self, channel: str, seed: int, salt: int) -> None:
+        self.channel = channel
+        self.r = random.Random(seed * 7919 + salt)
+        self.used: set[str] = set()
+        self.order_seq = 50100 if channel == "stripe" else 71000
+        self.earlier_seq = 40000 if channel == "stripe" else 60000
+        self.pay_seq: dict[str, int] = {}
+        self.carry: list[tuple[str, IntlRow | LedRow]] = []
+        self.usd_balance = self.r.randint(80_000, 200_000)  # PayPal USD balance before the first day
+
+    def uid(self, make: Callable[[], str]) -> str:
+        while True:
+            v = make()
+            if v not in self.used:
+                self.used.add(v)
+                return v
+
+    def txn_id(self) -> str:
+        r = self.r
+        if self.channel == "stripe":
+            return self.uid(lambda: "txn_" + "".join(r.choices(ALNUM, k=24)))
+        return self.uid(lambda: "".join(r.choices(UPPER_ALNUM, k=17)))
+
+    def payment_id(self, ymd: str) -> str:
+        n = self.pay_seq.get(ymd, 0) + 1
+        self.pay_seq[ymd] = n
+        base = 5000000 if self.channel == "stripe" else 6000000
+        return f"PAY{ymd}{base + n:07d}"
+
+
+class _IntlDay:
+    """Builds the planned rows of one USD channel (Stripe or PayPal) on one date."""
+
+    def __init__(self, state: _IntlChannel, day: date, index: int, days: int) -> None:
+        self.s = state
+        self.r = state.r
+        self.channel = state.channel
+        self.stripe = state.channel == "stripe"
+        self.day = day
+        self.index = index
+        self.days = days
+        self.ymd = day.strftime("%Y%m%d")
+        self.midnight = datetime(day.year, day.month, day.day)  # Shanghai wall clock of D 00:00
+        self.lo, self.hi = INTL_WINDOW[self.channel]
+        self.ch: list[IntlRow] = []
+        self.led: list[LedRow] = []
+        self.open_amounts: set[int] = set()
+        self.rate_e4 = self.r.randint(10780, 10920) if self.stripe else self.r.randint(10450, 10590)
+        self.withdrawal: IntlRow | None = None
+        nxt = day + timedelta(days=1)
+        self.generated = rs.pacific_local_to_utc(datetime(nxt.year, nxt.month, nxt.day, 3)) + timedelta(
+            seconds=self.r.randint(0, 3599)
+        )
+        self.beginning = {"EUR": 0, "USD": state.usd_balance} if not self.stripe else {}
+
+    # ---------------------------------------------------------------- helpers
+    def utc(self, t: int) -> datetime:
+        """The UTC instant of ``t`` seconds after Shanghai midnight of D."""
+        return self.midnight - SHANGHAI + timedelta(seconds=t)
+
+    def booked(self, t: int, *, utc: bool | None = None) -> str:
+        if utc is None:
+            utc = self.r.random() < 0.05
+        if utc:
+            return self.utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+        local = self.midnight + timedelta(seconds=t)
+        return local.strftime("%Y-%m-%dT%H:%M:%S") + "+08:00"
+
+    def led_amount(self, minor: int) -> str:
+        s = rs.major(minor, "USD")
+        if minor % 10 == 0 and self.r.random() < 0.15:
+            s = s[:-1]
+        return s
+
+    def price(self) -> int:
+        r = self.r
+        x = r.random()
+        if x < 0.6:
+            y = r.randint(8, 120)
+        elif x < 0.92:
+            y = r.randint(120, 600)
+        else:
+            y = r.randint(600, 2500)
+        return y * 100 + r.choice((0, 0, 0, 50, 99, 95, 49, r.randint(1, 99)))
+
+    def open_amount(self) -> int:
+        while True:
+            a = self.price()
+            if a not in self.open_amounts:
+                self.open_amounts.add(a)
+                return a
+
+    def when(self, lo: int | None = None, hi: int | None = None) -> int:
+        return self.r.randint(self.lo if lo is None else lo, self.hi if hi is None else hi)
+
+    def order_no(self) -> str:
+        self.s.order_seq += 1
+        return f"SHOP-{self.s.order_seq}" if self.stripe else f"INV-{self.s.order_seq}"
+
+    def ledger(
+        self,
+        order_no: str,
+        payment_id: str,
+        txn: str,
+        kind: str,
+        amount: int,
+        ccy: str,
+        t: int,
+        scenario: str,
+        outcome: str,
+        *,
+        utc: bool | None = None,
+    ) -> LedRow:
+        return LedRow(
+            self.channel,
+            order_no,
+            payment_id,
+            self.channel,
+            txn,
+            kind,
+            self.led_amount(amount),
+            ccy,
+            "succeeded",
+            self.booked(t, utc=utc),
+            t,
+            scenario,
+            outcome,
+        )
+
+    # ---------------------------------------------------------------- row factories
+    def payment(
+        self,
+        scenario: str,
+        *,
+        amount: int | None = None,
+        currency: str = "USD",
+        t: int | None = None,
+        outcome: str = "matched",
+        fee_delta: int = 0,
+        with_ledger: bool = True,
+        with_channel: bool = True,
+    ) -> tuple[IntlRow, LedRow]:
+        r = self.r
+        amount = self.price() if amount is None else amount
+        t = self.when() if t is None else t
+        at = self.utc(t + r.randint(2, 9))
+        order_no = self.order_no()
+        txn = self.s.txn_id()
+        num = order_no.split("-")[1]
+        if self.stripe:
+            gross = amount if currency == "USD" else convert(amount, self.rate_e4)
+            ch = IntlRow(
+                "stripe",
+                "payment",
+                txn,
+                order_no,
+                at,
+                "USD",
+                gross,
+                stripe_fee(gross, presented_usd=currency == "USD") + fee_delta,
+                scenario,
+                outcome,
+                available=datetime(at.year, at.month, at.day) + timedelta(days=1),
+                category="charge",
+                description=f"Order {order_no}",
+                cust_amount=amount,
+                cust_ccy=currency,
+            )
+        else:
+            ch = IntlRow(
+                "paypal",
+                "payment",
+                txn,
+                order_no,
+                at,
+                currency,
+                amount,
+                paypal_fee(amount, currency) + fee_delta,
+                scenario,
+                outcome,
+                event="T0006",
+                custom=f"order-{num}" + (";coupon=WELCOME10" if r.random() < 0.08 else ""),
+                consumer=f"buyer{num}@example.net",
+            )
+        led = self.ledger(
+            order_no, self.s.payment_id(self.ymd), txn, "payment", amount, currency, t, scenario, outcome
+        )
+        if with_channel:
+            self.ch.append(ch)
+            if not self.stripe and currency != "USD":
+                self.conversion(ch)
+        if with_ledger:
+            self.led.append(led)
+        return ch, led
+
+    def conversion(self, pay: IntlRow) -> None:
+        """PayPal T0200 pair converting the EUR payment's net into USD at the day's rate."""
+        eur = pay.gross - (pay.fee or 0)
+        for ccy, gross in (("EUR", -eur), ("USD", convert(eur, self.rate_e4))):
+            self.ch.append(
+                IntlRow(
+                    "paypal",
+                    "conversion",
+                    self.s.txn_id(),
+                    "",
+                    pay.at,
+                    ccy,
+                    gross,
+                    None,
+                    "currency_conversion",
+                    "settlement_item",
+                    ref_id=pay.txn_id,
+                    event="T0200",
+                )
+            )
+
+    def earlier(self) -> tuple[str, str, str]:
+        """(order_no, original payment id, payment_id) of a USD payment of an earlier date (no file has it)."""
+        self.s.earlier_seq += 1
+        back = (self.day - timedelta(days=self.r.randint(3, 20))).strftime("%Y%m%d")
+        order_no = f"SHOP-{self.s.earlier_seq}" if self.stripe else f"INV-{self.s.earlier_seq}"
+        return order_no, self.s.txn_id(), self.s.payment_id(back + "E")
+
+    def refund(
+        self,
+        order_no: str,
+        orig_txn: str,
+        payment_id: str,
+        scenario: str,
+        *,
+        amount: int,
+        t: int | None = None,
+        outcome: str = "matched",
+    ) -> tuple[IntlRow, LedRow]:
+        t = self.when() if t is None else t
+        at = self.utc(t + self.r.randint(2, 9))
+        txn = self.s.txn_id()
+        if self.stripe:
+            ch = IntlRow(
+                "stripe",
+                "refund",
+                txn,
+                order_no,
+                at,
+                "USD",
+                -amount,
+                0,
+                scenario,
+                outcome,
+                available=at,
+                category="refund",
+                description=f"REFUND FOR CHARGE (Order {order_no})",
+                cust_amount=-amount,
+                cust_ccy="USD",
+            )
+        else:
+            num = order_no.split("-")[1]
+            ch = IntlRow(
+                "paypal",
+                "refund",
+                txn,
+                order_no,
+                at,
+                "USD",
+                -amount,
+                -paypal_refund_fee(amount),
+                scenario,
+                outcome,
+                ref_id=orig_txn,
+                event="T1107",
+                custom=f"order-{num}",
+            )
+        led = self.ledger(order_no, payment_id, txn, "refund", amount, "USD", t, scenario, outcome)
+        self.ch.append(ch)
+        self.led.append(led)
+        return ch, led
+
+    def ledger_only(self, scenario: str, outcome: str, *, t: int, with_id: bool) -> None:
+        amount = self.open_amount()
+        self.led.append(
+            self.ledger(
+                self.order_no(),
+                self.s.payment_id(self.ymd),
+                self.s.txn_id() if with_id else "",
+                "payment",
+                amount,
+                "USD",
+                t,
+                scenario,
+                outcome,
+            )
+        )
+
+    # ---------------------------------------------------------------- the day
+    def plan(self, target: int, *, plan_next: bool) -> None:
+        r = self.r
+        eur_day = self.index == 0 or r.random() < 0.7
+        if eur_day:
+            self.payment(
+                "eur_payment", amount=r.randint(15, 400) * 100 + r.choice((0, 0, 50, 90)), currency="EUR"
+            )
+        # partial refunds (two) and a full refund of payments of the day
+        t0 = self.when(self.lo, self.lo + 3 * 3600)
+        pay, led = self.payment(
+            "partial_refunds", amount=r.randint(100, 900) * 100 + r.choice((0, 50, 99)), t=t0
+        )
+        r1 = pay.cust_amount if self.stripe else pay.gross
+        assert r1 is not None
+        t1 = self.when(t0 + 600, t0 + 2 * 3600)
+        self.refund(
+            pay.order_no,
+            pay.txn_id,
+            led.payment_id,
+            "partial_refunds",
+            amount=r1 * r.randint(10, 40) // 100,
+            t=t1,
+        )
+        self.refund(
+            pay.order_no,
+            pay.txn_id,
+            led.payment_id,
+            "partial_refunds",
+            amount=r1 * r.randint(10, 40) // 100,
+            t=self.when(t1 + 600, self.hi),
+        )
+        t0 = self.when(self.lo, self.lo + 3 * 3600)
+        pay, led = self.payment("full_refund", t=t0)
+        self.refund(
+            pay.order_no,
+            pay.txn_id,
+            led.payment_id,
+            "full_refund",
+            amount=pay.gross,
+            t=self.when(t0 + 600, self.hi),
+        )
+        order_no, orig, pid = self.earlier()
+        self.refund(order_no, orig, pid, "refund_of_earlier_payment", amount=r.randint(10, 60) * 100)
+        # discrepancies
+        ch, led = self.payment("amount_mismatch", outcome="amount_mismatch")
+        led.amount = rs.major(ch.gross + r.choice((1, -1)), "USD")
+        self.payment("fee_mismatch_one_cent", fee_delta=1, outcome="fee_mismatch")
+        self.payment(
+            "missing_in_ledger", amount=self.open_amount(), outcome="missing_in_ledger", with_ledger=False
+        )
+        self.ledger_only("missing_in_channel", "missing_in_channel", t=self.when(), with_id=True)
+        self.ledger_only(
+            "in_transit_late_booking", "in_transit", t=self.when(CUTOFF, 24 * 3600 - 1), with_id=False
+        )
+        if self.stripe:
+            _, led = self.payment("duplicate_ledger_entry", outcome="duplicate")
+            led.twice = True
+        else:
+            ch, _ = self.payment("duplicate_channel_line", outcome="duplicate")
+            self.ch.append(ch)
+        if self.stripe:
+            self.stripe_extras()
+        fillers = max(1, target - sum(c.kind == "payment" for c in self.ch))
+        for _ in range(fillers):
+            self.payment("payment")
+        self.cross_midnight(plan_next=plan_next)
+        self.ch.sort(key=lambda c: c.at)
+        if not self.stripe:
+            self.plan_withdrawal()
+
+    def stripe_extras(self) -> None:
+        r = self.r
+        if self.index % 2 == 0:  # Radar fee row on every other day
+            at = self.utc(self.when())
+            self.ch.append(
+                IntlRow(
+                    "stripe",
+                    "fee",
+                    self.s.txn_id(),
+                    "",
+                    at,
+                    "USD",
+                    -r.randint(5, 180),
+                    0,
+                    "stripe_fee_row",
+                    "settlement_item",
+                    available=at,
+                    category="fee",
+                    description=f"Radar ({self.day.isoformat()}): Radar for Fraud Teams",
+                )
+            )
+        if self.index == min(1, self.days - 1):  # one dispute (chargeback) in the run
+            at = self.utc(self.when())
+            ch_id = "ch_3" + "".join(r.choices(ALNUM, k=24))
+            self.ch.append(
+                IntlRow(
+                    "stripe",
+                    "dispute",
+                    self.s.txn_id(),
+                    "",
+                    at,
+                    "USD",
+                    -(r.randint(20, 90) * 100 + 50),
+                    STRIPE_DISPUTE_FEE,
+                    "dispute",
+                    "missing_in_ledger",
+                    available=at,
+                    category="dispute",
+                    description=f"Chargeback withdrawal for {ch_id}",
+                )
+            )
+
+    def plan_withdrawal(self) -> None:
+        """One T0400 of a round amount ≤ the USD balance at that time, on most days (always the first)."""
+        r = self.r
+        if self.index > 0 and r.random() < 0.2:
+            return
+        at = self.utc(self.when())
+        balance = self.beginning["USD"] + sum(c.net for c in self.ch if c.currency == "USD" and c.at <= at)
+        amount = balance // 10000 * 10000
+        if amount <= 0:
+            return
+        bank_ref = f"BNK{self.ymd}" + "".join(r.choices(UPPER_ALNUM, k=4))
+        row = IntlRow(
+            "paypal",
+            "withdrawal",
+            self.s.txn_id(),
+            "",
+            at,
+            "USD",
+            -amount,
+            None,
+            "withdrawal",
+            "settlement_item",
+            event="T0400",
+            bank_ref=bank_ref,
+        )
+        pos = next((i for i, c in enumerate(self.ch) if c.at > at), len(self.ch))
+        self.ch.insert(pos, row)
+        self.withdrawal = row
+
+    def cross_midnight(self, *, plan_next: bool) -> None:
+        """Place yesterday's halves of the cross-midnight pairs; plan today's for tomorrow.
+
+        Channel first: paid in the last seconds of the channel's day D (23:59:4x UTC for Stripe, US
+        Pacific for PayPal), booked 20-30 s later, which is already D+1 in Asia/Shanghai. Ledger first:
+        booked at 23:59:4x Shanghai on D (after the cutoff), the channel row in D+1's file in the first
+        seconds of the channel's day.
+        """
+        for kind, row in self.s.carry:
+            if kind == "channel":
+                assert isinstance(row, IntlRow)
+                self.ch.append(row)
+                if not self.stripe and row.currency != "USD":  # pragma: no cover - the pairs are USD
+                    self.conversion(row)
+            else:
+                assert isinstance(row, LedRow)
+                self.led.append(row)
+        self.s.carry = []
+        if not plan_next:
+            return
+        r = self.r
+        nxt = self.day + timedelta(days=1)
+        nxt_midnight = datetime(nxt.year, nxt.month, nxt.day)
+        # Ledger first: booked 23:59:4x today (in_transit), on the channel at the start of its next day.
+        t = r.randint(24 * 3600 - 20, 24 * 3600 - 12)
+        ch, led = self.payment(
+            "cross_midnight_ledger_first",
+            amount=self.open_amount(),
+            t=t,
+            outcome="in_transit",
+            with_channel=False,
+        )
+        led.booked_at = self.booked(t, utc=False)
+        start = nxt_midnight if self.stripe else rs.pacific_local_to_utc(nxt_midnight)
+        ch.at = start + timedelta(seconds=r.randint(3, 40))
+        if self.stripe:
+            ch.available = datetime(ch.at.year, ch.at.month, ch.at.day) + timedelta(days=1)
+        ch.outcome = "resolved_late"
+        self.s.carry.append(("channel", ch))
+        # Channel first: paid at 23:59:4x of the channel's day, booked at D+1 in Shanghai.
+        end = (nxt_midnight if self.stripe else rs.pacific_local_to_utc(nxt_midnight)) - timedelta(
+            seconds=r.randint(12, 20)
+        )
+        ch, led = self.payment(
+            "cross_midnight_channel_first",
+            amount=self.open_amount(),
+            outcome="missing_in_ledger",
+            with_ledger=False,
+        )
+        ch.at = end
+        if self.stripe:
+            ch.available = datetime(end.year, end.month, end.day) + timedelta(days=1)
+        booked = end + timedelta(seconds=r.randint(20, 30)) + SHANGHAI  # Shanghai wall clock, on D+1
+        led.t = int((booked - nxt_midnight).total_seconds())
+        led.booked_at = booked.strftime("%Y-%m-%dT%H:%M:%S") + "+08:00"
+        led.outcome = "resolved_late"
+        self.s.carry.append(("ledger", led))
+
+
 # ------------------------------------------------------------------------------------------ generation
 
 
 def _parse_channel_days(
-    items: Iterable[tuple[str, date]], what: str, dates: Sequence[date]
+    items: Iterable[tuple[str, date]], what: str, dates: Sequence[date], statements: Sequence[str]
 ) -> set[tuple[str, date]]:
     out = set()
     for channel, d in items:
-        if channel not in STATEMENT_CHANNELS:
-            raise ValueError(f"{what}: unknown channel {channel!r} (expected one of {STATEMENT_CHANNELS})")
+        if channel not in statements:
+            raise ValueError(f"{what}: unknown channel {channel!r} (expected one of {tuple(statements)})")
+        if what == "rejected" and channel == "stripe":
+            raise ValueError("rejected: a Stripe report has no control totals to put off (use missing)")
         if d not in dates:
             raise ValueError(f"{what}: {d} is not one of the generated dates")
         out.add((channel, d))
@@ -773,6 +1435,7 @@ def generate(
     missing: Iterable[tuple[str, date]] = (),
     rejected: Iterable[tuple[str, date]] = (),
     quarantined_rows: bool = True,
+    channels: Sequence[str] = ALL_CHANNELS,
 ) -> list[date]:
     """Generate ``days`` business dates of inbox files and their answer key under ``out_dir``.
 
@@ -790,6 +1453,10 @@ def generate(
             the whole file is rejected.
         quarantined_rows: Plan the six bad ledger rows (quarantined) on every channel-day. False gives
             an inbox with nothing quarantined (DESIGN §9: quarantined rows make a run exit 3).
+        channels: The channels to generate: ``wechatpay`` and ``alipay`` always, plus any of ``stripe``
+            and ``paypal`` (default all four). ``("wechatpay", "alipay")`` writes exactly what the
+            generator wrote before the USD channels existed; adding them never changes the WeChat Pay
+            and Alipay files nor the CNY bank statement (they have their own random streams).
 
     Returns:
         The generated dates, in order.
@@ -801,28 +1468,43 @@ def generate(
         raise ValueError("days must be >= 1")
     if rows_per_channel < 1:
         raise ValueError("rows_per_channel must be >= 1")
+    unknown = [c for c in channels if c not in ALL_CHANNELS]
+    if unknown or not set(CHANNELS) <= set(channels):
+        raise ValueError(
+            f"channels must be wechatpay, alipay and any of {INTL_CHANNELS}; got {tuple(channels)}"
+        )
+    intl = [c for c in INTL_CHANNELS if c in channels]
+    active = list(CHANNELS) + intl
+    statements = [*active, "bank"]
     dates = [start + timedelta(days=i) for i in range(days)]
-    missing_set = _parse_channel_days(missing, "missing", dates)
-    rejected_set = _parse_channel_days(rejected, "rejected", dates)
+    missing_set = _parse_channel_days(missing, "missing", dates, statements)
+    rejected_set = _parse_channel_days(rejected, "rejected", dates, statements)
     if missing_set & rejected_set:
         raise ValueError("a channel-day cannot be both missing and rejected")
 
     gen = _Generator(seed, rows_per_channel, quarantined_rows)
-    plans = [
-        gen.plan_day(d, i, connected=days > 1, last=i == days - 1) for i, d in enumerate(dates)
-    ]
+    states = {c: _IntlChannel(c, seed, salt) for c, salt in (("stripe", 11), ("paypal", 13)) if c in intl}
+    plans = []
+    for i, d in enumerate(dates):
+        plan = gen.plan_day(d, i, connected=days > 1, last=i == days - 1)
+        if intl:
+            _plan_intl(plan, states, rows_per_channel, days)
+        plans.append(plan)
     _unlink_cross_midnight(plans, missing_set | rejected_set)
     for plan in plans:
-        for channel in STATEMENT_CHANNELS:
+        for channel in statements:
             plan.present[channel] = (channel, plan.day) not in missing_set and (
                 channel,
                 plan.day,
             ) not in rejected_set
-        for channel in CHANNELS:
+        for channel in active:
             if plan.present[channel]:
                 continue
             tag = "/statement_missing" if (channel, plan.day) in missing_set else "/statement_rejected"
-            for c in {id(c): c for c in plan.ch_rows[channel]}.values():
+            rows: list[ChRow] | list[IntlRow] = (
+                plan.ch_rows[channel] if channel in CHANNELS else plan.intl[channel].ch
+            )
+            for c in {id(c): c for c in rows}.values():
                 c.outcome = "quarantined"
                 c.scenario = c.scenario + tag
             for led in plan.led_rows:
@@ -831,36 +1513,39 @@ def generate(
                 led.outcome = "in_transit"
                 led.scenario = led.scenario + tag
     bank = _plan_bank(gen.r, plans)
+    usd_bank = _plan_usd_bank(random.Random(seed * 7919 + 17), plans, intl) if intl else None
 
     inbox = out_dir / "inbox"
     answers = out_dir / "answers"
-    for plan, (entries, seq_nb, opening) in zip(plans, bank, strict=True):
+    for n, (plan, (entries, seq_nb, opening)) in enumerate(zip(plans, bank, strict=True)):
         day = plan.day
         day_dir = inbox / day.isoformat()
         if day_dir.exists():
             shutil.rmtree(day_dir)
-        key_rows: list[tuple[str, str, int, str, str, str]] = []
+        key_rows: list[KeyRow] = []
         _write_channels(plan, day_dir, missing_set, rejected_set, gen.r, key_rows)
+        _write_intl(plan, day_dir, missing_set, rejected_set, key_rows)
         _write_ledger(plan, day_dir, days, key_rows)
         if ("bank", day) not in missing_set:
             offset = 1 if ("bank", day) in rejected_set else 0
-            data, lines, _ = rs.render_camt053(
-                entries,
+            stmts = [rs.CamtStatement(entries, BANK_ACCOUNT, "CNY", seq_nb, opening)]
+            if usd_bank is not None:
+                stmts.append(rs.CamtStatement(*usd_bank[n]))
+            data, lines_per, _ = rs.render_camt053_multi(
+                stmts,
                 day=day,
                 prev_day=day - timedelta(days=1),
-                account=BANK_ACCOUNT,
                 owner=BANK_OWNER,
                 bic=BANK_BIC,
-                seq_nb=seq_nb,
-                opening=opening,
                 count_offset=offset,
             )
             rel = f"bank/camt053_{day.strftime('%Y%m%d')}.xml"
             _write(day_dir / rel, data)
-            for e, line in zip(entries, lines, strict=True):
-                outcome = "quarantined" if offset else e.outcome
-                scenario = e.scenario + ("/statement_rejected" if offset else "")
-                key_rows.append(("bank", rel, line, outcome, e.ref, scenario))
+            for st, lines in zip(stmts, lines_per, strict=True):
+                for e, line in zip(st.entries, lines, strict=True):
+                    outcome = "quarantined" if offset else e.outcome
+                    scenario = e.scenario + ("/statement_rejected" if offset else "")
+                    key_rows.append(("bank", rel, line, outcome, e.ref, scenario))
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(ANSWER_HEADER)
@@ -882,7 +1567,12 @@ def _unlink_cross_midnight(plans: list[DayPlan], absent: set[tuple[str, date]]) 
 
 
 def _write_channels(
-    plan: DayPlan, day_dir: Path, missing_set: set, rejected_set: set, r: random.Random, key_rows: list
+    plan: DayPlan,
+    day_dir: Path,
+    missing_set: set[tuple[str, date]],
+    rejected_set: set[tuple[str, date]],
+    r: random.Random,
+    key_rows: list[KeyRow],
 ) -> None:
     day = plan.day
     ymd = day.strftime("%Y%m%d")
@@ -936,7 +1626,7 @@ def _parquet_day(days: int) -> int | None:
     return None
 
 
-def _write_ledger(plan: DayPlan, day_dir: Path, days: int, key_rows: list) -> None:
+def _write_ledger(plan: DayPlan, day_dir: Path, days: int, key_rows: list[KeyRow]) -> None:
     ymd = plan.day.strftime("%Y%m%d")
     pq_day = _parquet_day(days)
     if pq_day is not None and plan.index % 7 == pq_day:
@@ -950,6 +1640,188 @@ def _write_ledger(plan: DayPlan, day_dir: Path, days: int, key_rows: list) -> No
         ("ledger", rel, ln, led.outcome, led.entry_id, led.scenario)
         for led, ln in zip(plan.led_rows, lines, strict=True)
     )
+
+
+def _plan_intl(plan: DayPlan, states: dict[str, _IntlChannel], rows: int, days: int) -> None:
+    """Plan the USD channels of ``plan``'s date and merge their ledger rows into the day's export."""
+    target = max(4, rows // 8)
+    new: list[LedRow] = []
+    for channel, state in states.items():
+        d = _IntlDay(state, plan.day, plan.index, days)
+        d.plan(target, plan_next=days > 1 and plan.index < days - 1)
+        plan.intl[channel] = d
+        new.extend(d.led)
+        if channel == "paypal":
+            state.usd_balance = d.beginning["USD"] + sum(c.net for c in d.ch if c.currency == "USD")
+        else:
+            plan.net[channel] = sum(c.net for c in d.ch)
+    r = next(iter(states.values())).r
+    # The old rows keep their relative order and duplicate copies; the new ones go in by booking time.
+    new_sorted = sorted(new, key=lambda x: x.t)
+    out: list[LedRow] = []
+    seen: set[int] = set()
+    j = 0
+    for row in plan.led_rows:
+        if id(row) not in seen:
+            seen.add(id(row))
+            while j < len(new_sorted) and new_sorted[j].t < row.t:
+                out.append(new_sorted[j])
+                j += 1
+        out.append(row)
+    out.extend(new_sorted[j:])
+    ymd = plan.day.strftime("%Y%m%d")
+    numbered: set[int] = set()
+    for row in out:
+        if id(row) not in numbered:
+            numbered.add(id(row))
+            row.entry_id = f"LE{ymd}{len(numbered):06d}"
+    for row in new_sorted:
+        if row.twice:
+            at = next(i for i, x in enumerate(out) if x is row)
+            out.insert(r.randint(at + 1, len(out)), row)
+    plan.led_rows = out
+
+
+def _write_intl(
+    plan: DayPlan,
+    day_dir: Path,
+    missing_set: set[tuple[str, date]],
+    rejected_set: set[tuple[str, date]],
+    key_rows: list[KeyRow],
+) -> None:
+    day = plan.day
+    ymd = day.strftime("%Y%m%d")
+    for channel, d in plan.intl.items():
+        if (channel, day) in missing_set:
+            continue
+        if channel == "stripe":
+            data, lines = rs.render_stripe_balance(d.ch)
+            rel = f"stripe/stripe_balance_change_from_activity_itemized_{ymd}.csv"
+        else:
+            offset = 1 if (channel, day) in rejected_set else 0
+            data, lines, _ = rs.render_paypal_stl(
+                d.ch,
+                account=PAYPAL_ACCOUNT,
+                day=day,
+                generated=d.generated,
+                beginning=d.beginning,
+                count_offset=offset,
+            )
+            rel = f"paypal/STL-{ymd}.01.009.CSV"
+        _write(day_dir / rel, data)
+        key_rows.extend(
+            ("channel", rel, ln, c.outcome, c.key, c.scenario) for c, ln in zip(d.ch, lines, strict=True)
+        )
+
+
+def _plan_usd_bank(
+    r: random.Random, plans: list[DayPlan], intl: Sequence[str]
+) -> list[tuple[list[rs.BankEntry], str, str, int, int]]:
+    """Per date the USD account's statement: (entries, account, currency, ElctrncSeqNb, opening)."""
+    balance = r.randint(8_000, 20_000) * 100 + r.randint(0, 99)
+    seq_nb = r.randint(30, 80)
+    out = []
+    for i, plan in enumerate(plans):
+        day = plan.day
+        mmdd = day.strftime("%m%d")
+        prev = day - timedelta(days=1)
+        entries: list[rs.BankEntry] = []
+        for channel in intl:
+            if i == 0:
+                outcome, scenario = "in_transit", "payout_of_day_before_run"
+                amount = r.randint(300, 3000) * 100 + r.randint(0, 99)
+                if channel == "paypal":
+                    amount = r.randint(5, 30) * 10000
+                    bank_ref = f"BNK{prev:%Y%m%d}" + "".join(r.choices(UPPER_ALNUM, k=4))
+            else:
+                before = plans[i - 1]
+                if channel == "stripe":
+                    amount = before.net["stripe"]
+                else:
+                    w = before.intl["paypal"].withdrawal
+                    if w is None:
+                        continue
+                    amount, bank_ref = -w.gross, w.bank_ref
+                if before.present[channel]:
+                    outcome, scenario = "matched", "payout"
+                else:
+                    outcome, scenario = "in_transit", "payout_statement_not_reconciled"
+            if amount <= 0:
+                raise ValueError(f"net payout of {channel} for {prev} is not positive; use more rows")
+            if channel == "stripe":
+                po = "po_1" + "".join(r.choices(ALNUM, k=23))
+                entry = rs.BankEntry(
+                    f"ST{mmdd}PO{r.randint(1, 99999):05d}",
+                    amount,
+                    True,
+                    day,
+                    "PMNT",
+                    "RCDT",
+                    "XBCT",
+                    "NOTPROVIDED",
+                    "STRIPE",
+                    f"STRIPE PAYOUT {po}",
+                    scenario,
+                    outcome,
+                )
+            else:
+                entry = rs.BankEntry(
+                    f"PP{mmdd}WDR{r.randint(1, 9999):04d}",
+                    amount,
+                    True,
+                    day,
+                    "PMNT",
+                    "RCDT",
+                    "XBCT",
+                    "NOTPROVIDED",
+                    "PAYPAL PTE LTD",
+                    f"PAYPAL TRANSFER {bank_ref}",
+                    scenario,
+                    outcome,
+                )
+            entries.append(entry)
+        n = r.randint(1, 3)
+        entries.append(
+            rs.BankEntry(
+                f"CH{mmdd}INW{r.randint(1, 9999):04d}",
+                n * r.choice((450, 675, 800)),
+                False,
+                day,
+                "ACMT",
+                "MDOP",
+                "CHRG",
+                "NOTPROVIDED",
+                "",
+                f"INWARD REMITTANCE CHARGES {n} ITEMS",
+                "bank_noise_usd_charge_debit",
+                "unexplained",
+            )
+        )
+        if r.random() < 0.6:
+            po = f"PO-US-{r.randint(10000, 99999)}"
+            entries.append(
+                rs.BankEntry(
+                    f"DB{mmdd}WIR{r.randint(1, 9999):04d}",
+                    r.randint(200, 3000) * 100,
+                    False,
+                    day,
+                    "PMNT",
+                    "ICDT",
+                    "XBCT",
+                    po,
+                    r.choice(
+                        ("PACIFIC LINEN SUPPLY INC", "OAKRIDGE CANDLE WORKS LLC", "BLUE HARBOR DESIGN CO")
+                    ),
+                    f"SUPPLIER PAYMENT {po}",
+                    "bank_noise_usd_supplier_debit",
+                    "unexplained",
+                )
+            )
+        r.shuffle(entries)
+        out.append((entries, USD_BANK_ACCOUNT, "USD", seq_nb, balance))
+        balance += sum(e.amount if e.credit else -e.amount for e in entries)
+        seq_nb += 1
+    return out
 
 
 # ------------------------------------------------------------------------------------------ bank
@@ -1118,7 +1990,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="CHANNEL@DATE",
-        help="leave out a statement (channel wechatpay, alipay or bank); repeatable",
+        help="leave out a statement (channel wechatpay, alipay, stripe, paypal or bank); repeatable",
     )
     p.add_argument(
         "--rejected",
@@ -1126,7 +1998,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="CHANNEL@DATE",
-        help="deliver a statement whose control totals are off by one; repeatable",
+        help="deliver a statement whose control totals are off by one (not stripe: no totals); repeatable",
+    )
+    p.add_argument(
+        "--channels",
+        type=lambda text: tuple(c.strip() for c in text.split(",") if c.strip()),
+        default=ALL_CHANNELS,
+        metavar="LIST",
+        help="comma-separated channels to generate: wechatpay,alipay and any of stripe,paypal "
+        "(default all four; wechatpay,alipay alone writes the files of the generator before Stripe/PayPal)",
     )
     p.add_argument(
         "--no-quarantined",
@@ -1144,6 +2024,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing=args.missing,
             rejected=args.rejected,
             quarantined_rows=not args.no_quarantined,
+            channels=args.channels,
         )
     except ValueError as exc:
         p.error(str(exc))

@@ -10,17 +10,23 @@ Layouts follow ``formats/FORMATS.md`` and the public sample files:
   line and of the summary values line, header lines without backticks.
 * Alipay 业务明细 / 业务明细(汇总): GBK, CRLF, ``#`` preamble and footer lines, a TAB appended to the
   text fields; the download zip stores member names as GBK bytes without the UTF-8 flag.
-* camt.053.001.02: UTF-8, LF, one ``Stmt`` with OPBD/CLBD/CLAV balances and ``TxsSummry``.
+* camt.053.001.02: UTF-8, LF, one ``Stmt`` per account (CNY, then USD when the USD channels are
+  generated) with OPBD/CLBD/CLAV balances and ``TxsSummry``.
 * Ledger export: UTF-8 CSV with LF and a header row, or Parquet with every column a string.
+* Stripe ``balance_change_from_activity.itemized``: UTF-8 without BOM, CRLF, lowercase currency, major
+  units with the currency's decimals, net = gross − fee, RFC 4180 quoting only where a field needs it.
+* PayPal Settlement Report (STL) v009: UTF-8 without BOM, CRLF, RH FH SH CH SB… SF (one per currency)
+  SC RF (one per currency) RC FF; amounts unsigned minor units with CR/DR; US Pacific time stamps.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -340,6 +346,7 @@ class _GbkZipInfo(zipfile.ZipInfo):
     """A ZipInfo whose name is stored as GBK bytes without the UTF-8 flag (bit 11)."""
 
     __slots__ = ("gbk_name",)
+    gbk_name: bytes
 
     def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # zipfile's own hook: name bytes and flags
         return self.gbk_name, self.flag_bits & ~0x800
@@ -470,6 +477,17 @@ def _bal(code: str, fen: int, day: date, ccy: str) -> list[str]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class CamtStatement:
+    """One ``Stmt`` of a camt.053 file: an account, its entries and its opening balance."""
+
+    entries: Sequence[BankEntry]
+    account: str
+    ccy: str
+    seq_nb: int
+    opening: int  # opening booked balance in minor units (signed)
+
+
 def render_camt053(
     entries: Sequence[BankEntry],
     *,
@@ -501,26 +519,87 @@ def render_camt053(
         The file bytes, per entry the physical line of its ``<Ntry>`` start tag, and the closing
         booked balance in fen.
     """
+    data, lines, closings = render_camt053_multi(
+        [CamtStatement(entries, account, ccy, seq_nb, opening)],
+        day=day,
+        prev_day=prev_day,
+        owner=owner,
+        bic=bic,
+        count_offset=count_offset,
+    )
+    return data, lines[0], closings[0]
+
+
+def render_camt053_multi(
+    statements: Sequence[CamtStatement],
+    *,
+    day: date,
+    prev_day: date,
+    owner: str,
+    bic: str,
+    count_offset: int = 0,
+) -> tuple[bytes, list[list[int]], list[int]]:
+    """Render a camt.053.001.02 file booked on ``day`` holding one ``Stmt`` per account, in order.
+
+    A file with one statement is byte-identical to what :func:`render_camt053` always wrote; the
+    message id carries the first statement's sequence number.
+
+    Args:
+        statements: The statements in file order (at least one).
+        day: Booking date of the statements.
+        prev_day: Date of the opening balances.
+        owner: Account owner name.
+        bic: Servicer BIC.
+        count_offset: Added to every TtlNtries/NbOfNtries (non-zero only for a rejected file).
+
+    Returns:
+        The file bytes, per statement the physical line of each ``<Ntry>`` start tag, and per
+        statement the closing booked balance.
+    """
     ymd = day.strftime("%Y%m%d")
     created = f"{day.isoformat()}T22:15:40+08:00"
-    credits = [e.amount for e in entries if e.credit]
-    debits = [e.amount for e in entries if not e.credit]
-    net = sum(credits) - sum(debits)
-    closing = opening + net
-    closing_avail = closing - sum(e.amount for e in entries if e.credit and e.value_date > day)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
         "  <BkToCstmrStmt>",
         "    <GrpHdr>",
-        f"      <MsgId>SMPLBK-053-{ymd}-{seq_nb:04d}</MsgId>",
+        f"      <MsgId>SMPLBK-053-{ymd}-{statements[0].seq_nb:04d}</MsgId>",
         f"      <CreDtTm>{created}</CreDtTm>",
         "      <MsgPgntn><PgNb>1</PgNb><LastPgInd>true</LastPgInd></MsgPgntn>",
         "    </GrpHdr>",
+    ]
+    all_lines: list[list[int]] = []
+    closings: list[int] = []
+    for st in statements:
+        lines, closing = _camt_stmt(out, st, day, prev_day, owner, bic, created, count_offset)
+        all_lines.append(lines)
+        closings.append(closing)
+    out += ["  </BkToCstmrStmt>", "</Document>"]
+    return ("\n".join(out) + "\n").encode("utf-8"), all_lines, closings
+
+
+def _camt_stmt(
+    out: list[str],
+    st: CamtStatement,
+    day: date,
+    prev_day: date,
+    owner: str,
+    bic: str,
+    created: str,
+    count_offset: int,
+) -> tuple[list[int], int]:
+    entries, account, ccy, opening = st.entries, st.account, st.ccy, st.opening
+    ymd = day.strftime("%Y%m%d")
+    credits = [e.amount for e in entries if e.credit]
+    debits = [e.amount for e in entries if not e.credit]
+    net = sum(credits) - sum(debits)
+    closing = opening + net
+    closing_avail = closing - sum(e.amount for e in entries if e.credit and e.value_date > day)
+    out += [
         "    <Stmt>",
         f"      <Id>STMT-{account}-{ymd}</Id>",
-        f"      <ElctrncSeqNb>{seq_nb}</ElctrncSeqNb>",
+        f"      <ElctrncSeqNb>{st.seq_nb}</ElctrncSeqNb>",
         f"      <CreDtTm>{created}</CreDtTm>",
         f"      <FrToDt><FrDtTm>{day.isoformat()}T00:00:00+08:00</FrDtTm>"
         f"<ToDtTm>{day.isoformat()}T23:59:59+08:00</ToDtTm></FrToDt>",
@@ -575,5 +654,268 @@ def render_camt053(
             f"        <AddtlNtryInf>{escape(e.text)}</AddtlNtryInf>",
             "      </Ntry>",
         ]
-    out += ["    </Stmt>", "  </BkToCstmrStmt>", "</Document>"]
-    return ("\n".join(out) + "\n").encode("utf-8"), lines, closing
+    out.append("    </Stmt>")
+    return lines, closing
+
+
+# --------------------------------------------------------------------------------------------- Stripe / PayPal
+
+# Minor-unit exponents of the currencies the USD channels use (the generator must not import schemas/).
+EXPONENT = {"USD": 2, "EUR": 2, "JPY": 0, "KWD": 3}
+
+STRIPE_HEADER = (
+    "balance_transaction_id",
+    "created_utc",
+    "available_on_utc",
+    "currency",
+    "gross",
+    "fee",
+    "net",
+    "reporting_category",
+    "description",
+    "customer_facing_amount",
+    "customer_facing_currency",
+)
+
+PAYPAL_CH = (
+    "Transaction ID",
+    "Invoice ID",
+    "PayPal Reference ID",
+    "PayPal Reference ID Type",
+    "Transaction Event Code",
+    "Transaction Initiation Date",
+    "Transaction Completion Date",
+    "Transaction Debit or Credit",
+    "Gross Transaction Amount",
+    "Gross Transaction Currency",
+    "Fee Debit or Credit",
+    "Fee Amount",
+    "Fee Currency",
+    "Custom Field",
+    "Consumer ID",
+    "Payment Tracking ID",
+    "Store ID",
+    "Bank Reference ID",
+    "Credit Transactional Fee",
+    "Credit Promotional Fee",
+    "Credit Term",
+)
+
+
+def major(minor: int, ccy: str) -> str:
+    """Format signed minor units as major units with the currency's decimals (``-118.50``, ``0.00``).
+
+    Args:
+        minor: Signed amount in minor units.
+        ccy: ISO currency code (upper or lower case).
+
+    Returns:
+        The decimal text, with a minus sign only when the amount is negative.
+    """
+    exp = EXPONENT[ccy.upper()]
+    sign = "-" if minor < 0 else ""
+    a = -minor if minor < 0 else minor
+    if exp == 0:
+        return f"{sign}{a}"
+    return f"{sign}{a // 10**exp}.{a % 10**exp:0{exp}d}"
+
+
+def _stripe_time(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def render_stripe_balance(rows: Sequence[Any]) -> tuple[bytes, list[int]]:
+    """Render a Stripe ``balance_change_from_activity.itemized`` report (with the customer-facing columns).
+
+    Each row needs ``txn_id``, ``at`` and ``available`` (naive UTC datetimes), ``currency``,
+    ``gross`` and ``fee`` (signed minor units as Stripe shows them: fee positive when charged),
+    ``category``, ``description``, ``cust_amount`` (signed minor units or None) and ``cust_ccy``.
+
+    Args:
+        rows: Planned rows in file order.
+
+    Returns:
+        The file bytes (UTF-8, no BOM, CRLF) and, per row, its 1-based physical line.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(STRIPE_HEADER)
+    lines: list[int] = []
+    n = 1
+    for r in rows:
+        ccy = r.currency.lower()
+        cust = "" if r.cust_amount is None else major(r.cust_amount, r.cust_ccy)
+        w.writerow(
+            (
+                r.txn_id,
+                _stripe_time(r.at),
+                _stripe_time(r.available),
+                ccy,
+                major(r.gross, ccy),
+                major(r.fee, ccy),
+                major(r.gross - r.fee, ccy),
+                r.category,
+                r.description,
+                cust,
+                r.cust_ccy.lower() if r.cust_amount is not None else "",
+            )
+        )
+        n += 1
+        lines.append(n)
+    return buf.getvalue().encode("utf-8"), lines
+
+
+def _nth_sunday(year: int, month: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def pacific_offset(utc: datetime) -> int:
+    """UTC offset in hours of US Pacific time at a naive UTC instant (US rules since 2007).
+
+    Daylight time (-7) runs from the second Sunday of March 02:00 PST (10:00 UTC) to the first Sunday
+    of November 02:00 PDT (09:00 UTC); standard time (-8) otherwise.
+
+    Args:
+        utc: A naive datetime in UTC.
+
+    Returns:
+        -7 or -8.
+    """
+    start = datetime.combine(_nth_sunday(utc.year, 3, 2), datetime.min.time()) + timedelta(hours=10)
+    end = datetime.combine(_nth_sunday(utc.year, 11, 1), datetime.min.time()) + timedelta(hours=9)
+    return -7 if start <= utc < end else -8
+
+
+def pacific_text(utc: datetime) -> str:
+    """A PayPal report time stamp ``yyyy/mm/dd hh:mm:ss -0800`` (or ``-0700``) of a naive UTC instant.
+
+    Args:
+        utc: A naive datetime in UTC.
+
+    Returns:
+        The local Pacific time with its offset.
+    """
+    off = pacific_offset(utc)
+    local = utc + timedelta(hours=off)
+    return local.strftime("%Y/%m/%d %H:%M:%S") + f" -{-off:02d}00"
+
+
+def pacific_local_to_utc(local: datetime) -> datetime:
+    """The UTC instant of a Pacific wall-clock time (standard time where the wall clock is ambiguous).
+
+    Args:
+        local: A naive Pacific wall-clock datetime.
+
+    Returns:
+        The naive UTC datetime.
+    """
+    std = local + timedelta(hours=8)
+    return std if pacific_offset(std) == -8 else local + timedelta(hours=7)
+
+
+def _q(v: str) -> str:
+    return '"' + v.replace('"', '""') + '"'
+
+
+def _num(v: int | None) -> str:
+    return "" if v is None else str(v)
+
+
+@dataclass(frozen=True, slots=True)
+class PaypalBalance:
+    """Per-currency totals of a PayPal STL section (minor units; ``fee_*`` as CR/DR magnitudes)."""
+
+    currency: str
+    gross_cr: int
+    gross_dr: int
+    fee_cr: int
+    fee_dr: int
+    beginning: int
+    ending: int
+
+
+def _dc(v: int) -> str:
+    return "CR" if v >= 0 else "DR"
+
+
+def render_paypal_stl(
+    rows: Sequence[Any],
+    *,
+    account: str,
+    day: date,
+    generated: datetime,
+    beginning: dict[str, int],
+    count_offset: int = 0,
+) -> tuple[bytes, list[int], dict[str, PaypalBalance]]:
+    """Render a PayPal Settlement Report (STL) version 009 for one business day (Pacific time).
+
+    Each row needs ``txn_id``, ``order_no`` (Invoice ID), ``ref_id`` (PayPal Reference ID, type TXN
+    when set), ``event`` (T0006, T1107, T0200, T0400), ``at`` (naive UTC), ``currency``, ``gross``
+    (signed minor units towards the merchant: CR when ≥ 0), ``fee`` (None for no fee columns, else
+    signed as charged: DR when > 0, CR when < 0), ``custom``, ``consumer`` and ``bank_ref``.
+
+    Args:
+        rows: Planned rows in file order.
+        account: The PayPal account id written in RH and SH.
+        day: The business date (a Pacific calendar day).
+        generated: Report generation time (naive UTC) written in RH.
+        beginning: Beginning balance per currency (minor units); every currency of ``rows`` or of
+            ``beginning`` gets an SF and an RF line, in alphabetical order.
+        count_offset: Added to the SC count (non-zero only for a deliberately rejected file).
+
+    Returns:
+        The file bytes (UTF-8, no BOM, CRLF), per row its 1-based physical line, and per currency the
+        section totals written (ending balance included).
+    """
+    start_utc = pacific_local_to_utc(datetime(day.year, day.month, day.day))
+    end_utc = pacific_local_to_utc(datetime(day.year, day.month, day.day, 23, 59, 59))
+    out = [
+        f'"RH",{pacific_text(generated)},"A",{_q(account)},009,',
+        '"FH",01',
+        f'"SH",{pacific_text(start_utc)},{pacific_text(end_utc)},{_q(account)},""',
+        '"CH",' + ",".join(_q(c) for c in PAYPAL_CH),
+    ]
+    lines: list[int] = []
+    tot: dict[str, list[int]] = {c: [0, 0, 0, 0] for c in beginning}
+    for r in rows:
+        t = tot.setdefault(r.currency, [0, 0, 0, 0])
+        if r.gross >= 0:
+            t[0] += r.gross
+        else:
+            t[1] -= r.gross
+        if r.fee is None:
+            fee_fields = '"",,""'
+        else:
+            if r.fee > 0:
+                t[3] += r.fee
+            else:
+                t[2] -= r.fee
+            fee_fields = f"{_q('DR' if r.fee > 0 else 'CR')},{abs(r.fee)},{_q(r.currency)}"
+        stamp = pacific_text(r.at)
+        out.append(
+            f'"SB",{_q(r.txn_id)},{_q(r.order_no)},{_q(r.ref_id)},{_q("TXN" if r.ref_id else "")},'
+            f"{_q(r.event)},{stamp},{stamp},{_q(_dc(r.gross))},{abs(r.gross)},{_q(r.currency)},"
+            f"{fee_fields},{_q(r.custom)},{_q(r.consumer)},{_q('')},{_q('')},{_q(r.bank_ref)},,,"
+        )
+        lines.append(len(out))
+    balances: dict[str, PaypalBalance] = {}
+    for ccy in sorted(tot):
+        gcr, gdr, fcr, fdr = tot[ccy]
+        begin = beginning.get(ccy, 0)
+        balances[ccy] = PaypalBalance(ccy, gcr, gdr, fcr, fdr, begin, begin + gcr - gdr + fcr - fdr)
+    n = len(rows)
+
+    def totals(code: str) -> list[str]:
+        return [
+            f'"{code}",{_q(b.currency)},"CR",{b.gross_cr},"DR",{b.gross_dr},"CR",{b.fee_cr},"DR",{b.fee_dr},'
+            f"{_q(_dc(b.beginning))},{abs(b.beginning)},{_q(_dc(b.ending))},{abs(b.ending)}"
+            for b in balances.values()
+        ]
+
+    out += totals("SF")
+    out.append(f'"SC",{n + count_offset}')
+    out += totals("RF")
+    out.append(f'"RC",{n}')
+    out.append(f'"FF",{len(out) + 1}')
+    return ("\r\n".join(out) + "\r\n").encode("utf-8"), lines, balances

@@ -43,6 +43,7 @@ ALL_OUTCOMES = {
     "quarantined",
     "unexplained",
     "resolved_late",
+    "settlement_item",
 }
 
 
@@ -130,14 +131,18 @@ def ledger_rows(day_dir: Path, rel: str) -> list[tuple[int, dict[str, str]]]:
     return [(n, row) for n, row in enumerate(csv.DictReader(io.StringIO(text)), start=2)]
 
 
-def camt_entries(data: bytes) -> list[tuple[int, str, int, bool, str]]:
+def camt_entries(data: bytes, ccy: str = "[A-Z]{3}") -> list[tuple[int, str, int, bool, str]]:
+    """(line, AcctSvcrRef, amount, credit, AddtlNtryInf) of every entry (of currency ``ccy``)."""
     lines = data.decode("utf-8").split("\n")
     out = []
     for i, line in enumerate(lines, start=1):
         if line.strip() == "<Ntry>":
             block = "\n".join(lines[i - 1 : i + 25])
+            m = re.search(rf"<Amt Ccy=\"{ccy}\">(.*?)</Amt>", block)
+            if m is None:
+                continue
             ref = re.search(r"<AcctSvcrRef>(.*?)</AcctSvcrRef>", block).group(1)
-            amt = fen(re.search(r"<Amt Ccy=\"CNY\">(.*?)</Amt>", block).group(1))
+            amt = fen(m.group(1))
             credit = re.search(r"<CdtDbtInd>(.*?)</CdtDbtInd>", block).group(1) == "CRDT"
             info = re.search(r"<AddtlNtryInf>(.*?)</AddtlNtryInf>", block).group(1)
             out.append((i, ref, amt, credit, info))
@@ -172,6 +177,18 @@ def data_rows_of_day(root: Path, d: date) -> list[tuple[str, str, int, str]]:
             found += [("ledger", rel, n, row["entry_id"]) for n, row in ledger_rows(day_dir, rel)]
         elif top == "bank":
             found += [("bank", rel, n, ref) for n, ref, *_ in camt_entries(p.read_bytes())]
+        elif top == "stripe":
+            text = p.read_bytes().decode("utf-8")
+            found += [
+                ("channel", rel, n, row[0]) for n, row in enumerate(csv.reader(io.StringIO(text)), 1) if n > 1
+            ]
+        elif top == "paypal":
+            text = p.read_bytes().decode("utf-8")
+            found += [
+                ("channel", rel, n, row[1])
+                for n, row in enumerate(csv.reader(io.StringIO(text)), 1)
+                if row[0] == "SB"
+            ]
         else:
             raise AssertionError(rel)
     return found
@@ -200,6 +217,8 @@ def test_layout(run: Path) -> None:
         ymd = d.strftime("%Y%m%d")
         assert f"{d}/wechatpay/wechatpay_tradebill_ALL_{ymd}.csv" in files
         assert f"{d}/bank/camt053_{ymd}.xml" in files
+        assert f"{d}/stripe/stripe_balance_change_from_activity_itemized_{ymd}.csv" in files
+        assert f"{d}/paypal/STL-{ymd}.01.009.CSV" in files
 
 
 def test_bare_alipay_csvs_on_odd_days(tmp_path: Path) -> None:
@@ -235,6 +254,7 @@ def test_every_outcome_class_is_covered(run: Path) -> None:
         "duplicate",
         "quarantined",
         "resolved_late",
+        "settlement_item",
     }
     assert by_source["ledger"] >= {
         "matched",
@@ -270,6 +290,8 @@ def test_matched_pairs_agree_and_fees_are_contracted(run: Path) -> None:
         key = {(r["source_file"], int(r["source_line"])): r for r in answers(run, d)}
         ch_rows = []  # (channel, kind, id, amount, fee, answer row, time)
         for rel in {r["source_file"] for r in key.values() if r["source"] == "channel"}:
+            if rel.startswith(("stripe/", "paypal/")):
+                continue  # checked in test_generate_usd.py
             data = read_member(day_dir, rel)
             if rel.startswith("wechatpay/"):
                 rows, _ = wechat_rows(data)
@@ -322,7 +344,7 @@ def test_matched_pairs_agree_and_fees_are_contracted(run: Path) -> None:
                 assert (
                     datetime(2000, 1, 1, 0, 30).time() <= booked.time() < datetime(2000, 1, 1, 23, 30).time()
                 )
-            if row["channel_txn_id"]:
+            if row["channel_txn_id"] and row["channel"] in ("wechatpay", "alipay"):
                 led.setdefault((row["channel"], row["kind"], row["channel_txn_id"]), []).append((row, k))
         for chan, kind, cid, amount, fee, k, t in ch_rows:
             if k["scenario"].startswith("cross_midnight_"):  # paid within a minute of midnight, by design
@@ -416,8 +438,11 @@ def test_zip_member_names_are_gbk_without_utf8_flag(run: Path) -> None:
 def test_camt_summary_balances_and_payouts(run: Path) -> None:
     closing_before = None
     for i, d in enumerate(DATES):
-        text = (run / "inbox" / d.isoformat() / "bank" / f"camt053_{d:%Y%m%d}.xml").read_text("utf-8")
-        entries = camt_entries(text.encode())
+        whole = (run / "inbox" / d.isoformat() / "bank" / f"camt053_{d:%Y%m%d}.xml").read_text("utf-8")
+        stmts = whole.split("    <Stmt>")[1:]
+        assert [re.search(r"<Ccy>(\w+)</Ccy>", st).group(1) for st in stmts] == ["CNY", "USD"]
+        text = stmts[0]  # the CNY account (the USD one: test_generate_usd.py)
+        entries = camt_entries(whole.encode(), "CNY")
         credits = [a for _, _, a, c, _ in entries if c]
         debits = [a for _, _, a, c, _ in entries if not c]
         net = sum(credits) - sum(debits)
@@ -508,7 +533,8 @@ def test_small_runs_still_cover_every_outcome(tmp_path: Path) -> None:
     for d in DATES[:2]:
         day = {r["outcome"] for r in answers(tmp_path, d) if r["source"] != "bank"}
         carried_in = set() if d == DATES[0] else {"resolved_late"}  # the first day has nothing to close
-        assert day >= ALL_OUTCOMES - {"unexplained", "resolved_late"} | carried_in
+        # settlement items: the Stripe Radar fee is on even days, the PayPal EUR payment and withdrawal on most
+        assert day >= ALL_OUTCOMES - {"unexplained", "resolved_late", "settlement_item"} | carried_in
 
 
 def test_no_quarantined_option(tmp_path: Path) -> None:
@@ -520,7 +546,22 @@ def test_no_quarantined_option(tmp_path: Path) -> None:
 
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        generate(tmp_path, start=START, days=1, seed=1, missing=[("stripe", START)])
+        generate(tmp_path, start=START, days=1, seed=1, missing=[("unionpay", START)])
+    with pytest.raises(ValueError):  # stripe is not generated in this run
+        generate(
+            tmp_path,
+            start=START,
+            days=1,
+            seed=1,
+            missing=[("stripe", START)],
+            channels=("wechatpay", "alipay"),
+        )
+    with pytest.raises(ValueError):  # a Stripe report has no control totals to put off
+        generate(tmp_path, start=START, days=1, seed=1, rejected=[("stripe", START)])
+    with pytest.raises(ValueError):
+        generate(tmp_path, start=START, days=1, seed=1, channels=("wechatpay", "stripe"))
+    with pytest.raises(ValueError):
+        generate(tmp_path, start=START, days=1, seed=1, channels=("wechatpay", "alipay", "adyen"))
     with pytest.raises(ValueError):
         generate(tmp_path, start=START, days=1, seed=1, rejected=[("alipay", START + timedelta(days=3))])
 
@@ -557,7 +598,11 @@ def test_committed_week_is_reproducible(tmp_path: Path) -> None:
     committed = REPO / "sample_data"
     if not (committed / "inbox").is_dir():
         pytest.skip("committed sample week not generated yet")
-    generate(tmp_path, start=START, days=7, seed=20260302, rows_per_channel=200)
+    # The committed week was generated with the channels its inbox holds (before Stripe/PayPal were
+    # wired into the pipeline: wechatpay,alipay only). Either way the same arguments give the same bytes.
+    tops = {p.parent.name for p in (committed / "inbox").glob("*/*/*")}
+    channels = [c for c in ("wechatpay", "alipay", "stripe", "paypal") if c in tops]
+    generate(tmp_path, start=START, days=7, seed=20260302, rows_per_channel=200, channels=channels)
     assert _tree(tmp_path / "inbox") == _tree(committed / "inbox")
     assert _tree(tmp_path / "answers") == _tree(committed / "answers")
     total = sum(len(b) for b in _tree(committed / "inbox").values()) + sum(
@@ -574,4 +619,4 @@ def test_100k_rows_per_channel_is_fast(tmp_path: Path) -> None:
     generate(tmp_path, start=START, days=1, seed=1, rows_per_channel=100_000)
     assert time.perf_counter() - t0 < 30
     key = answers(tmp_path, START)
-    assert sum(r["source"] == "channel" for r in key) == 200_000
+    assert sum(r["source_file"].startswith(("wechatpay/", "alipay/")) for r in key) == 200_000
