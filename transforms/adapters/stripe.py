@@ -108,8 +108,9 @@ ROLE = "channel"
 CHANNEL = "stripe"
 
 #: Our shop's descriptions (see the module docstring): ``Order SHOP-50101`` on a charge,
-#: ``REFUND FOR CHARGE (Order SHOP-50077)`` on its refund. Group 1 is the order number.
-_ORDER_IN_DESCRIPTION = r"^(?:REFUND FOR CHARGE \()?Order ([!-'*-~]+)"
+#: ``REFUND FOR CHARGE (Order SHOP-50077)`` on its refund. Group 1 is the order number: printable ASCII
+#: up to a space, a parenthesis or a comma.
+_ORDER_IN_DESCRIPTION = r"^(?:REFUND FOR CHARGE \()?Order ([!-'*+\--~]+)"
 #: A record whose every field is plain or properly quoted (RFC 4180), no CR; line breaks only inside quotes.
 _SIMPLE_RECORD = r'^(?:"(?:[^"\r]|"")*"|[^",\r\n]*)(?:,(?:"(?:[^"\r]|"")*"|[^",\r\n]*))*$'
 _QUOTED_FIELD = r'"(?:[^"]|"")*"'
@@ -391,18 +392,32 @@ class _Parser:
         odd: dict[int, list[_Entry]] = {}
         while rest.height:
             records = _group_records(rest).with_columns(simple=pl.col("text").str.contains(_SIMPLE_RECORD))
-            if records["open"][-1] and not at_eof:
-                return int(records["source_line"][-1]) - first
+            opened: _Entry | None = None
+            if records["open"][-1]:
+                text = str(records["text"][-1])
+                size = len(text.encode("utf-8"))
+                if size > self.limits.max_line_bytes:
+                    opened = (None, text[:_MAX_VALUE_CHARS], "LIMIT_EXCEEDED",
+                              f"a quote opened on this line is not closed within {size} bytes, over the "
+                              f"{self.limits.max_line_bytes} byte limit of a record")  # fmt: skip
+                elif not at_eof:
+                    return int(records["source_line"][-1]) - first
+                elif records["lines"][-1] > 1:  # a stray quote, or a file cut inside a quoted field
+                    opened = (None, text.split("\n", 1)[0][:_MAX_VALUE_CHARS], "FORMAT_VIOLATION",
+                              "a quote opened on this line is never closed")  # fmt: skip
             broken = records.filter((pl.col("lines") > 1) & ~pl.col("simple") & ~pl.col("open"))
-            if broken.height == 0:
+            if broken.height == 0 and opened is None:
                 parts.append(records)
                 break
-            # A quote opened on this line closes in a malformed record: quarantine the line, resync after it.
-            line = int(broken["source_line"][0])
+            # A malformed record or one never closed: quarantine its first line alone, resync after it.
+            line = int(broken["source_line"][0]) if broken.height else int(records["source_line"][-1])
             parts.append(records.filter(pl.col("source_line") < line))
-            text = str(rest.filter(pl.col("source_line") == line)["text"][0])
-            odd[line] = [(None, text[:_MAX_VALUE_CHARS], "FORMAT_VIOLATION",
-                          "a quote on this line opens a field that no well-formed RFC 4180 record closes")]  # fmt: skip
+            if broken.height:
+                text = str(rest.filter(pl.col("source_line") == line)["text"][0])
+                opened = (None, text[:_MAX_VALUE_CHARS], "FORMAT_VIOLATION",
+                          "a quote on this line opens a field that no well-formed RFC 4180 record closes")  # fmt: skip
+            assert opened is not None
+            odd[line] = [opened]
             rest = rest.filter(pl.col("source_line") > line)
         records = pl.concat(parts)
         batch = _Batch(records.head(0), odd=odd)
