@@ -46,7 +46,8 @@ Canonical rows (``schemas.canonical.ChannelTxn``), positive = towards the mercha
   ``customer_facing_currency`` is present, not empty and another currency, the row is cross-border:
   ``currency``/``amount_minor`` = ``customer_facing_currency``/``customer_facing_amount`` (in that
   currency's exponent; its sign must be gross's), ``settle_currency``/``settle_amount_minor`` = the
-  balance currency/``gross``. Otherwise ``amount_minor = gross`` and ``settle_*`` are null.
+  balance currency/``gross``. Otherwise ``amount_minor = gross`` and ``settle_*`` are null
+  (``customer_facing_amount`` in the balance currency is not compared with ``gross``).
 - ``fee_minor = −fee`` and ``fee_exact = −fee`` (Decimal(18,5)), both in the balance currency: a fee
   charged is negative (the dispute fee 15.00 is −1500).
 - ``fx_rate`` is null: Stripe's report column lists (report types reference, FORMATS §5) have no

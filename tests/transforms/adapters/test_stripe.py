@@ -62,7 +62,7 @@ def by_line(parsed: ParsedFile, line: int) -> dict[str, object]:
     return parsed.rows.filter(pl.col("source_line") == line).row(0, named=True)
 
 
-# -- the shared sample --------------------------------------------------------------------------------
+# -- the sample report ----------------------------------------------------------------------------------
 
 
 def test_sample_parses_to_17_rows_and_nothing_quarantined() -> None:
@@ -268,6 +268,8 @@ def test_empty_file_header_only_and_a_second_bom() -> None:
     assert only.lines == LineCounts(physical=1, header=1) and only.statement_date is None
     doubled = parse(BOM + BOM + sample())
     assert doubled.file_error is not None and doubled.file_error.reason_code == "BAD_CHAR"
+    utf16 = parse(sample().decode().encode("utf-16"))  # a UTF-16 BOM: not UTF-8
+    assert utf16.file_error is not None and utf16.file_error.reason_code == "DECODE_ERROR"
 
 
 def test_gbk_bytes_are_a_decode_error_naming_the_line() -> None:
@@ -409,6 +411,21 @@ def test_bad_characters_and_limits() -> None:
     ]
     assert parsed.rows["channel_txn_id"].to_list() == ["t6"]
     assert parsed.rejected["source_line"].to_list() == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("description", ["Order SHOP-1\rX", '"Order SHOP-1\rX"'])
+def test_a_lone_cr_in_a_field_is_a_bad_character(description: str) -> None:
+    parsed = parse(report(record(balance_transaction_id="t2", description=description), record()))
+    assert [code for _, _, code in reasons(parsed)] == ["BAD_CHAR"]
+    assert reasons(parsed)[0][0] == 2 and parsed.rows["source_line"].to_list() == [3]
+    assert parsed.lines == LineCounts(physical=3, data=2, header=1)
+
+
+def test_presented_currency_without_its_amount() -> None:
+    parsed = parse(report(record(customer_facing_currency="eur", customer_facing_amount="")))
+    assert reasons(parsed) == [(2, "customer_facing_amount", "REQUIRED_EMPTY")]
+    same = parse(report(record(customer_facing_currency="USD", customer_facing_amount="")))
+    assert reasons(same) == [] and by_line(same, 2)["currency"] == "USD"  # same currency: gross is the amount
 
 
 def test_an_unclosed_quote_longer_than_a_record_may_be_resyncs() -> None:
