@@ -208,19 +208,46 @@ def test_quoted_description_with_an_embedded_newline_keeps_line_numbers() -> Non
     )
 
 
-def test_quoted_records_across_small_chunks_read_as_in_one_chunk() -> None:
+@pytest.mark.parametrize("chunk_bytes", [1024, 1111, 1500, 2000])
+def test_quoted_records_across_small_chunks_read_as_in_one_chunk(chunk_bytes: int) -> None:
     lines = []
     for i in range(120):
-        description = f'"Order SHOP-{i}\nline two, of {i}"' if i % 7 == 3 else f"Order SHOP-{i}"
+        padding = "x" * (i * 13 % 40)  # lines of different lengths: chunk ends fall anywhere
+        multi = i % 7 == 3
+        description = (
+            f'"Order SHOP-{i}\nline two, of {i} {padding}"' if multi else f"Order SHOP-{i} {padding}"
+        )
         lines.append(record(balance_transaction_id=f"txn_{i}", description=description))
     data = report(*lines, end="\n")
-    whole, small = parse(data), parse(data, chunk_bytes=1024)
+    whole, small = parse(data), parse(data, chunk_bytes=chunk_bytes)
     assert whole.file_error is None and small.file_error is None
     assert whole.rows.height == small.rows.height == 120
     assert small.rows.equals(whole.rows)
     assert whole.lines == small.lines
     assert whole.lines.continuation == 17  # i = 3, 10, …, 115
     assert whole.lines.physical == 1 + 120 + 17
+
+
+def test_a_chunk_is_cut_before_an_open_record_and_grown_for_a_long_one() -> None:
+    # lines 2-6: five plain records (~550 bytes); lines 7-21: one record whose quoted description
+    # has 15 lines of 100 characters, so the first 1 KiB chunk ends inside it (cut before line 7)
+    # and the next chunk holds only part of it (grown until the record closes)
+    long_text = "\n".join(["Order SHOP-77"] + ["y" * 100] * 14)
+    lines = [record(balance_transaction_id=f"t{i}") for i in range(2, 7)]
+    lines += [
+        record(balance_transaction_id="t7", description=f'"{long_text}"'),
+        record(balance_transaction_id="t22"),
+    ]
+    data = report(*lines, end="\n")
+    for parsed in (parse(data), parse(data, chunk_bytes=1024)):
+        assert reasons(parsed) == []
+        assert parsed.rows.select("source_line", "channel_txn_id").rows()[-3:] == [
+            (6, "t6"),
+            (7, "t7"),
+            (22, "t22"),
+        ]
+        assert by_line(parsed, 7)["order_no"] == "SHOP-77"
+        assert parsed.lines == LineCounts(physical=22, data=7, header=1, continuation=14)
 
 
 def test_malformed_quoting_quarantines_that_line_and_reads_on() -> None:
