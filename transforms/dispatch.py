@@ -30,6 +30,7 @@ from transforms.adapters.alipay_account import parse_alipay_account
 from transforms.adapters.camt053 import parse_camt053
 from transforms.adapters.ledger import parse_ledger_csv, parse_ledger_parquet
 from transforms.adapters.paypal import parse_paypal_stl
+from transforms.adapters.stripe import parse_stripe_balance
 from transforms.adapters.unionpay import parse_unionpay_zm
 from transforms.adapters.wechatpay import parse_wechatpay_trade_bill
 from transforms.adapters.wechatpay_fundflow import parse_wechatpay_fundflow
@@ -79,7 +80,7 @@ FORMATS: tuple[Format, ...] = (
            cross_checks="alipay_trade", cross_check=cross_check_alipay_summary),  # fmt: skip
     Format("alipay_account", "alipay", "fund_flow", parse_alipay_account),
     Format("unionpay_zm", "unionpay", "channel", parse_unionpay_zm),
-    Format("stripe_balance", "stripe", "reference", None),
+    Format("stripe_balance", "stripe", "channel", parse_stripe_balance),
     Format("paypal_stl", "paypal", "channel", parse_paypal_stl),
     Format("ledger_csv", "ledger", "ledger", parse_ledger_csv),
     Format("ledger_parquet", "ledger", "ledger", parse_ledger_parquet),
