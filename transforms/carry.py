@@ -124,10 +124,10 @@ def candidate_items_sql() -> str:
                null::bigint as source_line, channel, merchant_account, null::varchar as entry_id,
                null::varchar as channel_txn_id, null::varchar as order_no, 'payout' as kind,
                payout_expected_minor as amount_minor, currency, 'in_transit' as status,
-               'net settlement of ' || settlement_date::varchar || ', expected on the bank statement' as detail
+               'payout of ' || settlement_date::varchar || ', expected on the bank statement' as detail
         from settlement_today
         where settlement_date = $business_date and payout_status = 'in_transit'
-              and payout_expected_minor is not null
+              and payout_expected_minor is not null and payout_expected_minor <> 0  -- nothing withdrawn: nothing due
     ),
     items as (
         select * from still_open
