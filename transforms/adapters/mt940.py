@@ -35,7 +35,7 @@ Control totals, one per statement, named after its account like camt.053's:
 currency unit; not verifiable when an entry's amount cannot be read); a mismatch rejects the file
 (CONTROL_TOTAL_MISMATCH, the line of ``:62F:``). Each statement's number of ``:61:`` lines is the
 fact ``<account> entries``. An account that has several statements in the file gets its ``:28C:`` in
-brackets after the account in these names.
+brackets after the account in these names (and ``line N`` of its first field if that is not enough).
 
 Line roles (``physical = data + continuation + header + footer + blank``): data = ``:61:`` lines;
 continuation = the ``:61:`` supplementary lines and every line of an entry's ``:86:`` (the first
@@ -476,10 +476,19 @@ class _Parser:
     def error(self, code: str, message: str, line: int | None) -> None:
         self.errors.append(FileRejected(code, message, line))
 
-    def control_name(self, statement: _Statement) -> str:
-        account = statement.text("25").strip() or f"statement of line {statement.start}"
-        same = [s for s in self.layout.statements if s.text("25").strip() == statement.text("25").strip()]
-        return f"{account} ({statement.text('28C')})" if len(same) > 1 else account
+    def control_names(self) -> list[str]:
+        """Each statement's name in controls and facts, in file order.
+
+        Its account, with ``(:28C:)`` when the account has several statements in the file, and
+        ``line N`` when even that does not tell them apart.
+        """
+        statements = self.layout.statements
+        accounts = [s.text("25").strip() or f"statement of line {s.start}" for s in statements]
+        names: list[str] = []
+        for statement, account in zip(statements, accounts, strict=True):
+            name = f"{account} ({statement.text('28C')})" if accounts.count(account) > 1 else account
+            names.append(name if name not in names else f"{name} line {statement.start}")
+        return names
 
     def controls(
         self, statements: list[_Statement], openings: list[_Balance | None], units: pl.DataFrame
@@ -497,8 +506,9 @@ class _Parser:
         }
         controls: list[tuple[ControlTotal, int]] = []
         facts: dict[str, Decimal | None] = {}
+        names = self.control_names()
         for index, (statement, opening) in enumerate(zip(statements, openings, strict=True)):
-            name = self.control_name(statement)
+            name = names[index]
             facts[f"{name} entries"] = Decimal(len(statement.entries))
             closing = _balance(statement.closing)
             if closing is None or closing.amount is None or statement.closing is None:
@@ -596,8 +606,10 @@ class _Parser:
         )
         for row in flagged.filter(pl.col("bad")).iter_rows(named=True):
             self.describe(row)
-        bad_lines = set(self.problems.lines)
-        good = flagged.filter(~pl.col("source_line").is_in(list(bad_lines)))
+        # A flagged entry is out once described; past ``max_problem_lines`` (the file is rejected)
+        # every flagged entry is out, described or not.
+        described = pl.col("source_line").is_in(list(self.problems.lines))
+        good = flagged.filter(~pl.col("bad") if self.problems.overflowed else ~described)
         good = self.check_raw(good)
         rows = good.select(
             account="account",
@@ -614,20 +626,15 @@ class _Parser:
         rows, failures = split_valid(rows, BankTxn)
         self.problems.add_entries(failures.iter_rows(named=True))
         self.output.rows(rows)
-        rejected = (
-            flagged.join(rows.select("source_line"), on="source_line", how="anti")
-            .select(
-                source_file=pl.lit(self.source_file),
-                source_line="source_line",
-                channel=pl.lit(CHANNEL),
-                channel_txn_id=pl.when(pl.col("bank_ref").str.contains(MT940_REFERENCE)).then(
-                    pl.col("bank_ref")
-                ),
-                order_no=pl.lit(None, pl.String()),
-                kind=pl.lit(None, pl.String()),
-                amount_minor="amount_minor",
-                currency="currency",
-            )
+        rejected = flagged.join(rows.select("source_line"), on="source_line", how="anti").select(
+            source_file=pl.lit(self.source_file),
+            source_line="source_line",
+            channel=pl.lit(CHANNEL),
+            channel_txn_id=pl.when(pl.col("bank_ref").str.contains(MT940_REFERENCE)).then(pl.col("bank_ref")),
+            order_no=pl.lit(None, pl.String()),
+            kind=pl.lit(None, pl.String()),
+            amount_minor="amount_minor",
+            currency="currency",
         )
         self.output.rejected(rejected)  # (Output casts to REJECTED_SCHEMA)
         return flagged.select("statement", "source_line", "amount_minor")

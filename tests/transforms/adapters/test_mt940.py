@@ -478,3 +478,61 @@ def test_rows_go_to_the_sink(sample: bytes) -> None:
     assert result.rows.height == 0 and result.row_count == 10
     assert sum(frame.height for frame in sink.row_chunks) == 10
     assert parse(sample.replace(b"\r\n", b"\n")).fingerprint == result.fingerprint  # line ends aside
+
+
+def test_statements_of_one_account_get_distinct_names(sample: bytes) -> None:
+    cny = sample[: sample.index(b"-\r\n") + 3]
+    result = parse(cny + cny.replace(b":28C:00062/001", b":28C:00062/002") + cny)
+    assert result.file_error is None and result.rows.height == 15
+    assert [c.name for c in result.controls] == [
+        "6200881234 (00062/001) :60F:+entries=:62F:",
+        "6200881234 (00062/002) :60F:+entries=:62F:",
+        "6200881234 (00062/001) line 41 :60F:+entries=:62F:",  # 20 lines a statement
+    ]
+    assert list(result.facts.values()) == [Decimal(5)] * 3
+
+
+#: Bytes that matter to MT940: line ends, tags, the end mark, the decimal comma, envelope braces,
+#: a BOM, a bidi override, a NUL, a Latin-1 byte.
+PALETTE = [b"\r", b"\n", b"\r\n", b":", b"-", b"-\r\n", b",", b".", b"{", b"}", b"9", b"C", b"D", b"//",
+           b":61:", b":86:", b"\xef\xbb\xbf", "\u202e".encode(), b"\x00", b"\xe9"]  # fmt: skip
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_corrupted_statement_never_raises_and_every_line_is_accounted_for(
+    sample: bytes, data: st.DataObject
+) -> None:
+    broken = sample
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(broken)))
+        kind = data.draw(st.sampled_from(["flip", "insert", "delete", "cut", "line"]))
+        if kind == "flip" and at < len(broken):
+            broken = broken[:at] + bytes([data.draw(st.integers(0, 255))]) + broken[at + 1 :]
+        elif kind == "insert":
+            broken = broken[:at] + data.draw(st.sampled_from(PALETTE)) + broken[at:]
+        elif kind == "delete":
+            broken = broken[:at] + broken[at + data.draw(st.integers(1, 30)) :]
+        elif kind == "cut":
+            broken = broken[:at]
+        else:  # a line doubled, dropped or moved
+            lines = broken.split(b"\r\n")
+            i, j = data.draw(st.integers(0, len(lines) - 1)), data.draw(st.integers(0, len(lines) - 1))
+            moved = lines[i]
+            action = data.draw(st.sampled_from(["double", "drop", "move"]))
+            if action != "double":
+                del lines[i]
+            if action != "drop":
+                lines.insert(min(j, len(lines)), moved)
+            broken = b"\r\n".join(lines)
+    sink = CollectingSink()
+    result = parse_mt940(broken, "bank/x.sta", ParseContext(business_date=DAY, sink=sink))
+    if broken:
+        accounted(result, broken)
+    assert result.row_count == sum(frame.height for frame in sink.row_chunks)
+    assert result.rejected_count == sum(frame.height for frame in sink.rejected_chunks)
+    if result.file_error is None:
+        assert result.row_count + result.rejected_count == result.lines.data
+        assert all(c.ok for c in result.controls)
+    for frame in sink.row_chunks:
+        BankTxn.validate(frame)
