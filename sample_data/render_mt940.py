@@ -3,7 +3,8 @@
 :func:`render_mt940` takes exactly the arguments of :func:`sample_data.render_statements.render_camt053`
 (so the generator can write either) and returns the same things: the bytes, per entry its 1-based
 physical line (the line of its ``:61:`` tag) and the closing booked balance. Layout (FORMATS §8.2;
-the shared sample ``mt940_SAMPLEBANK_20260303.sta`` is two of these statements one after the other):
+``tests/fixtures/formats/mt940_SAMPLEBANK_20260303.sta`` is two of these statements one after the
+other, byte for byte):
 
 * block-4 fields only, no ``{1:}{2:}`` envelope; ASCII (SWIFT ``x`` set), CRLF line ends;
 * ``:20:S<yymmdd><ccy><seq:03d>``, ``:25:<account>``, ``:28C:<seq:05d>/001``,
@@ -11,7 +12,9 @@ the shared sample ``mt940_SAMPLEBANK_20260303.sta`` is two of these statements o
 * per entry ``:61:<value yymmdd><booking mmdd><C|D><amount><type><customer ref>//<bank ref>`` where
   the type is ``NCHG`` for a charge (sub-family ``CHRG``), ``NINT`` for interest (``INTR``), else
   ``NTRF``; the customer reference is the end-to-end id, ``NONREF`` when it is empty or
-  ``NOTPROVIDED``; then ``:86:`` = the remittance text + one space + the counterparty name (the text
+  ``NOTPROVIDED``; the bank reference is ``BankEntry.ref`` (camt's AcctSvcrRef: both adapters read it
+  as ``bank_ref``, so it must be in the x set and at most 16 characters, MT940's 16x, for the two
+  renderings to agree; longer ones are cut); then ``:86:`` = the remittance text + one space + the counterparty name (the text
   alone when there is none), in the ``x`` set (:func:`swift_x`), wrapped at word boundaries to lines
   of at most 65 characters, at most 6 lines (:func:`info_lines`);
 * ``:62F:`` closing booked, ``:64:`` closing available (closing less the credits value-dated after
@@ -128,7 +131,7 @@ def render_mt940(
         entries: The entries in statement order.
         day: Booking date of the statement (every ``:61:`` entry date, ``:62F:``).
         prev_day: Date of the opening balance ``:60F:``.
-        account: Account number (``:25:``).
+        account: Account number (``:25:``), ASCII.
         owner: Account owner name (not written: block 4 has no field for it).
         bic: Servicer BIC (not written).
         seq_nb: Statement number (``:20:`` and ``:28C:``).

@@ -1,6 +1,6 @@
-"""MT940 adapter: the shared sample, camt.053 parity (sample and generated statements), hostile input.
+"""MT940 adapter: the format sample, camt.053 parity (sample and generated statements), hostile input.
 
-The shared sample ``mt940_SAMPLEBANK_20260303.sta`` holds the same two statements as
+The format sample ``mt940_SAMPLEBANK_20260303.sta`` holds the same two statements as
 ``camt053_SAMPLEBANK_20260303.xml`` (FORMATS §8.2; control totals in the formats README):
 
 - 6200881234 CNY: opening 86420.15 C, 3 credits 10337.91, 2 debits 12828.00, closing 83930.06 C;
@@ -71,7 +71,7 @@ def accounted(result, data: bytes) -> None:
         assert result.row_count + result.rejected_count == lines.data
 
 
-# -- the shared sample ------------------------------------------------------------------------------
+# -- the format sample ------------------------------------------------------------------------------
 
 
 def test_sample_gives_the_camt_rows(sample: bytes) -> None:
