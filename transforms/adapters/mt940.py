@@ -18,7 +18,8 @@ date's, or the one before or after when the months are more than six apart: a bo
 value date 01-02), ``C``/``D``/``RC``/``RD``, an optional funds-code letter, the amount with a decimal
 comma (``800,`` allowed, at most the currency's decimals), the type ``N``/``S``/``F`` + 3 characters,
 the customer reference (16x, ``NONREF`` when there is none), an optional ``//`` bank reference (16x)
-and an optional second line of supplementary details (34x, kept in the raw model only).
+and an optional second line of supplementary details (34x, kept in the raw model only). Spaces after
+the last subfield are padding and dropped.
 
 One ``BankTxn`` per ``:61:`` (money in the currency's minor unit, from ``schemas.currency``):
 
@@ -536,7 +537,7 @@ class _Parser:
             {
                 "statement": index,
                 "source_line": entry.line,
-                "field": entry.text,
+                "field": entry.text.rstrip(" "),  # padding after the last subfield is not data
                 "supplementary": " ".join(entry.supplementary) if entry.supplementary else None,
                 "reference": " ".join(entry.info) if entry.info is not None else None,
                 "account": statement.text("25").strip(),

@@ -536,3 +536,8 @@ def test_a_corrupted_statement_never_raises_and_every_line_is_accounted_for(
         assert all(c.ok for c in result.controls)
     for frame in sink.row_chunks:
         BankTxn.validate(frame)
+
+
+def test_padding_after_the_bank_reference_is_not_part_of_it(sample: bytes) -> None:
+    result = parse(sample.replace(b"//CH0303FEE0028\r\n", b"//CH0303FEE0028   \r\n"))
+    assert result.quarantine.height == 0 and result.rows["bank_ref"][3] == "CH0303FEE0028"
