@@ -29,6 +29,7 @@ from transforms.adapters.alipay import (
 from transforms.adapters.alipay_account import parse_alipay_account
 from transforms.adapters.camt053 import parse_camt053
 from transforms.adapters.ledger import parse_ledger_csv, parse_ledger_parquet
+from transforms.adapters.mt940 import parse_mt940
 from transforms.adapters.paypal import parse_paypal_stl
 from transforms.adapters.stripe import parse_stripe_balance
 from transforms.adapters.unionpay import parse_unionpay_zm
@@ -85,7 +86,7 @@ FORMATS: tuple[Format, ...] = (
     Format("ledger_csv", "ledger", "ledger", parse_ledger_csv),
     Format("ledger_parquet", "ledger", "ledger", parse_ledger_parquet),
     Format("camt053", "bank", "bank", parse_camt053),
-    Format("mt940", "bank", "reference", None),
+    Format("mt940", "bank", "bank", parse_mt940),
 )
 FORMAT_BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
 
