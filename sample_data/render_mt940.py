@@ -20,11 +20,10 @@ other, byte for byte):
 * ``:62F:`` closing booked, ``:64:`` closing available (closing less the credits value-dated after
   the statement date, as camt's CLAV), then a ``-`` line.
 
-Amounts are the camt renderer's numbers (``BankEntry.amount`` and ``opening`` in hundredths of the
-currency unit) with a decimal comma: ``3157,24``; a currency without decimals drops the ``,00``
-(``12,`` for 12 JPY); hundredths a currency cannot have are written as they are (``12,34`` JPY),
-which the adapters reject (SCALE_EXCEEDED) exactly like camt's ``12.34``. ``count_offset`` (camt:
-added to NbOfNtries) is added to the written ``:62F:`` in hundredths, so a deliberately rejected
+Amounts are the camt renderer's numbers (``BankEntry.amount`` and ``opening`` in minor units of the
+currency, as ``render_statements.major`` writes them) with a decimal comma: ``3157,24`` CNY,
+``12,`` for 12 JPY (no decimals), ``1,234`` KWD (three). ``count_offset`` (camt:
+added to NbOfNtries) is added to the written ``:62F:`` in minor units, so a deliberately rejected
 statement fails its balance check (CONTROL_TOTAL_MISMATCH) as the camt one fails its count.
 ``owner`` and ``bic`` are accepted for the common signature; block 4 has no field for them.
 """
@@ -35,7 +34,7 @@ import string
 from collections.abc import Sequence
 from datetime import date
 
-from sample_data.render_statements import BankEntry
+from sample_data.render_statements import EXPONENT, BankEntry, major
 
 #: The SWIFT ``x`` character set (FORMATS §8.2), without the line end.
 SWIFT_X_CHARACTERS = frozenset(string.ascii_letters + string.digits + "/-?:().,'+ ")
@@ -43,7 +42,6 @@ SWIFT_X_CHARACTERS = frozenset(string.ascii_letters + string.digits + "/-?:().,'
 INFO_LINE_CHARACTERS = 65
 INFO_MAX_LINES = 6
 #: Currencies without minor unit (ISO 4217 exponent 0) this renderer may be asked for.
-_NO_DECIMALS = frozenset({"JPY", "KRW", "VND"})
 
 
 def swift_x(text: str) -> str:
@@ -83,12 +81,9 @@ def info_lines(text: str) -> list[str]:
     return lines[:INFO_MAX_LINES]
 
 
-def mt940_amount(hundredths: int, ccy: str) -> str:
-    """A non-negative amount in hundredths of the unit, with a decimal comma: ``315724`` → ``3157,24``."""
-    whole, cents = divmod(hundredths, 100)
-    if ccy in _NO_DECIMALS and cents == 0:
-        return f"{whole},"
-    return f"{whole},{cents:02d}"
+def mt940_amount(minor: int, ccy: str) -> str:
+    """A non-negative amount in minor units, with a decimal comma: ``315724`` CNY → ``3157,24``, 12 JPY → ``12,``."""
+    return major(minor, ccy).replace(".", ",") + ("," if EXPONENT[ccy.upper()] == 0 else "")
 
 
 def _balance(tag: str, hundredths: int, day: date, ccy: str) -> str:

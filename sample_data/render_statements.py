@@ -470,7 +470,7 @@ def _bal(code: str, fen: int, day: date, ccy: str) -> list[str]:
     return [
         "      <Bal>",
         f"        <Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>",
-        f'        <Amt Ccy="{ccy}">{yuan(abs(fen))}</Amt>',
+        f'        <Amt Ccy="{ccy}">{major(abs(fen), ccy)}</Amt>',
         f"        <CdtDbtInd>{ind}</CdtDbtInd>",
         f"        <Dt><Dt>{day.isoformat()}</Dt></Dt>",
         "      </Bal>",
@@ -616,16 +616,16 @@ def _camt_stmt(
     n = len(entries) + count_offset
     out += [
         "      <TxsSummry>",
-        f"        <TtlNtries><NbOfNtries>{n}</NbOfNtries><Sum>{yuan(sum(credits) + sum(debits))}</Sum>"
-        f"<TtlNetNtryAmt>{yuan(abs(net))}</TtlNetNtryAmt>"
+        f"        <TtlNtries><NbOfNtries>{n}</NbOfNtries><Sum>{major(sum(credits) + sum(debits), ccy)}</Sum>"
+        f"<TtlNetNtryAmt>{major(abs(net), ccy)}</TtlNetNtryAmt>"
         f"<CdtDbtInd>{'CRDT' if net >= 0 else 'DBIT'}</CdtDbtInd></TtlNtries>",
-        f"        <TtlCdtNtries><NbOfNtries>{len(credits)}</NbOfNtries><Sum>{yuan(sum(credits))}</Sum></TtlCdtNtries>",
-        f"        <TtlDbtNtries><NbOfNtries>{len(debits)}</NbOfNtries><Sum>{yuan(sum(debits))}</Sum></TtlDbtNtries>",
+        f"        <TtlCdtNtries><NbOfNtries>{len(credits)}</NbOfNtries><Sum>{major(sum(credits), ccy)}</Sum></TtlCdtNtries>",
+        f"        <TtlDbtNtries><NbOfNtries>{len(debits)}</NbOfNtries><Sum>{major(sum(debits), ccy)}</Sum></TtlDbtNtries>",
         "      </TxsSummry>",
     ]
     lines: list[int] = []
     for i, e in enumerate(entries, start=1):
-        amt = f'<Amt Ccy="{ccy}">{yuan(e.amount)}</Amt>'
+        amt = f'<Amt Ccy="{ccy}">{major(e.amount, ccy)}</Amt>'
         out.append("      <Ntry>")
         lines.append(len(out))
         out += [
@@ -661,7 +661,7 @@ def _camt_stmt(
 # --------------------------------------------------------------------------------------------- Stripe / PayPal
 
 # Minor-unit exponents of the currencies the USD channels use (the generator must not import schemas/).
-EXPONENT = {"USD": 2, "EUR": 2, "JPY": 0, "KWD": 3}
+EXPONENT = {"CNY": 2, "USD": 2, "EUR": 2, "GBP": 2, "HKD": 2, "JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3}
 
 STRIPE_HEADER = (
     "balance_transaction_id",
