@@ -43,6 +43,10 @@ def channel_frame(text: str, **defaults: object) -> pl.DataFrame:
         for key, value in cells.items():
             if key in ("amount_minor", "fee_minor", "source_line"):
                 row[key] = int(value)
+            elif key == "settle_amount_minor":
+                row[key] = int(value) if value else None
+            elif key == "fx_rate":
+                row[key] = Decimal(value) if value else None
             else:
                 row[key] = value or None
         rows.append(row)
@@ -72,8 +76,8 @@ def ledger_frame(text: str, **defaults: object) -> pl.DataFrame:
     return _typed(rows, LedgerEntry)
 
 
-def bank_frame(text: str) -> pl.DataFrame:
-    """Bank rows from a table with ``amount_minor`` and ``reference``."""
+def bank_frame(text: str, **defaults: object) -> pl.DataFrame:
+    """Bank rows from a table with ``amount_minor`` and ``reference``; ``defaults`` for other columns."""
     rows = []
     for i, cells in enumerate(table(text), start=1):
         row: dict[str, object] = {
@@ -81,6 +85,7 @@ def bank_frame(text: str) -> pl.DataFrame:
             "amount_minor": 0, "currency": "CNY", "counterparty": None, "reference": None, "bank_ref": f"REF{i}",
             "source_file": "bank/camt.xml", "source_line": 10 * i,
         }
+        row.update(defaults)
         for key, value in cells.items():
             row[key] = int(value) if key == "amount_minor" else (value or None)
         rows.append(row)

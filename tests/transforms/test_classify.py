@@ -266,3 +266,45 @@ def test_a_group_gets_one_outcome_per_row_judged_on_its_totals():
     # a group takes the first finding of any of its rows: W5's fee (9 fen charged, 2 contracted)
     assert {by_row[("channel", 5)]["outcome"], by_row[("channel", 6)]["outcome"], by_row[("ledger", 5)]["outcome"]} == {
         "fee_mismatch"}  # fmt: skip
+
+
+def test_a_conversion_off_the_channels_own_rate_is_fx_mismatch_and_fees_follow_the_settled_amount():
+    """Stripe-like: a EUR charge settled in USD at the channel's rate; the fee is on the USD amount."""
+    rules = Rules(channels={"stripe": ChannelRules(fee_bps=Decimal(290), fee_fixed_minor=30, refund_fee="none",
+                                                   fx_tolerance_minor=1)})  # fmt: skip
+    channel = channel_frame(
+        """
+        source_line|channel_txn_id|kind   |amount_minor|currency|settle_amount_minor|settle_currency|fx_rate|fee_minor|expected
+        2          |T1            |payment|8400        |EUR     |9106               |USD            |1.0840 |-294     |matched
+        3          |T2            |payment|8400        |EUR     |9107               |USD            |1.0840 |-294     |matched
+        4          |T3            |payment|8400        |EUR     |9150               |USD            |1.0840 |-295     |fx_mismatch
+        5          |T4            |payment|10000       |USD     |                   |               |       |-330     |fee_mismatch
+        6          |T5            |refund |-5000       |USD     |                   |               |       |0        |matched
+        7          |T6            |payout |-20000      |USD     |                   |               |       |0        |settlement_item
+        8          |T7            |adjustment|-11850   |USD     |                   |               |       |-1500    |missing_in_ledger
+        """,
+        channel="stripe", source_file="stripe/balance.csv",
+    )
+    ledger = ledger_frame(
+        """
+        source_line|channel_txn_id|kind   |amount_minor|currency|expected
+        2          |T1            |payment|8400        |EUR     |matched
+        3          |T2            |payment|8400        |EUR     |matched
+        4          |T3            |payment|8400        |EUR     |fx_mismatch
+        5          |T4            |payment|10000       |USD     |fee_mismatch
+        6          |T5            |refund  |-5000      |USD     |matched
+        """,
+        channel="stripe",
+    )
+    out = classify_outcomes(channel.drop("expected"), ledger.drop("expected"), business_date=D, rules=rules,
+                            unavailable={})  # fmt: skip
+    got = {(r["source"], r["source_line"]): r["outcome"] for r in out.iter_rows(named=True)}
+    expected = {("channel", r["source_line"]): r["expected"] for r in channel.iter_rows(named=True)}
+    expected |= {("ledger", r["source_line"]): r["expected"] for r in ledger.iter_rows(named=True)}
+    assert got == expected
+    by_line = {r["source_line"]: r for r in out.filter(pl.col("source") == "channel").iter_rows(named=True)}
+    # 91.06 USD × 2.9 % = 2.64 + 0.30: the contracted fee is on the settled amount, in USD.
+    assert by_line[2]["expected_fee_minor"] == -294
+    assert "fx_mismatch: 84.00 EUR at the channel's rate 1.08400000 is 91.06 USD, the channel settled 91.50 USD" in by_line[4]["detail"]
+    assert by_line[8]["reason_code"] == "CHANNEL_ADJUSTMENT"
+    assert by_line[7]["reason_code"] is None
