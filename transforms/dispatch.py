@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from schemas.canonical import ChannelTxn, empty_frame
+from transforms import detect
 from transforms.adapters.alipay import (
     cross_check_alipay_summary,
     parse_alipay_trade_detail,
@@ -35,7 +36,7 @@ from transforms.adapters.stripe import parse_stripe_balance
 from transforms.adapters.unionpay import parse_unionpay_zm
 from transforms.adapters.wechatpay import parse_wechatpay_trade_bill
 from transforms.adapters.wechatpay_fundflow import parse_wechatpay_fundflow
-from transforms.detect import SNIFF_BYTES, recognise
+from transforms.detect import SNIFF_BYTES, Sniff, sniff
 from transforms.parsed import (
     FileRejected,
     ParseContext,
@@ -57,9 +58,10 @@ class Format:
     """One input format.
 
     Attributes:
-        name: the format's name (``wechatpay_trade``), as ``transforms.detect`` recognises it.
+        name: the format's name (``wechatpay_trade``).
         channel: the channel it belongs to, or ``ledger`` / ``bank``.
-        role: ``channel``, ``ledger``, ``bank`` or ``reference`` (see the module docstring).
+        role: ``channel``, ``fund_flow``, ``ledger``, ``bank`` or ``reference`` (see the module docstring).
+        signature: how a file of this format is recognised from its first bytes (``transforms.detect``).
         parser: its adapter; None for a format recognised but not used yet.
         cross_checks: for a summary, the format of the detail file it is checked against.
         cross_check: the function that compares them.
@@ -68,25 +70,27 @@ class Format:
     name: str
     channel: str
     role: str
+    signature: Callable[[Sniff], bool]
     parser: Parser | None
     cross_checks: str | None = None
     cross_check: CrossCheck | None = None
 
 
+#: Every format, in the order recognition tries their signatures (the first that holds wins).
 FORMATS: tuple[Format, ...] = (
-    Format("wechatpay_trade", "wechatpay", "channel", parse_wechatpay_trade_bill),
-    Format("wechatpay_fundflow", "wechatpay", "fund_flow", parse_wechatpay_fundflow),
-    Format("alipay_trade", "alipay", "channel", parse_alipay_trade_detail),
-    Format("alipay_trade_summary", "alipay", "reference", parse_alipay_trade_summary,
+    Format("ledger_parquet", "ledger", "ledger", detect.is_ledger_parquet, parse_ledger_parquet),
+    Format("wechatpay_trade", "wechatpay", "channel", detect.is_wechatpay_trade, parse_wechatpay_trade_bill),
+    Format("wechatpay_fundflow", "wechatpay", "fund_flow", detect.is_wechatpay_fundflow, parse_wechatpay_fundflow),
+    Format("alipay_trade", "alipay", "channel", detect.is_alipay_trade, parse_alipay_trade_detail),
+    Format("alipay_trade_summary", "alipay", "reference", detect.is_alipay_trade_summary, parse_alipay_trade_summary,
            cross_checks="alipay_trade", cross_check=cross_check_alipay_summary),  # fmt: skip
-    Format("alipay_account", "alipay", "fund_flow", parse_alipay_account),
-    Format("unionpay_zm", "unionpay", "channel", parse_unionpay_zm),
-    Format("stripe_balance", "stripe", "channel", parse_stripe_balance),
-    Format("paypal_stl", "paypal", "channel", parse_paypal_stl),
-    Format("ledger_csv", "ledger", "ledger", parse_ledger_csv),
-    Format("ledger_parquet", "ledger", "ledger", parse_ledger_parquet),
-    Format("camt053", "bank", "bank", parse_camt053),
-    Format("mt940", "bank", "bank", parse_mt940),
+    Format("alipay_account", "alipay", "fund_flow", detect.is_alipay_account, parse_alipay_account),
+    Format("ledger_csv", "ledger", "ledger", detect.is_ledger_csv, parse_ledger_csv),
+    Format("stripe_balance", "stripe", "channel", detect.is_stripe_balance, parse_stripe_balance),
+    Format("paypal_stl", "paypal", "channel", detect.is_paypal_stl, parse_paypal_stl),
+    Format("camt053", "bank", "bank", detect.is_camt053, parse_camt053),
+    Format("mt940", "bank", "bank", detect.is_mt940, parse_mt940),
+    Format("unionpay_zm", "unionpay", "channel", detect.is_unionpay_zm, parse_unionpay_zm),
 )
 FORMAT_BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
 
@@ -96,10 +100,16 @@ STATEMENT_CHANNELS: tuple[str, ...] = tuple(
 )
 #: Inbox folders: the channel an unreadable file in that folder was meant for.
 FOLDER_CHANNEL: dict[str, str] = {
-    **{channel: channel for channel in ("alipay", "wechatpay", "unionpay", "stripe", "paypal")},
+    **{channel: channel for channel in STATEMENT_CHANNELS},
     "bank": "bank",
     "ledger": "ledger",
 }
+
+
+def recognise(data: bytes) -> str | None:
+    """The name of the format of ``data`` (its first ``SNIFF_BYTES`` suffice), or None when no signature holds."""
+    sniffed = sniff(data)
+    return next((f.name for f in FORMATS if f.signature(sniffed)), None)
 
 
 def recognise_source(source: bytes | Source) -> Format | None:

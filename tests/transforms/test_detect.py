@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms.adapters.ledger import LEDGER_COLUMNS
-from transforms.detect import SNIFF_BYTES, recognise
+from transforms.detect import SNIFF_BYTES
+from transforms.dispatch import recognise
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "formats"
 
@@ -115,3 +116,35 @@ def test_a_ledger_with_a_column_missing_or_added_goes_to_its_adapter():
     # which rejects it by name (MISSING_COLUMN / UNEXPECTED_COLUMN) instead of "unknown format"
     assert recognise(",".join(LEDGER_COLUMNS[:-1]).encode() + b"\n") == "ledger_csv"
     assert recognise(",".join([*LEDGER_COLUMNS, "memo"]).encode() + b"\n") == "ledger_csv"
+
+
+def test_every_format_of_the_registry_is_recognised_by_its_own_signature_and_no_other() -> None:
+    """One real or rendered file per format; recognition is the first registry row whose signature holds."""
+    from tests.transforms.adapters import test_alipay_account, test_unionpay, test_wechatpay_fundflow
+    from sample_data.render_fundflow import render_wechat_fundflow
+    from sample_data.render_unionpay import render_unionpay_zm
+    from transforms.detect import sniff
+    from transforms.dispatch import FORMATS, STATEMENT_CHANNELS
+
+    formats = Path(__file__).parents[1] / "fixtures" / "formats"
+    ledger = Path(__file__).parents[1] / "fixtures" / "shared_samples_ledger_20260302.csv"
+    files = {
+        "wechatpay_trade": (formats / "wechatpay_tradebill_ALL_20260302.csv").read_bytes(),
+        "wechatpay_fundflow": render_wechat_fundflow(test_wechatpay_fundflow.day_moves()),
+        "alipay_trade": (formats / "alipay_20886413579246800156_20260302_业务明细.csv").read_bytes(),
+        "alipay_trade_summary": (formats / "alipay_20886413579246800156_20260302_业务明细(汇总).csv").read_bytes(),
+        "alipay_account": test_alipay_account.render(),
+        "ledger_csv": ledger.read_bytes(),
+        "ledger_parquet": b"PAR1" + bytes(60),
+        "stripe_balance": (formats / "stripe_balance_change_from_activity_itemized_20260302.csv").read_bytes(),
+        "paypal_stl": (formats / "paypal_STL-20260302.01.009.CSV").read_bytes(),
+        "camt053": (formats / "camt053_SAMPLEBANK_20260303.xml").read_bytes(),
+        "mt940": (formats / "mt940_SAMPLEBANK_20260303.sta").read_bytes(),
+        "unionpay_zm": render_unionpay_zm(test_unionpay.day_rows()),
+    }
+    assert set(files) == {f.name for f in FORMATS}
+    for name, data in files.items():
+        holding = [f.name for f in FORMATS if f.signature(sniff(data))]
+        assert holding == [name], (name, holding)
+        assert recognise(data) == name
+    assert STATEMENT_CHANNELS == ("wechatpay", "alipay", "stripe", "paypal", "unionpay")
