@@ -474,7 +474,7 @@ def classify_sql(
                     when j.cid is null and lj.today_id is null and c.kind in ({settlement_kinds})
                     then 'the channel''s own ' || c.kind || ' line: no ledger entry books it; counted in the settlement'
                     when j.cid is null and lj.today_id is null and c.kind = 'adjustment'
-                    then 'a channel adjustment (dispute, chargeback, correction): the ledger has no entry for it' 
+                    then 'a channel adjustment (dispute, chargeback, correction): the ledger has no entry for it'
                     when j.cid is null and lj.today_id is not null then lj.detail
                     when j.cid is null and g.why is not null
                     then concat_ws('; ', g.why || ': no entry in the ledger read today, carried forward', {fee_note})

@@ -139,6 +139,11 @@ def contracted_fee_minor(
         amount_minor: the signed amount the channel settles, in minor units.
         rate_bps: the contracted rate in basis points; decimals allowed (``Decimal('38.5')``).
         rounding: ``half_up`` (half away from zero), ``down`` (truncate) or ``up`` (ceiling).
+        kind: ``payment`` or ``refund``; None: by the amount's sign.
+        fixed_minor: the fixed part of a payment's fee.
+        min_minor: the least a payment's fee may be.
+        max_minor: the most a payment's fee (or a refund's rate part) may be; None: no cap.
+        refund_fee: ``proportional``, ``full`` or ``none`` (what a refund gets back).
 
     Returns:
         The signed fee in minor units: ``contracted_fee_minor(750, Decimal(60)) == -5``;

@@ -46,9 +46,11 @@ class RulesError(ValueError):
 
 @dataclass(frozen=True)
 class FeeTerms:
-    """The contracted fee of one payment: ``round(amount × bps / 10000) + fixed``, then at least
-    ``min_minor`` and at most ``max_minor``, on the amount the channel settles (its settlement
-    currency). Fixed, minimum and maximum are minor units of that settlement currency.
+    """The contracted fee terms of a payment.
+
+    The fee is ``round(amount × bps / 10000) + fixed``, then at least ``min_minor`` and at most
+    ``max_minor``, on the amount the channel settles (its settlement currency). Fixed, minimum and
+    maximum are minor units of that settlement currency.
     """
 
     bps: Decimal
@@ -122,7 +124,9 @@ class ChannelRules:
         if self.fee_bps is None:
             return {}
         default = FeeTerms(self.fee_bps, self.fee_fixed_minor, self.fee_min_minor, self.fee_max_minor)
-        return {None: default, **self.fee_by_currency}
+        terms: dict[str | None, FeeTerms] = {None: default}
+        terms.update(self.fee_by_currency)
+        return terms
 
     @property
     def exact_amounts(self) -> bool:

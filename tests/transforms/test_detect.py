@@ -120,9 +120,9 @@ def test_a_ledger_with_a_column_missing_or_added_goes_to_its_adapter():
 
 def test_every_format_of_the_registry_is_recognised_by_its_own_signature_and_no_other() -> None:
     """One real or rendered file per format; recognition is the first registry row whose signature holds."""
-    from tests.transforms.adapters import test_alipay_account, test_unionpay, test_wechatpay_fundflow
     from sample_data.render_fundflow import render_wechat_fundflow
     from sample_data.render_unionpay import render_unionpay_zm
+    from tests.transforms.adapters import test_alipay_account, test_unionpay, test_wechatpay_fundflow
     from transforms.detect import sniff
     from transforms.dispatch import FORMATS, STATEMENT_CHANNELS
 
