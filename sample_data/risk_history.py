@@ -26,8 +26,22 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.risk import RISK_CONTRACT_COLUMNS, RISK_PAYOUT_COLUMNS, RISK_ROW_COLUMNS
-
+# The relations of transforms/risk.py, spelled out again: sample_data imports nothing of the pipeline
+# (tests/test_layers.py); tests/sample_data/test_risk_history.py checks they are the same.
+RISK_ROW_COLUMNS: dict[str, pl.DataType] = {
+    "business_date": pl.Date(), "channel": pl.String(), "kind": pl.String(), "channel_txn_id": pl.String(),
+    "order_no": pl.String(), "amount_minor": pl.Int64(), "fee_minor": pl.Int64(), "currency": pl.String(),
+    "occurred_at": pl.Datetime("us", "UTC"), "party": pl.String(), "status": pl.String(),
+    "source_file": pl.String(), "source_line": pl.Int64(),
+}  # fmt: skip
+RISK_PAYOUT_COLUMNS: dict[str, pl.DataType] = {
+    "recon_date": pl.Date(), "settlement_date": pl.Date(), "channel": pl.String(), "currency": pl.String(),
+    "net_minor": pl.Int64(), "payout_expected_minor": pl.Int64(), "payout_received_minor": pl.Int64(),
+    "payout_status": pl.String(), "bank_source_file": pl.String(), "bank_source_line": pl.Int64(),
+}  # fmt: skip
+RISK_CONTRACT_COLUMNS: dict[str, pl.DataType] = {
+    "channel": pl.String(), "fee_bps": pl.Float64(), "settlement_lag_days": pl.Int64(),
+}  # fmt: skip
 START = date(2026, 2, 2)
 DAYS = 35
 CHANNELS = ("wechatpay", "alipay")

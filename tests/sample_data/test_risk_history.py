@@ -13,8 +13,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from sample_data import risk_history
 from sample_data.risk_history import DAYS, PATTERNS, RiskHistory, generate_history
 from schemas.risk import RiskSignal
+from transforms import risk
 from transforms.risk import RISK_CODES, risk_signals
 from transforms.rules import RiskRules
 
@@ -34,6 +36,11 @@ def leaky() -> tuple[RiskHistory, pl.DataFrame]:
     history = generate_history(7)
     days = sorted({a.business_date for a in history.answers})
     return history, pl.concat([judge(history, day) for day in days])
+
+
+def test_the_generator_writes_the_relations_the_signals_read() -> None:
+    for name in ("RISK_ROW_COLUMNS", "RISK_PAYOUT_COLUMNS", "RISK_CONTRACT_COLUMNS"):
+        assert getattr(risk_history, name) == getattr(risk, name), name
 
 
 def test_every_pattern_is_injected_over_several_weeks(leaky: tuple[RiskHistory, pl.DataFrame]) -> None:
