@@ -39,7 +39,7 @@ import polars as pl
 if TYPE_CHECKING:
     import duckdb
 
-    from transforms.rules import RiskRules
+    from transforms.rules import RiskRules, Rules
 
 #: Columns of ``risk_rows`` (what the warehouse's outcome rows, or a richer statement, give).
 RISK_ROW_COLUMNS: dict[str, pl.DataType] = {
@@ -214,16 +214,26 @@ def refund_late_sql() -> str:
 
 
 def refund_orphan_sql() -> str:
-    """A refund of the day whose order no channel was seen paying in the window."""
+    """A refund of the day whose order no channel was seen paying in the window.
+
+    Only once the history holds ``min_history_days`` earlier dates: on a new warehouse every refund
+    of an older payment would look orphaned. The detail names the first date actually read.
+    """
     return f"""
-    with {_ORDER_MOVES}
+    with {_ORDER_MOVES},
+    seen as (
+        select min(business_date) as since, count(distinct business_date) filter (where business_date < $business_date)
+               as days
+        from risk_txn
+    )
     select r.channel, r.currency, r.order_no as subject, (-r.amount_minor)::double as value, 0::double as threshold,
            null::double as baseline, null::double as band_low, null::double as band_high,
-           'refund of order ' || r.order_no || ': no payment of it on any channel since ' || $first_date::varchar
+           'refund of order ' || r.order_no || ': no payment of it on any channel since ' || seen.since::varchar
            as detail, 1::bigint as row_count, {_PLACE.replace("source_", "r.source_")} as rows,
            null::varchar as series
-    from today_refunds r
-    where not exists (select 1 from moves p where p.kind = 'payment' and p.order_no = r.order_no)
+    from today_refunds r cross join seen
+    where seen.days >= $min_history_days
+      and not exists (select 1 from moves p where p.kind = 'payment' and p.order_no = r.order_no)
     """  # noqa: S608 - names from this module
 
 
@@ -659,6 +669,33 @@ RISK_KEYS = (
     "amount_min_payments", "review_thresholds_minor", "threshold_band_pct", "threshold_ratio",
     "threshold_min_count",
 )  # fmt: skip
+
+
+def todays_rows_sql() -> str:
+    """``risk_rows``: the recorded history (``earlier_rows``) and the day's channel rows from ``outcome_rows``.
+
+    The outcome rows carry no channel time, buyer id or status (``schemas.outputs.Outcome``): those
+    columns are null, and the velocity and failed-attempt signals stay silent on them.
+    """
+    return """
+        select * from earlier_rows where business_date < $business_date
+        union all
+        select $business_date::date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, currency,
+               null::timestamptz, null::varchar, null::varchar, source_file, source_line
+        from outcome_rows
+        where source = 'channel' and outcome not in ('duplicate', 'quarantined') and kind in ('payment', 'refund')
+    """
+
+
+def risk_contract_frame(rules: Rules) -> pl.DataFrame:
+    """``risk_contract``: every channel's contracted fee (bps) and payout lag (T+n) from recon.toml."""
+    from schemas.canonical import CHANNELS
+
+    return pl.DataFrame(
+        [{"channel": name, "fee_bps": float(rules.for_channel(name).fee_bps),
+          "settlement_lag_days": rules.for_channel(name).settlement_lag_days} for name in CHANNELS],
+        schema=RISK_CONTRACT_COLUMNS,
+    )  # fmt: skip
 
 
 def high_severity(signals: pl.DataFrame) -> pl.DataFrame:

@@ -143,11 +143,12 @@ def test_refunds_beyond_the_payment_through_another_channel_and_of_no_payment() 
     0   | 4    | refund  | C     | -700   | wechatpay
     0   | 5    | refund  | E     | -100   | wechatpay
     40  | 9    | payment | E     | 100    | wechatpay
-    """))
+    """), rules=RiskRules(min_history_days=3))
     # A: ¥120 refunded of ¥100 → REFUND_EXCEEDS_PAYMENT, naming the payment and both refunds.
     # B: paid through WeChat Pay, refunded through Alipay → REFUND_OTHER_CHANNEL (not an orphan).
     # C: no payment anywhere → REFUND_ORPHAN. E: its payment is 40 days back, outside the 28-day
     # window: as far as the window knows, an orphan too (the window is the limit, and the rule says so).
+    # Orphans need min_history_days earlier dates on record (here 3: days 3, 2 and 1).
     got = {(r["rule"], r["subject"]): r for r in found.iter_rows(named=True)}
     over = got[("REFUND_EXCEEDS_PAYMENT", "A")]
     assert (over["value"], over["threshold"], over["row_count"]) == (12000, 10000, 3)
@@ -157,6 +158,16 @@ def test_refunds_beyond_the_payment_through_another_channel_and_of_no_payment() 
     assert ("REFUND_ORPHAN", "E") in got
     assert ("REFUND_ORPHAN", "B") not in got
     assert found["severity"].to_list() == sorted(found["severity"].to_list()), "most severe first"
+
+
+def test_no_orphan_is_called_before_the_history_is_long_enough() -> None:
+    found = signals(rows("""
+    day | line | kind    | order | amount
+    1   | 2    | payment | A     | 100
+    0   | 2    | refund  | C     | -700
+    """))
+    # One earlier date on record (< 7): the refund's payment may simply predate the warehouse.
+    assert "REFUND_ORPHAN" not in found["rule"].to_list()
 
 
 def test_a_late_refund_and_an_order_paid_through_two_channels() -> None:
