@@ -575,7 +575,9 @@ def _risk_rules(table: dict[str, object], problems: list[str]) -> RiskRules:
     known = {f.name for f in fields(RiskRules)}
     _unknown_keys(table, "risk", known, problems)
     values: dict[str, object] = {}
-    for name in sorted(known & set(table)):
+    for name in [f.name for f in fields(RiskRules)]:
+        if name not in table:
+            continue
         default = getattr(defaults, name)
         if isinstance(default, Decimal):
             values[name] = _decimal(table, "risk", name, default, problems)
