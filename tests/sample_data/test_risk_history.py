@@ -96,3 +96,25 @@ def test_a_rerun_of_a_historical_date_gives_the_same_bytes(leaky: tuple[RiskHist
     first, rerun = judge(then, day), judge(history, day)
     assert first.height > 0
     assert parquet(first) == parquet(rerun)
+
+
+def test_a_month_with_leaks_shows_each_one_on_the_risk_sheet_with_the_rows_behind_it(
+    leaky: tuple[RiskHistory, pl.DataFrame],
+) -> None:
+    from dataclasses import replace
+
+    from openpyxl import load_workbook
+
+    from tests.transforms.test_workbook import make_report
+    from transforms.labels import RISK_SIGNALS
+    from transforms.workbook import render_workbook
+
+    history, found = leaky
+    base = make_report(language="zh")
+    for day in sorted({a.business_date for a in history.answers}):
+        xlsx = render_workbook(replace(base, business_date=day, risk=found.filter(pl.col("business_date") == day)))
+        sheet = list(load_workbook(io.BytesIO(xlsx))["风险信号"].iter_rows(values_only=True))
+        for answer in (a for a in history.answers if a.business_date == day):
+            first = min(answer.rows, key=lambda place: (place.rsplit(":", 1)[0], int(place.rsplit(":", 1)[1])))
+            shown = [row for row in sheet[1:] if row[1] == RISK_SIGNALS[answer.rule][0] and first in str(row[10])]
+            assert shown, f"{day} {answer.rule}: not on the Risk sheet with {first}"
