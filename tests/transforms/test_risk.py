@@ -83,6 +83,16 @@ def test_every_rule_reads_only_risk_keys_and_has_its_words() -> None:
     assert len(set(RISK_CODES)) == len(RISK_CODES)
 
 
+def test_docs_risk_md_explains_every_signal_in_chinese_and_english() -> None:
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "risk.md").read_text(encoding="utf-8")
+    for code in RISK_CODES:
+        zh, en = RISK_WORDS[code]
+        assert f"| {zh} | `{code}` |" in text, code
+        assert f"| {en} | `{code}` |" in text or f"`{code}`" in text.split("in English")[-1], code
+
+
 def test_severities_come_from_recon_toml() -> None:
     rules = parse_rules('[risk]\nhigh = ["AMOUNT_OUTLIER"]\nlow = ["VELOCITY"]\nwindow_days = 14\n').risk
     assert (rules.severity_of("AMOUNT_OUTLIER"), rules.severity_of("VELOCITY"), rules.severity_of("FEE_DRIFT")) == (1, 3, 2)
