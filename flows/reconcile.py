@@ -71,6 +71,7 @@ from transforms.report import InputFile, Report, build_report
 from transforms.risk import (
     RISK_PAYOUT_COLUMNS,
     RISK_ROW_COLUMNS,
+    buyer_rows_sql,
     risk_contract_frame,
     risk_signals,
     todays_rows_sql,
@@ -401,7 +402,7 @@ def risk(
         con.register("risk_payouts", pl.concat([payouts.cast(RISK_PAYOUT_COLUMNS), today.cast(RISK_PAYOUT_COLUMNS)]))  # type: ignore[arg-type]
         con.register("risk_contract", risk_contract_frame(rules))
         # Today no canonical row carries a buyer id (party is null): nothing to hash, no key made.
-        buyers = con.execute("select count(party) from risk_rows").fetchall()[0][0]
+        buyers = con.execute(buyer_rows_sql()).fetchall()[0][0]
         signals = risk_signals(con, business_date, rules.risk, _risk_key(data_dir) if buyers else "")
     log.info("risk: %d signals (%d high) over %s .. %s", signals.height,
              signals.filter(pl.col("severity") == 1).height, first, business_date)  # fmt: skip

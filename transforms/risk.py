@@ -687,6 +687,11 @@ def todays_rows_sql() -> str:
     """
 
 
+def buyer_rows_sql() -> str:
+    """How many of ``risk_rows`` carry a buyer id (none: no hash key is needed)."""
+    return "select count(party) from risk_rows"
+
+
 def risk_contract_frame(rules: Rules) -> pl.DataFrame:
     """``risk_contract``: every channel's contracted fee (bps) and payout lag (T+n) from recon.toml."""
     from schemas.canonical import CHANNELS
