@@ -85,6 +85,7 @@ def stage_documents(report: Report, staging: Path) -> dict[str, str]:
         "settlement.parquet": frame_to_parquet(report.settlement),
         "quarantine.parquet": frame_to_parquet(report.quarantine),
         "resolved.parquet": frame_to_parquet(report.resolved),
+        "risk.parquet": frame_to_parquet(report.risk),
     }
     for name, data in documents.items():
         write_file(staging / name, data)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -67,6 +69,14 @@ from transforms.match import cascade_of, entry_dups_sql
 from transforms.parsed import REJECTED_SCHEMA, ParseContext, ParsedFile
 from transforms.privacy import mask_quarantine, mask_text
 from transforms.report import InputFile, Report, build_report
+from transforms.risk import (
+    RISK_PAYOUT_COLUMNS,
+    RISK_ROW_COLUMNS,
+    buyer_rows_sql,
+    risk_contract_frame,
+    risk_signals,
+    todays_rows_sql,
+)
 from transforms.rules import Rules
 from transforms.settle import SETTLEMENT_SCHEMA, reconcile_payouts, settlement_sql
 
@@ -374,6 +384,47 @@ def look_back(
 
 
 @task(cache_policy=NO_CACHE)
+def risk(
+    outcome_files: list[str], settlement: pl.DataFrame, data_dir: Path, business_date: date, rules: Rules,
+    workspace: Workspace,
+) -> pl.DataFrame:
+    """The day's risk signals (transforms/risk.py) over the window's history as of D, never later dates."""
+    first = business_date - timedelta(days=rules.risk.window_days)
+    path = data_dir / "warehouse.duckdb"
+    recorded = None
+    if path.exists():
+        with open_warehouse(path, read_only=True) as warehouse:
+            recorded = warehouse.risk_history(first, business_date)
+    rows, payouts = recorded or (pl.DataFrame(schema=RISK_ROW_COLUMNS), pl.DataFrame(schema=RISK_PAYOUT_COLUMNS))
+    today = settlement.with_columns(recon_date=pl.lit(business_date)).select(list(RISK_PAYOUT_COLUMNS))
+    with timed("risk"), connect_engine(workspace) as con:
+        con.read_parquet(outcome_files, union_by_name=True).create_view("outcome_rows")
+        con.register("earlier_rows", rows.cast(RISK_ROW_COLUMNS))  # type: ignore[arg-type]
+        con.execute(f"create temp table risk_rows as {todays_rows_sql()}", {"business_date": business_date})  # noqa: S608
+        con.register("risk_payouts", pl.concat([payouts.cast(RISK_PAYOUT_COLUMNS), today.cast(RISK_PAYOUT_COLUMNS)]))  # type: ignore[arg-type]
+        con.register("risk_contract", risk_contract_frame(rules))
+        # Today no canonical row carries a buyer id (party is null): nothing to hash, no key made.
+        buyers = con.execute(buyer_rows_sql()).fetchall()[0][0]
+        signals = risk_signals(con, business_date, rules.risk, _risk_key(data_dir) if buyers else "")
+    log.info("risk: %d signals (%d high) over %s .. %s", signals.height,
+             signals.filter(pl.col("severity") == 1).height, first, business_date)  # fmt: skip
+    return signals
+
+
+def _risk_key(data_dir: Path) -> str:
+    """The key of the buyer-id hash: ``<data-dir>/risk.key`` (made once, owner-only), never in an output.
+
+    Made when a day's rows first carry a buyer id: the hashes of one data dir compare across days.
+    """
+    path = data_dir / "risk.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+@task(cache_policy=NO_CACHE)
 def quarantine_rows(parsed: list[ParsedInput], day: Day, workspace: Workspace) -> str:
     """Outcome rows for every quarantined line, and for every line of a rejected file; return their file."""
     out = str(workspace.outcomes_dir / "quarantined.parquet")
@@ -435,6 +486,7 @@ def report(
     history: History,
     day: Day,
     inputs: tuple[InputFile, ...],
+    risk_found: pl.DataFrame,
     business_date: date,
     run_id: str,
     rules: Rules,
@@ -470,7 +522,7 @@ def report(
             rules_hash=rules.digest(), settlement=settlement, quarantine=day.quarantine,
             unavailable=day.unavailable, notes=day.notes, inputs=inputs, expected=rules.expected,
             max_sheet_rows=rules.report.max_sheet_rows, language=rules.report.language,
-            fee_checked=fee_checked_channels(rules),
+            fee_checked=fee_checked_channels(rules), risk=risk_found,
         )  # fmt: skip
         tolerances = {name: 0 if rules.for_channel(name).exact_amounts else 1
                       for name in channel_rules_frame(rules)["channel"]}  # fmt: skip
@@ -572,10 +624,11 @@ def reconcile_day(
         outcome_files = [*(p.outcomes for p in partitions), quarantined, fund_flow, bank_outcomes]
         earlier = look_back(outcome_files, data_dir, business_date, rules, workspace)
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
+        signals = risk(outcome_files, settlement, data_dir, business_date, rules, workspace)
         built = report(outcome_files, [p.explanations for p in partitions], earlier, read_files(parsed, day), settlement,
-                       history, day, files, business_date,
-                       run_id_for(inputs, rules, history.digest + rows_digest(pl.read_parquet(earlier))), rules,
-                       workspace, staging)  # fmt: skip
+                       history, day, files, signals, business_date,
+                       run_id_for(inputs, rules, history.digest + rows_digest(pl.read_parquet(earlier), signals)),
+                       rules, workspace, staging)  # fmt: skip
         outputs = publish(built, staging)
         previous = staged.published_run_id(target) if record else None
         replaces = previous if previous not in (None, built.run_id) else None

@@ -266,6 +266,34 @@ class Warehouse:
         finally:
             self.con.unregister("wanted_keys")
 
+    def risk_history(self, first: date, business_date: date) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """The history the risk signals read (``transforms.risk``), as of D−1: dates ``first`` .. D−1.
+
+        Returns ``(rows, payouts)``: the channel payments and refunds recorded for those dates
+        (duplicates and quarantined rows left out; the warehouse keeps no channel time, buyer id or
+        status, so those columns are null), and every settlement line their runs recorded. None: no
+        history yet. Later dates are never read.
+        """
+        if not self._has_table("outcome_row") or not self._has_table("settlement_line"):
+            return None
+        rows = self._frame(
+            "select recon_date as business_date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, "
+            "currency, null::timestamptz as occurred_at, null::varchar as party, null::varchar as status, "
+            "source_file, source_line from outcome_row "
+            "where recon_date >= ? and recon_date < ? and source = 'channel' "
+            "and outcome not in ('duplicate', 'quarantined') and kind in ('payment', 'refund') "
+            "order by recon_date, source_file, source_line",
+            [first, business_date],
+        )
+        payouts = self._frame(
+            "select recon_date, settlement_date, channel, currency, net_minor, payout_expected_minor, "
+            "payout_received_minor, payout_status, bank_source_file, bank_source_line from settlement_line "
+            "where recon_date >= ? and recon_date < ? order by recon_date, settlement_date, channel, currency, "
+            "bank_source_file, bank_source_line",
+            [first, business_date],
+        )
+        return rows, payouts
+
     def record_decisions(self, decisions: pl.DataFrame) -> None:
         """Append decisions (``transforms.decisions.DECISION_SCHEMA``), all or none; never changed after."""
         self.con.execute(DECISION_TABLE_SQL)

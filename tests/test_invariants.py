@@ -115,7 +115,7 @@ def test_a_rerun_is_byte_identical_whatever_the_host_time_zone(result: RunResult
     assert sorted(before) == sorted(after) == sorted(
         ["recon_2026-03-03.xlsx", "outcomes.parquet", "discrepancies.parquet", "settlement.parquet",
          "quarantine.parquet", "open_items.parquet", "resolved.parquet", "manifest.json", "discrepancies.csv",
-         "cases.parquet"]
+         "cases.parquet", "risk.parquet"]
     )
     assert {k for k in before if before[k] != after[k]} == set()
     assert rerun.report.run_id == result.report.run_id
@@ -164,5 +164,5 @@ def test_two_processes_with_other_hash_seeds_locales_and_time_zones_write_identi
                        cwd=Path(__file__).resolve().parent.parent)
         reports = out / "reports" / "2026-03-02"
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(reports.iterdir())})
-    assert len(digests[0]) == 10  # every report file, open_items, resolved and cases included
+    assert len(digests[0]) == 11  # every report file, open_items, resolved, cases and risk included
     assert digests[0] == digests[1]

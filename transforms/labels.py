@@ -27,6 +27,7 @@ SHEETS: dict[str, tuple[str, str]] = {
     "open_items": ("挂账明细", "Open items"),
     "resolved": ("已处理", "Resolved"),
     "quarantine": ("隔离数据", "Quarantine"),
+    "risk": ("风险信号", "Risk"),
     "run": ("运行信息", "Run"),
 }
 
@@ -141,6 +142,54 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "counterpart_date": ("对方日期", "counterpart date"),
 }
 
+# -- risk signals (transforms/risk.py, the Risk sheet; docs/risk.md explains each) -------------------
+
+#: Each risk signal in the finance team's words.
+RISK_SIGNALS: dict[str, tuple[str, str]] = {
+    "REFUND_RATE_AMOUNT": ("退款金额占比异常升高", "refunded share of the amount paid unusually high"),
+    "REFUND_RATE_COUNT": ("退款笔数占比异常升高", "refunds per payment unusually high"),
+    "REFUND_EXCEEDS_PAYMENT": ("退款超过原收款", "refunds exceed the payment"),
+    "REFUND_LATE": ("退款距收款过久", "refund long after the payment"),
+    "REFUND_ORPHAN": ("退款找不到原收款", "refund of a payment never seen"),
+    "REFUND_OTHER_CHANNEL": ("退款走了别的渠道", "refund through another channel than the payment"),
+    "PAID_TWO_CHANNELS": ("同一订单在两个渠道重复收款", "one order paid twice through two channels"),
+    "FEE_ABOVE_CONTRACT": ("实际手续费率高于合同", "effective fee rate above the contract"),
+    "FEE_DRIFT": ("手续费率持续上漂", "fee rate drifting up"),
+    "PAYOUT_LATE": ("回款晚于承诺", "payout later than promised"),
+    "PAYOUT_SKIPPED": ("回款漏了一天", "a day's payout skipped"),
+    "VELOCITY": ("同一买家短时间内高频交易", "one buyer, many transactions in minutes"),
+    "FAILED_ATTEMPTS": ("同一买家多次失败后成功", "many failed attempts before a success"),
+    "AMOUNT_OUTLIER": ("金额异常", "amount far outside the usual"),
+    "UNDER_THRESHOLD": ("金额扎堆在审核线下方", "amounts clustering just under a review threshold"),
+}
+
+#: The unit a signal's value and threshold are in.
+RISK_UNITS: dict[str, tuple[str, str]] = {
+    "ratio": ("比例", "ratio"),
+    "bps": ("基点（0.01%）", "basis points"),
+    "minor": ("金额（分）", "minor units"),
+    "days": ("天", "days"),
+    "count": ("笔", "count"),
+}
+
+#: The Risk sheet's column headers.
+RISK_COLUMNS: dict[str, tuple[str, str]] = {
+    "severity": ("严重程度", "severity"),
+    "rule_label": ("风险信号", "signal"),
+    "channel": ("渠道", "channel"),
+    "subject": ("对象", "subject"),
+    "value": ("实际值", "value"),
+    "threshold": ("阈值", "threshold"),
+    "baseline": ("基准（中位数）", "baseline (median)"),
+    "unit_label": ("单位", "unit"),
+    "window": ("观察窗口", "window"),
+    "row_count": ("涉及行数", "rows behind"),
+    "rows": ("涉及行（文件:行号）", "rows behind (file:line)"),
+    "detail": ("detail (English)", "detail"),
+    "rule": ("信号代码", "rule"),
+    "currency": ("币种", "currency"),
+}
+
 #: Everything else a renderer writes: Summary captions, totals, the Run sheet.
 PHRASES: dict[str, tuple[str, str]] = {
     "reconciled": ("{date} 对账完成", "Reconciled {date}"),
@@ -182,6 +231,12 @@ PHRASES: dict[str, tuple[str, str]] = {
     "run_facts": ("运行信息", "Run"),
     "sheet_spill": ("本表显示前 {shown:,} 行（共 {total:,} 行，最重要的在前）；其余 {rest:,} 行见 {where}",
                     "Sheet shows the first {shown:,} of {total:,} rows, most important first; {rest:,} more are in {where}"),
+    "risk_high": ("{n} 个高风险信号（见“风险信号”）", "{n} high-severity risk signals (see Risk)"),
+    "risk_none": ("无风险信号", "no risk signal"),
+    "risk_chart": ("{label}：{subject}（序列与正常范围）", "{label}: {subject} (series against its band)"),
+    "risk_band_low": ("正常范围下限", "band low"),
+    "risk_band_high": ("正常范围上限", "band high"),
+    "risk_more_rows": ("… 另 {n} 行见 risk.parquet", "… {n} more in risk.parquet"),
     "how_to_resolve": ("处理方法：在 resolution 列填写处理动作（accept_channel / accept_ledger / write_off / reject_match…），"
                        "在 note 列写明原因，然后运行 recon resolve --file 本工作簿",
                        "To resolve: write an action in the resolution column (accept_channel / accept_ledger / "

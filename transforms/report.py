@@ -24,8 +24,9 @@ from transforms.carry import OPEN_ITEM_SCHEMA, aging_sql, empty_open_items
 from transforms.classify import EXCEPTION_CODES as CLASSIFY_CODES
 from transforms.decisions import RESOLVED_SCHEMA
 from transforms.findings import FINDINGS
-from transforms.labels import CHANNEL_NAMES, PHRASES, STATEMENT_STATUSES, word
+from transforms.labels import CHANNEL_NAMES, PHRASES, RISK_SIGNALS, STATEMENT_STATUSES, word
 from transforms.money import format_money
+from transforms.risk import RISK_SCHEMA, high_severity
 from transforms.worklist import CASE_CLASSES, CASE_SCHEMA, case_classes_frame, cases_sql, explanation_sql
 
 OUTCOME_NAMES = tuple(Outcome.to_schema().columns)
@@ -153,6 +154,8 @@ class Report:
     review_count: int = 0
     class_totals: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CLASS_TOTAL_SCHEMA))
     channel_money: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CHANNEL_MONEY_SCHEMA))
+    risk: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RISK_SCHEMA))
+    risk_high_count: int = 0
 
 
 def _order_sql() -> str:
@@ -231,12 +234,15 @@ def build_report(
     max_sheet_rows: int = 50_000,
     language: str = "zh",
     fee_checked: tuple[str, ...] | None = None,
+    risk: pl.DataFrame | None = None,
 ) -> Report:
     """Assemble the typed report from the ``outcomes``, ``open_items`` and ``resolved`` relations on ``con``.
 
     Exit code (STYLE): 3 when an expected statement is missing or rejected, or any row or file was
     quarantined; else 0 (discrepancies are findings, not failures). ``fee_checked`` names the
     channels with a contracted fee (None: all); a channel of the day outside it is "not checked".
+    ``risk``: the day's risk signals (``transforms.risk``), most severe first; the headline counts and
+    names the high ones.
     """
     params = {"business_date": business_date}
     discrepancies = con.sql(f"{discrepancies_sql()} limit {int(max_sheet_rows)}", params=params).pl()
@@ -289,6 +295,10 @@ def build_report(
         unavailable={k: v for k, v in unavailable.items() if k != "ledger"}, quarantined_rows=quarantined_rows,
         channels=len(seen), class_totals=class_totals, settlement=settlement,
     )  # fmt: skip
+    risk = pl.DataFrame(schema=RISK_SCHEMA) if risk is None else risk
+    high = high_severity(risk)
+    if high.height:
+        headline_parts = (*headline_parts, _risk_part(high, language))
     return Report(
         business_date=business_date,
         run_id=run_id,
@@ -322,6 +332,8 @@ def build_report(
         review_count=review_count,
         class_totals=class_totals,
         channel_money=channel_money,
+        risk=risk,
+        risk_high_count=high.height,
     )
 
 
@@ -475,6 +487,19 @@ def _headline(
     if problems:
         head += ("（" + "；".join(problems) + "）") if language == "zh" else " (" + "; ".join(problems) + ")"
     return (head, *parts)
+
+
+#: High-severity signals the headline names one by one (the rest are counted, and all are on the Risk sheet).
+HEADLINE_RISKS = 3
+
+
+def _risk_part(high: pl.DataFrame, language: str) -> str:
+    """The headline's part for the high-severity risk signals: how many, and the first ones by name."""
+    named = [f"{word(RISK_SIGNALS, rule, language)} {subject}"
+             for rule, subject in high.select("rule", "subject").head(HEADLINE_RISKS).iter_rows()]  # fmt: skip
+    more = "…" if high.height > HEADLINE_RISKS else ""
+    return word(PHRASES, "risk_high", language).format(n=high.height) + (
+        "：" + "、".join(named) + more if language == "zh" else ": " + ", ".join(named) + more)
 
 
 def headline_text(parts: tuple[str, ...], language: str) -> str:

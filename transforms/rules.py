@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -243,6 +243,75 @@ class NotifyRules:
     notify_on: tuple[str, ...] = ("incomplete", "failed")
 
 
+#: Signals rated high (1) and low (3) unless recon.toml says otherwise; every other signal is medium (2).
+RISK_HIGH = ("REFUND_RATE_AMOUNT", "REFUND_EXCEEDS_PAYMENT", "PAID_TWO_CHANNELS", "FEE_ABOVE_CONTRACT",
+             "PAYOUT_SKIPPED", "VELOCITY", "UNDER_THRESHOLD")  # fmt: skip
+RISK_LOW = ("AMOUNT_OUTLIER",)
+
+
+@dataclass(frozen=True)
+class RiskRules:
+    """The risk signals read from the reconciled history (``[risk]`` in recon.toml; docs/risk.md).
+
+    Each signal is a rule of ``transforms.risk.RISK_RULES``; the keys below are their parameters. A
+    signal never changes an outcome: it is listed on the Risk sheet and in ``risk.parquet``.
+
+    Attributes:
+        window_days: the trailing window every signal reads: the dates D − window_days .. D.
+        min_history_days: earlier dates with data a baseline needs before its signal may fire
+            (refund rates, fee drift).
+        refund_rate_z: a channel's refund rate of the day (per payment, and per amount paid) fires above
+            the window's median + this many robust standard deviations (1.4826 × MAD, at least 1 point).
+        refund_late_days: a refund fires when its order was paid more than this many days earlier.
+        fee_tolerance_bps: the effective fee rate of a channel's day (fees / payments) fires above the
+            contracted ``fee_bps`` + this many basis points (Decimal).
+        fee_drift_bps: the median effective fee rate of the last ``fee_drift_days`` days fires when it is
+            this many basis points above the median of the window's earlier days (Decimal).
+        fee_drift_days: the recent days of the fee drift.
+        payout_grace_days: a payout fires when it reaches the bank later than the channel's
+            ``settlement_lag_days`` + this many days, or never while a later date's payout arrives.
+        velocity_minutes: the short window of the velocity and failed-attempt signals, in minutes.
+        velocity_count: payments (or refunds) of one buyer account, card or device within
+            ``velocity_minutes`` that fire (compared on a keyed hash, never shown).
+        failed_attempts: failed attempts of one buyer within ``velocity_minutes`` before a success that fire.
+        amount_z: a payment fires when the robust z of its log amount, against its channel's window, is
+            beyond this (Decimal).
+        amount_min_payments: payments of the window a channel needs before its amounts are judged.
+        review_thresholds_minor: amounts (minor units) above which a payment is reviewed; payments
+            clustering just under one fire.
+        threshold_band_pct: the band under (and over) a review threshold, in percent of it (Decimal).
+        threshold_ratio: the band under a threshold fires when it holds at least this many times the
+            payments of the band over it (Decimal).
+        threshold_min_count: and at least this many payments.
+        high: signals of high severity (counted in the headline, sent in the notification).
+        low: signals of low severity; every signal in neither list is medium.
+    """
+
+    window_days: int = 28
+    min_history_days: int = 7
+    refund_rate_z: Decimal = Decimal(5)
+    refund_late_days: int = 21
+    fee_tolerance_bps: Decimal = Decimal(2)
+    fee_drift_bps: Decimal = Decimal(1)
+    fee_drift_days: int = 7
+    payout_grace_days: int = 0
+    velocity_minutes: int = 10
+    velocity_count: int = 20
+    failed_attempts: int = 5
+    amount_z: Decimal = Decimal(6)
+    amount_min_payments: int = 200
+    review_thresholds_minor: tuple[int, ...] = (500_000,)
+    threshold_band_pct: Decimal = Decimal(5)
+    threshold_ratio: Decimal = Decimal(3)
+    threshold_min_count: int = 5
+    high: tuple[str, ...] = RISK_HIGH
+    low: tuple[str, ...] = RISK_LOW
+
+    def severity_of(self, code: str) -> int:
+        """A signal's severity: 1 high, 2 medium, 3 low (as the worklist's)."""
+        return 1 if code in self.high else 3 if code in self.low else 2
+
+
 @dataclass(frozen=True)
 class Rules:
     """Everything a run needs to know beyond its inputs.
@@ -259,6 +328,7 @@ class Rules:
         match: the matching cascade and its window.
         schedule: how the unattended daily run waits for late statements (not hashed).
         notify: who is told how a scheduled day ended (not hashed).
+        risk: the risk signals' parameters and severities.
     """
 
     timezone: str = "Asia/Shanghai"
@@ -272,6 +342,7 @@ class Rules:
     match: MatchRules = field(default_factory=MatchRules)
     schedule: ScheduleRules = field(default_factory=ScheduleRules)
     notify: NotifyRules = field(default_factory=NotifyRules)
+    risk: RiskRules = field(default_factory=RiskRules)
 
     def for_channel(self, channel: str) -> ChannelRules:
         """The rules of ``channel`` (defaults when the config does not name it).
@@ -310,7 +381,7 @@ def parse_rules(text: str) -> Rules:
     except tomllib.TOMLDecodeError as exc:
         raise RulesError([f"not valid TOML: {exc}"]) from None
     known = {"timezone", "expected", "cutoff_minutes", "channels", "report", "limits", "engine",
-             "write_off_limit_minor", "match", "schedule", "notify"}  # fmt: skip
+             "write_off_limit_minor", "match", "schedule", "notify", "risk"}  # fmt: skip
     problems += [f"unknown key {key!r}" for key in sorted(set(raw) - known)]
 
     timezone = raw.get("timezone", "Asia/Shanghai")
@@ -349,12 +420,13 @@ def parse_rules(text: str) -> Rules:
     match = _match_rules(_table(raw, "match", problems), problems)
     schedule = _schedule_rules(_table(raw, "schedule", problems), problems)
     notify = _notify_rules(_table(raw, "notify", problems), problems)
+    risk = _risk_rules(_table(raw, "risk", problems), problems)
     if problems:
         raise RulesError(problems)
     return Rules(
         timezone=str(timezone), expected=tuple(expected), cutoff_minutes=cutoff, channels=channels,
         report=report, limits=limits, engine=engine, write_off_limit_minor=write_off, match=match,
-        schedule=schedule, notify=notify,
+        schedule=schedule, notify=notify, risk=risk,
     )  # fmt: skip
 
 
@@ -621,3 +693,46 @@ def _channel_rules(name: str, table: dict[str, object], problems: list[str]) -> 
         statement_ready_after=_clock_time(table, f"channels.{name}", "statement_ready_after", None, problems),
         **waits,
     )
+
+
+def _risk_rules(table: dict[str, object], problems: list[str]) -> RiskRules:
+    """``[risk]``: every key of ``RiskRules``, each with its type; severities name known signals."""
+    from transforms.risk import RISK_CODES  # the registry: risk.py reads RiskRules only for its types
+
+    defaults = RiskRules()
+    known = {f.name for f in fields(RiskRules)}
+    _unknown_keys(table, "risk", known, problems)
+    values: dict[str, object] = {}
+    for name in [f.name for f in fields(RiskRules)]:
+        if name not in table:
+            continue
+        default = getattr(defaults, name)
+        if isinstance(default, Decimal):
+            values[name] = _decimal(table, "risk", name, default, problems)
+        elif isinstance(default, int) and default == 0:  # a grace of 0 days is a value, not a gap
+            value = table[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 366:
+                problems.append(f"risk.{name} must be a whole number of days 0..366, got {value!r}")
+                continue
+            values[name] = value
+        elif isinstance(default, int):
+            values[name] = _int_at_most(table, "risk", name, default, 10_000_000, "is too large", problems)
+        elif name in ("high", "low"):
+            codes = table[name]
+            if not isinstance(codes, list) or any(code not in RISK_CODES for code in codes):
+                problems.append(f"risk.{name} must list signals among {RISK_CODES}, got {codes!r}")
+                continue
+            values[name] = tuple(str(code) for code in codes)
+        else:
+            amounts = table[name]
+            if not isinstance(amounts, list) or any(
+                not isinstance(a, int) or isinstance(a, bool) or a < 1 for a in amounts
+            ):
+                problems.append(f"risk.{name} must list positive integers (minor units), got {amounts!r}")
+                continue
+            values[name] = tuple(int(a) for a in amounts)
+    risk = replace(defaults, **values)  # type: ignore[arg-type]
+    both = set(risk.high) & set(risk.low)
+    if both:
+        problems.append(f"risk: {sorted(both)} cannot be both high and low")
+    return risk

@@ -35,7 +35,7 @@ from functools import partial
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -47,6 +47,9 @@ from transforms.labels import (
     OWNERS,
     PAYOUT_STATUSES,
     PHRASES,
+    RISK_COLUMNS,
+    RISK_SIGNALS,
+    RISK_UNITS,
     SEVERITIES,
     SHEETS,
     STATEMENT_STATUSES,
@@ -55,6 +58,7 @@ from transforms.labels import (
 )
 from transforms.money import CURRENCY_EXPONENT
 from transforms.report import Report
+from transforms.risk import parse_series
 from transforms.worklist import CASE_CLASSES
 
 #: Excel's hard limit on rows per sheet (header included).
@@ -66,7 +70,7 @@ MONEY_FORMATS: dict[int, str] = {0: "#,##0", 2: "#,##0.00", 3: "#,##0.000"}
 DATE_FORMAT = "yyyy-mm-dd"
 RATE_FORMAT = "0.0"
 #: The sheets, in order (their names in each language are in transforms/labels.py SHEETS).
-SHEET_KEYS = ("summary", "worklist", "review", "settlement", "open_items", "resolved", "quarantine", "run")
+SHEET_KEYS = ("summary", "worklist", "review", "settlement", "open_items", "resolved", "quarantine", "risk", "run")
 
 _TRUNCATED_MARK = "…[truncated]"
 #: Characters that XML 1.0 cannot hold (openpyxl raises IllegalCharacterError on the C0 ones), plus
@@ -693,6 +697,101 @@ def _write_run(ws: WriteOnlyWorksheet, report: Report) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Risk (transforms/risk.py; docs/risk.md)
+# --------------------------------------------------------------------------------------------------
+
+#: The Risk sheet's columns: the signal in words first, the rows behind it, the codes at the right.
+RISK_SHEET_COLUMNS = ("severity", "rule_label", "channel", "subject", "value", "threshold", "baseline", "unit_label",
+                      "window", "row_count", "rows", "detail", "rule", "currency")  # fmt: skip
+_RISK_WIDTHS = (10, 30, 18, 30, 14, 14, 14, 14, 24, 10, 60, 60, 24, 8)
+#: Places (file:line) a cell of the Risk sheet lists; risk.parquet holds all of them.
+RISK_ROWS_SHOWN = 50
+_UNIT_FORMATS = {"ratio": "0.00%", "bps": "0.00", "days": "0", "count": "0"}
+
+
+def _risk_number(ws: WriteOnlyWorksheet, value: float | None, unit: str, currency: str | None) -> object:
+    """A signal's value, threshold or baseline as a number cell in its unit (money in its currency)."""
+    if value is None:
+        return None
+    if unit == "minor":
+        return _money_cell(ws, round(value), currency)
+    cell = WriteOnlyCell(ws, value=value)
+    cell.number_format = _UNIT_FORMATS.get(unit, "General")
+    return cell
+
+
+def _places(rows: str | None, count: int, language: str) -> str:
+    places = (rows or "").split(", ")
+    if count <= RISK_ROWS_SHOWN:
+        return rows or ""
+    more = word(PHRASES, "risk_more_rows", language).format(n=count - RISK_ROWS_SHOWN)
+    return ", ".join(places[:RISK_ROWS_SHOWN]) + " " + more
+
+
+def _write_risk(ws: WriteOnlyWorksheet, report: Report) -> None:
+    """The Risk sheet: one row per signal, most severe first, then a chart of the first signal's series and band."""
+    language = report.language
+    for index, width in enumerate(_RISK_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    signals = report.risk
+    shown = signals.head(report.max_sheet_rows)
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(RISK_SHEET_COLUMNS))}{1 + max(shown.height, 1)}"
+    _print_setup(ws)
+    header = [text_cell(ws, word(RISK_COLUMNS, c, language), font=_BOLD) for c in RISK_SHEET_COLUMNS]
+    if shown.height < signals.height:
+        header.append(text_cell(ws, word(PHRASES, "sheet_spill", language).format(
+            shown=shown.height, total=signals.height, rest=signals.height - shown.height, where="risk.parquet"),
+            font=_WARNING))  # fmt: skip
+    ws.append(header)
+    if signals.height == 0:
+        ws.append([None, text_cell(ws, word(PHRASES, "risk_none", language))])
+        return
+    for row in shown.iter_rows(named=True):  # a day's signals are few: one cell at a time is fine here
+        severity = text_cell(ws, word(SEVERITIES, row["severity"], language))
+        severity.fill = _SEVERITY_FILLS[row["severity"]]
+        channel = row["channel"] or ""
+        ws.append([
+            severity, text_cell(ws, word(RISK_SIGNALS, row["rule"], language)),
+            text_cell(ws, ", ".join(word(CHANNEL_NAMES, c, language) for c in channel.split(", ")) if channel else ""),
+            text_cell(ws, row["subject"]),
+            *(_risk_number(ws, row[c], row["unit"], row["currency"]) for c in ("value", "threshold", "baseline")),
+            text_cell(ws, word(RISK_UNITS, row["unit"], language)),
+            text_cell(ws, f"{row['window_from']:%Y-%m-%d} … {row['window_to']:%Y-%m-%d}"),
+            row["row_count"], text_cell(ws, _places(row["rows"], row["row_count"], language)),
+            text_cell(ws, row["detail"]), text_cell(ws, row["rule"]), text_cell(ws, row["currency"] or ""),
+        ])  # fmt: skip
+    charted = shown.filter(pl.col("series").is_not_null())
+    if charted.height:
+        _risk_chart(ws, charted.row(0, named=True), first_row=shown.height + 3, language=language)
+
+
+def _risk_chart(ws: WriteOnlyWorksheet, signal: dict[str, object], *, first_row: int, language: str) -> None:
+    """The series of one signal (its daily values over the window) against its band, as a line chart."""
+    series = parse_series(str(signal["series"]))
+    low, high = signal["band_low"], signal["band_high"]
+    ws.append([])
+    ws.append([text_cell(ws, word(COLUMNS, "business_date", language), font=_BOLD),
+               text_cell(ws, word(RISK_COLUMNS, "value", language), font=_BOLD),
+               text_cell(ws, word(PHRASES, "risk_band_low", language), font=_BOLD),
+               text_cell(ws, word(PHRASES, "risk_band_high", language), font=_BOLD)])  # fmt: skip
+    for day, value in series:
+        ws.append([text_cell(ws, day), value, low, high])
+    chart = LineChart()
+    chart.title = word(PHRASES, "risk_chart", language).format(
+        label=word(RISK_SIGNALS, str(signal["rule"]), language), subject=signal["subject"])
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    header_row = first_row + 1
+    data = Reference(ws, min_col=2, max_col=4, min_row=header_row, max_row=header_row + len(series))
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + len(series)))
+    chart.width = 24
+    chart.height = 8
+    ws.add_chart(chart, f"F{header_row}")
+
+
+# --------------------------------------------------------------------------------------------------
 # Workbook
 # --------------------------------------------------------------------------------------------------
 
@@ -819,6 +918,7 @@ def render_workbook(report: Report, *, max_rows: int = EXCEL_MAX_ROWS) -> bytes:
     for number, table in enumerate(tables, start=2):  # sheet1 is the Summary
         rows = _write_table(wb.create_sheet(sheet_name(table.key, language)), table, max_rows, cap, language)
         fills[f"xl/worksheets/sheet{number}.xml"] = rows
+    _write_risk(wb.create_sheet(sheet_name("risk", language)), report)
     _write_run(wb.create_sheet(sheet_name("run", language)), report)
 
     buffer = io.BytesIO()

@@ -40,7 +40,7 @@ def test_run_twice_writes_the_same_report_set_byte_for_byte(data_dir: Path, caps
     assert names == sorted(
         ["manifest.json", "outcomes.parquet", "discrepancies.parquet", "discrepancies.csv", "cases.parquet",
          "settlement.parquet",
-         "quarantine.parquet", "open_items.parquet", "resolved.parquet", f"recon_{DAYS[1]}.xlsx"]
+         "quarantine.parquet", "open_items.parquet", "resolved.parquet", "risk.parquet", f"recon_{DAYS[1]}.xlsx"]
     )
 
 
@@ -48,7 +48,7 @@ def test_the_workbook_has_its_sheets_numeric_amounts_and_text_ids(data_dir: Path
     path = data_dir / "reports" / DAYS[1] / f"recon_{DAYS[1]}.xlsx"
     book = openpyxl.load_workbook(path)
     # Chinese first (the packaged recon.toml): the worklist comes right after the Summary.
-    assert book.sheetnames == ["汇总", "待处理差异", "复核与在途", "结算与回款", "挂账明细", "已处理", "隔离数据", "运行信息"]
+    assert book.sheetnames == ["汇总", "待处理差异", "复核与在途", "结算与回款", "挂账明细", "已处理", "隔离数据", "风险信号", "运行信息"]
     sheet = book["待处理差异"]
     header = [c.value for c in sheet[1]]
     amount_col = header.index("金额") + 1

@@ -150,3 +150,31 @@ def test_a_discrepancy_is_as_old_as_the_day_its_row_belongs_to() -> None:
     assert r.discrepancies.select("source_file", "source_line", "age_days").rows() == [
         ("w.csv", 3, 0), ("b.xml", 10, 0), ("l.csv", 3, 4)
     ]
+
+
+# -- risk signals (transforms/risk.py) -------------------------------------------------------------------
+
+
+def test_the_headline_counts_and_names_the_high_severity_risk_signals_and_the_notice_sends_them() -> None:
+    from transforms.notify import Notice, notice_text
+    from transforms.risk import RISK_SCHEMA
+
+    def signal(severity: int, rule: str, subject: str) -> dict[str, object]:
+        return {"business_date": D, "severity": severity, "rule": rule, "channel": "alipay", "currency": "CNY",
+                "subject": subject, "window_from": D, "window_to": D, "unit": "count", "value": 1.0,
+                "threshold": 0.0, "detail": "d", "row_count": 1, "rows": "a.csv:2"}  # fmt: skip
+
+    risk = pl.DataFrame([signal(1, "PAYOUT_SKIPPED", "alipay 2026-02-28"), signal(2, "REFUND_LATE", "O-1")],
+                        schema=RISK_SCHEMA)  # fmt: skip
+    with duckdb.connect() as con:
+        register_outcomes(con, OUTCOMES)
+        built = build_report(
+            con, business_date=D, run_id="r", code_version="v", rules_hash="h",
+            settlement=pl.DataFrame(schema=SETTLEMENT_SCHEMA), quarantine=empty_quarantine(), unavailable={},
+            notes=(), inputs=(), expected=("wechatpay",), language="zh", risk=risk,
+        )  # fmt: skip
+    # One high signal (the medium one is on the Risk sheet only).
+    assert built.risk_high_count == 1 and built.risk.height == 2
+    assert built.headline_parts[-1] == "1 个高风险信号（见“风险信号”）：回款漏了一天 alipay 2026-02-28"
+    assert "回款漏了一天" in notice_text(Notice("completed", 0, D, built.headline))
+    assert "风险" not in report(language="zh").headline, "no part when no high signal"

@@ -206,9 +206,10 @@ def sheet_xml(xlsx: bytes) -> dict[str, str]:
 def test_sheets_in_order_in_the_report_language(book: Workbook) -> None:
     assert book.sheetnames == [word(SHEETS, key, "en") for key in SHEET_KEYS]
     assert book.sheetnames == ["Summary", "Discrepancies", "Review", "Settlement", "Open items", "Resolved",
-                               "Quarantine", "Run"]
+                               "Quarantine", "Risk", "Run"]
     chinese = load_workbook(io.BytesIO(render_workbook(make_report(language="zh"))))
-    assert chinese.sheetnames == ["汇总", "待处理差异", "复核与在途", "结算与回款", "挂账明细", "已处理", "隔离数据", "运行信息"]
+    assert chinese.sheetnames == ["汇总", "待处理差异", "复核与在途", "结算与回款", "挂账明细", "已处理", "隔离数据", "风险信号",
+                                  "运行信息"]
     header = [c.value for c in next(chinese["待处理差异"].iter_rows())]
     assert header[:6] == ["严重程度", "类别", "金额", "差额", "币种", "渠道"]
     assert "单边账（账务有、渠道无）" in [c.value for c in column(chinese["待处理差异"], "类别")]
@@ -562,3 +563,38 @@ def test_open_items_say_their_status_and_channel_in_words_and_keep_the_codes(boo
     assert [c.value for c in column(book["Open items"], "status")] == ["one-sided: in the ledger, not at the channel"]
     assert [c.value for c in column(book["Open items"], "status code")] == ["missing_in_channel"]
     assert [c.value for c in column(book["Open items"], "channel")] == ["WeChat Pay"]
+
+
+# -- the Risk sheet (transforms/risk.py) ---------------------------------------------------------------
+
+
+def test_the_risk_sheet_lists_signals_most_severe_first_with_a_chart_of_the_first_series() -> None:
+    from dataclasses import replace
+
+    from transforms.risk import RISK_SCHEMA
+
+    signal = {
+        "business_date": BUSINESS_DATE, "channel": "alipay", "currency": "CNY", "window_from": date(2026, 2, 2),
+        "window_to": BUSINESS_DATE, "baseline": None, "band_low": None, "band_high": None, "series": None,
+    }  # fmt: skip
+    risk = pl.DataFrame([
+        {**signal, "severity": 1, "rule": "REFUND_RATE_AMOUNT", "subject": "alipay 2026-03-02", "unit": "ratio",
+         "value": 0.25, "threshold": 0.08, "baseline": 0.03, "band_low": -0.02, "band_high": 0.08,
+         "detail": "refunded per paid 25 %", "row_count": 2, "rows": "alipay/a.csv:7, alipay/a.csv:9",
+         "series": "2026-02-28=0.03;2026-03-01=0.031;2026-03-02=0.25"},
+        {**signal, "severity": 2, "rule": "REFUND_LATE", "subject": "订单-9", "unit": "days", "value": 25.0,
+         "threshold": 21.0, "detail": "refunded 25 days later", "row_count": 2, "rows": "alipay/b.csv:2, alipay/a.csv:3"},
+        {**signal, "severity": 1, "rule": "REFUND_EXCEEDS_PAYMENT", "subject": "A", "unit": "minor", "value": 12000.0,
+         "threshold": 10000.0, "detail": "=HYPERLINK(1)", "row_count": 1, "rows": "alipay/c.csv:4"},
+    ], schema=RISK_SCHEMA).sort("severity", maintain_order=True)  # fmt: skip
+    xlsx = render_workbook(replace(make_report(language="zh"), risk=risk))
+    sheet = load_workbook(io.BytesIO(xlsx))["风险信号"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:6] == ("严重程度", "风险信号", "渠道", "对象", "实际值", "阈值")
+    assert [r[0] for r in rows[1:4]] == ["高", "高", "中"]
+    assert rows[1][1] == "退款金额占比异常升高" and rows[1][10] == "alipay/a.csv:7, alipay/a.csv:9"
+    assert rows[2][4] == Decimal("120") and rows[2][11] == "=HYPERLINK(1)", "money in yuan; text never a formula"
+    assert sheet._charts, "the first signal with a series is drawn against its band"
+    assert ("2026-03-02", 0.25, -0.02, 0.08) in [r[:4] for r in rows]
+    empty = load_workbook(io.BytesIO(render_workbook(make_report(language="zh"))))["风险信号"]
+    assert [c.value for c in list(empty.iter_rows())[1]][1] == "无风险信号"
