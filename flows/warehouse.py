@@ -279,7 +279,7 @@ class Warehouse:
         rows = self._frame(
             "select recon_date as business_date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, "
             "currency, null::timestamptz as occurred_at, null::varchar as party, null::varchar as status, "
-            "source_file, source_line from outcome_row "
+            "source_file, source_line, expected_fee_minor from outcome_row "
             "where recon_date >= ? and recon_date < ? and source = 'channel' "
             "and outcome not in ('duplicate', 'quarantined') and kind in ('payment', 'refund') "
             "order by recon_date, source_file, source_line",

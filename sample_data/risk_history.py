@@ -22,6 +22,7 @@ import argparse
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -32,7 +33,7 @@ RISK_ROW_COLUMNS: dict[str, pl.DataType] = {
     "business_date": pl.Date(), "channel": pl.String(), "kind": pl.String(), "channel_txn_id": pl.String(),
     "order_no": pl.String(), "amount_minor": pl.Int64(), "fee_minor": pl.Int64(), "currency": pl.String(),
     "occurred_at": pl.Datetime("us", "UTC"), "party": pl.String(), "status": pl.String(),
-    "source_file": pl.String(), "source_line": pl.Int64(),
+    "source_file": pl.String(), "source_line": pl.Int64(), "expected_fee_minor": pl.Int64(),
 }  # fmt: skip
 RISK_PAYOUT_COLUMNS: dict[str, pl.DataType] = {
     "recon_date": pl.Date(), "settlement_date": pl.Date(), "channel": pl.String(), "currency": pl.String(),
@@ -88,14 +89,21 @@ class _Day:
     def add(self, kind: str, amount: int, order_no: str, at: datetime, party: str | None, *,
             fee_bps: float = FEE_BPS, status: str = "succeeded") -> str:  # fmt: skip
         line = len(self.rows) + 2
-        fee = -int(abs(amount) * fee_bps / 10_000 + 0.5) if kind == "payment" and status == "succeeded" else 0
+        paid = kind == "payment" and status == "succeeded"
+        fee = -_fee(amount, Decimal(str(fee_bps))) if paid else 0
+        expected = -_fee(amount, Decimal(FEE_BPS)) if kind == "payment" else None
         self.rows.append({
             "business_date": self.day, "channel": self.channel, "kind": kind,
             "channel_txn_id": f"{self.channel[:2].upper()}{self.day:%Y%m%d}{line:06d}", "order_no": order_no,
             "amount_minor": amount, "fee_minor": fee, "currency": "CNY", "occurred_at": at, "party": party,
-            "status": status, "source_file": self.file, "source_line": line,
+            "status": status, "source_file": self.file, "source_line": line, "expected_fee_minor": expected,
         })  # fmt: skip
         return f"{self.file}:{line}"
+
+
+def _fee(amount: int, bps: Decimal) -> int:
+    """``|amount| × bps / 10000`` rounded half up to the minor unit, exactly (no float touches money)."""
+    return int((Decimal(abs(amount)) * bps / 10_000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _at(day: date, seconds: int) -> datetime:
@@ -170,7 +178,7 @@ def generate_history(seed: int = 7, *, start: date = START, days: int = DAYS, le
             sheet = statements[("wechatpay", day_of(n))]
             over = tuple(f"{sheet.file}:{r['source_line']}" for r in sheet.rows
                          if r["kind"] == "payment" and r["status"] == "succeeded"
-                         and -int(r["fee_minor"]) > int(int(r["amount_minor"]) * FEE_BPS / 10_000 + 0.5))  # type: ignore[call-overload]
+                         and -int(r["fee_minor"]) > _fee(int(r["amount_minor"]), Decimal(FEE_BPS)))  # type: ignore[call-overload]
             fee_answers.append(Answer(sheet.day, "FEE_ABOVE_CONTRACT", "wechatpay", over, "charged 65 bps, contract 60"))
         sheet = statements[("alipay", day_of(days - 1))]
         today = tuple(f"{sheet.file}:{r['source_line']}" for r in sheet.rows

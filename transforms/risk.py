@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -46,7 +47,7 @@ RISK_ROW_COLUMNS: dict[str, pl.DataType] = {
     "business_date": pl.Date(), "channel": pl.String(), "kind": pl.String(), "channel_txn_id": pl.String(),
     "order_no": pl.String(), "amount_minor": pl.Int64(), "fee_minor": pl.Int64(), "currency": pl.String(),
     "occurred_at": pl.Datetime("us", "UTC"), "party": pl.String(), "status": pl.String(),
-    "source_file": pl.String(), "source_line": pl.Int64(),
+    "source_file": pl.String(), "source_line": pl.Int64(), "expected_fee_minor": pl.Int64(),
 }  # fmt: skip
 
 #: Columns of ``risk_payouts`` (the warehouse's ``settlement_line`` rows).
@@ -279,8 +280,13 @@ def paid_two_channels_sql() -> str:
 def _fee_rated() -> str:
     return """
     rated as (
-        select d.channel, d.currency, d.day, d.fee_minor * 10000.0 / d.paid_minor as measure, c.fee_bps
-        from risk_daily d join risk_contract c using (channel) where d.paid_minor > 0
+        -- the contract of the day: the run's own contracted fees (fixed parts, caps and currencies
+        -- included) when every payment carries one, else the plain rate of recon.toml
+        select d.channel, d.currency, d.day, d.fee_minor * 10000.0 / d.paid_minor as measure,
+               case when d.contracted = d.payments then d.contract_fee_minor * 10000.0 / d.paid_minor
+                    else c.fee_bps end as fee_bps
+        from risk_daily d join risk_contract c using (channel)
+        where d.paid_minor > 0 and (c.fee_bps is not null or d.contracted = d.payments)
     ),
     series as (select channel, currency, string_agg(strftime(day, '%Y-%m-%d') || '=' || round(measure, 6)::varchar,
                       ';' order by day) as series from rated group by channel, currency)"""
@@ -297,7 +303,8 @@ def fee_above_contract_sql() -> str:
     today as (select * from rated where day = $business_date),
     pays as (
         select t.channel, t.currency, p.source_file, p.source_line,
-               -p.fee_minor > floor(p.amount_minor * t.fee_bps / 10000 + 0.5) as over
+               case when p.expected_fee_minor is not null then p.fee_minor < p.expected_fee_minor
+                    else -p.fee_minor > floor(p.amount_minor * t.fee_bps / 10000 + 0.5) end as over
         from today t join risk_txn p on p.channel = t.channel and p.currency = t.currency
         where p.business_date = $business_date and p.kind = 'payment' and p.succeeded
     ),
@@ -310,10 +317,10 @@ def fee_above_contract_sql() -> str:
     )
     select t.channel, t.currency, t.channel || ' ' || $business_date::varchar as subject,
            round(t.measure, 6) as value, (t.fee_bps + $fee_tolerance_bps)::double as threshold,
-           t.fee_bps as baseline, (t.fee_bps - $fee_tolerance_bps)::double as band_low,
+           round(t.fee_bps, 6) as baseline, (t.fee_bps - $fee_tolerance_bps)::double as band_low,
            (t.fee_bps + $fee_tolerance_bps)::double as band_high,
            'effective fee ' || round(t.measure, 2)::varchar || ' bps against a contract of '
-           || t.fee_bps::varchar || ' bps; ' || b.over_count::varchar || ' payments charged above it' as detail,
+           || round(t.fee_bps, 2)::varchar || ' bps; ' || b.over_count::varchar || ' payments charged above it' as detail,
            case when b.over_count > 0 then b.over_count else b.all_count end as row_count,
            coalesce(b.over_rows, b.all_rows) as rows, s.series
     from today t join series s using (channel, currency) join behind b using (channel, currency)
@@ -591,8 +598,8 @@ def prepare_sql() -> tuple[str, str, str]:
     dropped here and reaches no output.
     """
     txn = """
-        select business_date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, currency,
-               occurred_at, coalesce(status, 'succeeded') = 'succeeded' as succeeded,
+        select business_date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, expected_fee_minor,
+               currency, occurred_at, coalesce(status, 'succeeded') = 'succeeded' as succeeded,
                case when party is not null and party <> '' then sha256($hash_key || party) end as party_hash,
                source_file, source_line
         from risk_rows
@@ -604,7 +611,10 @@ def prepare_sql() -> tuple[str, str, str]:
                coalesce(sum(amount_minor) filter (where kind = 'payment'), 0)::bigint as paid_minor,
                count(*) filter (where kind = 'refund') as refunds,
                coalesce(-sum(amount_minor) filter (where kind = 'refund'), 0)::bigint as refunded_minor,
-               coalesce(-sum(fee_minor) filter (where kind = 'payment'), 0)::bigint as fee_minor
+               coalesce(-sum(fee_minor) filter (where kind = 'payment'), 0)::bigint as fee_minor,
+               -- the contracted fee of each payment as the run computed it (fixed part, cap... included)
+               count(expected_fee_minor) filter (where kind = 'payment') as contracted,
+               coalesce(-sum(expected_fee_minor) filter (where kind = 'payment'), 0)::bigint as contract_fee_minor
         from risk_txn where succeeded group by channel, currency, business_date
     """
     paid = """
@@ -681,7 +691,7 @@ def todays_rows_sql() -> str:
         select * from earlier_rows where business_date < $business_date
         union all
         select $business_date::date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, currency,
-               null::timestamptz, null::varchar, null::varchar, source_file, source_line
+               null::timestamptz, null::varchar, null::varchar, source_file, source_line, expected_fee_minor
         from outcome_rows
         where source = 'channel' and outcome not in ('duplicate', 'quarantined') and kind in ('payment', 'refund')
     """
@@ -697,10 +707,15 @@ def risk_contract_frame(rules: Rules) -> pl.DataFrame:
     from schemas.canonical import CHANNELS
 
     return pl.DataFrame(
-        [{"channel": name, "fee_bps": float(rules.for_channel(name).fee_bps),
+        [{"channel": name, "fee_bps": _bps(rules.for_channel(name).fee_bps),
           "settlement_lag_days": rules.for_channel(name).settlement_lag_days} for name in CHANNELS],
         schema=RISK_CONTRACT_COLUMNS,
     )  # fmt: skip
+
+
+def _bps(rate: Decimal | None) -> float | None:
+    """A contracted rate as the statistics' number (a rate, never money); None: no contract."""
+    return None if rate is None else float(rate)
 
 
 def high_severity(signals: pl.DataFrame) -> pl.DataFrame:
