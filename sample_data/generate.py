@@ -11,7 +11,7 @@ timestamps).
 Configuration the pipeline is expected to run with (the packaged default):
 
 * time zone ``Asia/Shanghai``; channels expected every day: ``wechatpay``, ``alipay``, ``bank`` (and
-  ``stripe``, ``paypal`` when generated, the default);
+  ``stripe``, ``paypal``, ``unionpay`` when generated, the default);
 * WeChat Pay and Alipay contracted fee 60 bps, rounded half-up to the fen on the magnitude: a
   payment pays ``round_half_up(amount × 0.006)``, a refund gets the same on the refund amount back;
 * amount tolerance 0; in-transit cutoff 30 minutes (a ledger row booked at or after 23:30:00 local
@@ -48,6 +48,32 @@ the cross-midnight pairs below.
   on the first date and when the paid date's statement is missing or rejected); charges and supplier
   payments ``unexplained``. A Stripe report has no control totals, so it can be missing, not rejected.
 
+UnionPay 全渠道 ZM (``--channels``, default on; its own random stream, so it changes neither the other
+channels' files nor the existing entries of the CNY statement, into which its credit is inserted). One
+ZM file a day, ``max(4, rows // 8)`` purchases or a few more, all timed 00:30-23:29 (no cross-midnight
+pairs for UnionPay). channel_txn_id = 查询流水号 (the record's own on a refund or void too), order_no =
+商户订单号 ``ZZU…``, 商户代码 ``898310148160529``. Fee ``min(round_half_up(amount × 50 bps), 2000)``
+charged (``D``) on an S22 purchase; an S30 refund gets the same on the refund back (``C``), an S31 void
+the purchase's whole fee. Planned: a capped-fee purchase refunded in part, a partial refund, a same-day
+void, a refund of an earlier payment (all ``matched``), ``amount_mismatch`` (ledger off by one fen),
+``fee_mismatch`` (one fen), ``missing_in_ledger``, ``missing_in_channel``. Payout of D = Σ(±交易金额 +
+signed fee) of D's records, credited on the CNY account on D+1: ``UNIONPAY SETTLEMENT <商户代码> <yyyymmdd>``
+(``matched``; ``in_transit`` on the first date or when D's file is missing). A ZM file has no control
+totals: it can be missing, not rejected.
+
+Fund flows (every date whose channel folder is delivered; their own stream): the WeChat Pay 资金账单 and
+the Alipay 账务明细. Each payment of the trade bill is an income move and its fee an expense, each refund
+an expense and its returned fee an income (a duplicated trade-bill line moved money once; a WeChat refund
+still PROCESSING moved nothing); the Alipay file also has the day's 提现 of the amount its bank credit of
+that day carries (the previous date's net). WeChat settles T+1 by itself: no 提现 line. 账户结余 / 账户余额
+chain from line to line and from date to date. Every line is ``settlement_item``; key = 资金流水单号 /
+账务流水号.
+
+Bank statement format (``--bank-format``): ``mixed`` (default) writes MT940 on day index 2 and 5 of each
+week and camt.053 on the others; the entries, outcomes and keys are the same either way (key = the bank
+reference; source_line = the line of ``:61:`` in MT940); several accounts are statements one after the
+other in one MT940 file.
+
 Connected days (more than one date generated): on every date but the last, each channel gets two
 payments that cross midnight, planned with their own random stream so that the rest of the day is
 unchanged: one booked in the ledger at 23:59:4x on D and paid at the channel at 00:00:xx on D+1
@@ -69,8 +95,12 @@ Output layout under ``out``::
                                                                  on the last day of a 3-day run)
     inbox/<YYYY-MM-DD>/stripe/stripe_balance_change_from_activity_itemized_<yyyymmdd>.csv
     inbox/<YYYY-MM-DD>/paypal/STL-<yyyymmdd>.01.009.CSV
+    inbox/<YYYY-MM-DD>/wechatpay/wechatpay_fundflow_<yyyymmdd>.csv
+    inbox/<YYYY-MM-DD>/alipay/<acct>_<yyyymmdd>_账务明细.csv
+    inbox/<YYYY-MM-DD>/unionpay/INN<yymmdd>88ZM_<商户代码>
     inbox/<YYYY-MM-DD>/bank/camt053_<yyyymmdd>.xml              (booked on D, payouts of D-1; a second
                                                                  Stmt for USD account 6200885678)
+    inbox/<YYYY-MM-DD>/bank/mt940_<yyyymmdd>.sta                (instead, on MT940 days)
     answers/<YYYY-MM-DD>.csv
 
 Answer key (UTF-8, LF): ``source,source_file,source_line,outcome,key,scenario``, one line per data row
@@ -1979,6 +2009,7 @@ def _write_fund_flows(
 
 #: Day indexes of each week whose bank statement is MT940 instead of camt.053.
 MT940_DAYS = (2, 5)
+BANK_FORMATS = ("mixed", "camt053", "mt940")
 
 
 def _render_mt940_multi(
@@ -2042,6 +2073,7 @@ def generate(
     rejected: Iterable[tuple[str, date]] = (),
     quarantined_rows: bool = True,
     channels: Sequence[str] = ALL_CHANNELS,
+    bank_format: str = "mixed",
 ) -> list[date]:
     """Generate ``days`` business dates of inbox files and their answer key under ``out_dir``.
 
@@ -2063,6 +2095,9 @@ def generate(
             and ``paypal`` (default all four). ``("wechatpay", "alipay")`` writes exactly what the
             generator wrote before the USD channels existed; adding them never changes the WeChat Pay
             and Alipay files nor the CNY bank statement (they have their own random streams).
+            ``unionpay`` adds the ZM file and one credit to the CNY statement (its own stream too).
+        bank_format: ``mixed`` (MT940 on day index 2 and 5 of each week, camt.053 on the others),
+            ``camt053`` or ``mt940`` (every day): the same entries, the same answers, another rendering.
 
     Returns:
         The generated dates, in order.
@@ -2072,6 +2107,8 @@ def generate(
     """
     if days < 1:
         raise ValueError("days must be >= 1")
+    if bank_format not in BANK_FORMATS:
+        raise ValueError(f"bank_format must be one of {BANK_FORMATS}; got {bank_format!r}")
     if rows_per_channel < 1:
         raise ValueError("rows_per_channel must be >= 1")
     unknown = [c for c in channels if c not in ALL_CHANNELS]
@@ -2152,7 +2189,7 @@ def generate(
             stmts = [rs.CamtStatement(entries, BANK_ACCOUNT, "CNY", seq_nb, opening)]
             if usd_bank is not None:
                 stmts.append(rs.CamtStatement(*usd_bank[n]))
-            if plan.index % 7 in MT940_DAYS:
+            if bank_format == "mt940" or (bank_format == "mixed" and plan.index % 7 in MT940_DAYS):
                 data, lines_per = _render_mt940_multi(stmts, day=day, count_offset=offset)
                 rel = f"bank/mt940_{day.strftime('%Y%m%d')}.sta"
             else:
@@ -2592,8 +2629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m sample_data.generate",
         description=(
-            "Generate a seeded sample inbox for recon (WeChat Pay trade bills, Alipay 业务明细 bills as zip or "
-            "bare GBK CSVs, the ledger export as CSV or Parquet, camt.053 bank statements) together with an "
+            "Generate a seeded sample inbox for recon (WeChat Pay trade bills and 资金账单, Alipay 业务明细 bills "
+            "as zip or bare GBK CSVs and 账务明细, Stripe, PayPal STL, UnionPay ZM, the ledger export as CSV or "
+            "Parquet, camt.053 and MT940 bank statements) together with an "
             "answer key: answers/<date>.csv lists the expected outcome of every data row. Same arguments "
             "give byte-identical files."
         ),
@@ -2630,8 +2668,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=lambda text: tuple(c.strip() for c in text.split(",") if c.strip()),
         default=ALL_CHANNELS,
         metavar="LIST",
-        help="comma-separated channels to generate: wechatpay,alipay and any of stripe,paypal "
-        "(default all four; wechatpay,alipay alone writes the files of the generator before Stripe/PayPal)",
+        help="comma-separated channels to generate: wechatpay,alipay and any of stripe,paypal,unionpay "
+        "(default all five; the optional ones never change the WeChat Pay and Alipay files)",
+    )
+    p.add_argument(
+        "--bank-format",
+        choices=BANK_FORMATS,
+        default="mixed",
+        help="bank statement rendering: mixed (MT940 on day index 2 and 5 of each week, camt.053 otherwise; "
+        "the default), camt053 or mt940 every day",
     )
     p.add_argument(
         "--no-quarantined",
@@ -2650,6 +2695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rejected=args.rejected,
             quarantined_rows=not args.no_quarantined,
             channels=args.channels,
+            bank_format=args.bank_format,
         )
     except ValueError as exc:
         p.error(str(exc))
