@@ -11,7 +11,7 @@ timestamps).
 Configuration the pipeline is expected to run with (the packaged default):
 
 * time zone ``Asia/Shanghai``; channels expected every day: ``wechatpay``, ``alipay``, ``bank`` (and
-  ``stripe``, ``paypal`` when generated, the default);
+  ``stripe``, ``paypal``, ``unionpay`` when generated, the default);
 * WeChat Pay and Alipay contracted fee 60 bps, rounded half-up to the fen on the magnitude: a
   payment pays ``round_half_up(amount × 0.006)``, a refund gets the same on the refund amount back;
 * amount tolerance 0; in-transit cutoff 30 minutes (a ledger row booked at or after 23:30:00 local
@@ -48,6 +48,32 @@ the cross-midnight pairs below.
   on the first date and when the paid date's statement is missing or rejected); charges and supplier
   payments ``unexplained``. A Stripe report has no control totals, so it can be missing, not rejected.
 
+UnionPay 全渠道 ZM (``--channels``, default on; its own random stream, so it changes neither the other
+channels' files nor the existing entries of the CNY statement, into which its credit is inserted). One
+ZM file a day, ``max(4, rows // 8)`` purchases or a few more, all timed 00:30-23:29 (no cross-midnight
+pairs for UnionPay). channel_txn_id = 查询流水号 (the record's own on a refund or void too), order_no =
+商户订单号 ``ZZU…``, 商户代码 ``898310148160529``. Fee ``min(round_half_up(amount × 50 bps), 2000)``
+charged (``D``) on an S22 purchase; an S30 refund gets the same on the refund back (``C``), an S31 void
+the purchase's whole fee. Planned: a capped-fee purchase refunded in part, a partial refund, a same-day
+void, a refund of an earlier payment (all ``matched``), ``amount_mismatch`` (ledger off by one fen),
+``fee_mismatch`` (one fen), ``missing_in_ledger``, ``missing_in_channel``. Payout of D = Σ(±交易金额 +
+signed fee) of D's records, credited on the CNY account on D+1: ``UNIONPAY SETTLEMENT <商户代码> <yyyymmdd>``
+(``matched``; ``in_transit`` on the first date or when D's file is missing). A ZM file has no control
+totals: it can be missing, not rejected.
+
+Fund flows (every date whose channel folder is delivered; their own stream): the WeChat Pay 资金账单 and
+the Alipay 账务明细. Each payment of the trade bill is an income move and its fee an expense, each refund
+an expense and its returned fee an income (a duplicated trade-bill line moved money once; a WeChat refund
+still PROCESSING moved nothing); the Alipay file also has the day's 提现 of the amount its bank credit of
+that day carries (the previous date's net). WeChat settles T+1 by itself: no 提现 line. 账户结余 / 账户余额
+chain from line to line and from date to date. Every line is ``settlement_item``; key = 资金流水单号 /
+账务流水号.
+
+Bank statement format (``--bank-format``): ``mixed`` (default) writes MT940 on day index 2 and 5 of each
+week and camt.053 on the others; the entries, outcomes and keys are the same either way (key = the bank
+reference; source_line = the line of ``:61:`` in MT940); several accounts are statements one after the
+other in one MT940 file.
+
 Connected days (more than one date generated): on every date but the last, each channel gets two
 payments that cross midnight, planned with their own random stream so that the rest of the day is
 unchanged: one booked in the ledger at 23:59:4x on D and paid at the channel at 00:00:xx on D+1
@@ -69,8 +95,12 @@ Output layout under ``out``::
                                                                  on the last day of a 3-day run)
     inbox/<YYYY-MM-DD>/stripe/stripe_balance_change_from_activity_itemized_<yyyymmdd>.csv
     inbox/<YYYY-MM-DD>/paypal/STL-<yyyymmdd>.01.009.CSV
+    inbox/<YYYY-MM-DD>/wechatpay/wechatpay_fundflow_<yyyymmdd>.csv
+    inbox/<YYYY-MM-DD>/alipay/<acct>_<yyyymmdd>_账务明细.csv
+    inbox/<YYYY-MM-DD>/unionpay/INN<yymmdd>88ZM_<商户代码>
     inbox/<YYYY-MM-DD>/bank/camt053_<yyyymmdd>.xml              (booked on D, payouts of D-1; a second
                                                                  Stmt for USD account 6200885678)
+    inbox/<YYYY-MM-DD>/bank/mt940_<yyyymmdd>.sta                (instead, on MT940 days)
     answers/<YYYY-MM-DD>.csv
 
 Answer key (UTF-8, LF): ``source,source_file,source_line,outcome,key,scenario``, one line per data row
@@ -96,6 +126,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sample_data import render_statements as rs
+from sample_data.render_fundflow import render_alipay_account, render_wechat_fundflow
+from sample_data.render_mt940 import render_mt940
+from sample_data.render_unionpay import render_unionpay_zm
 
 WECHAT_MCHID = "1734502688"
 WECHAT_APPID = "wx3b9e0c5d7a2f4618"
@@ -106,8 +139,9 @@ BANK_OWNER = "ZHIZHU HOME LIVING CO LTD"
 FEE_BPS = 60
 CHANNELS = ("wechatpay", "alipay")
 INTL_CHANNELS = ("stripe", "paypal")
-ALL_CHANNELS = CHANNELS + INTL_CHANNELS
-STATEMENT_CHANNELS = ("wechatpay", "alipay", "stripe", "paypal", "bank")
+OPTIONAL_CHANNELS = (*INTL_CHANNELS, "unionpay")
+ALL_CHANNELS = CHANNELS + OPTIONAL_CHANNELS
+STATEMENT_CHANNELS = ("wechatpay", "alipay", "stripe", "paypal", "unionpay", "bank")
 DAY_START = 30 * 60  # 00:30:00: rows outside the in-transit window avoid 00:00-00:30 ...
 DAY_LAST = 23 * 3600 + 29 * 60  # ... and 23:30-24:00 (channel rows come up to 12 s after booking)
 CUTOFF = 23 * 3600 + 30 * 60  # 23:30:00 local, the in-transit cutoff
@@ -268,6 +302,7 @@ class DayPlan:
     net: dict[str, int] = field(default_factory=dict)
     present: dict[str, bool] = field(default_factory=dict)  # channel statement delivered and readable
     intl: dict[str, _IntlDay] = field(default_factory=dict)  # the Stripe / PayPal days planned
+    unionpay: list[ZmRow] | None = None  # the UnionPay ZM records planned (None: not generated)
 
 
 class _Ids:
@@ -1402,6 +1437,606 @@ class _IntlDay:
         self.s.carry.append(("ledger", led))
 
 
+# ------------------------------------------------------------------------------------------ UnionPay
+#
+# UnionPay has its own random stream (like Stripe/PayPal), so adding it changes neither the other
+# channels' files nor the existing entries of the CNY bank statement (its payout is inserted into it).
+
+UNIONPAY_MERCHANT = "898310148160529"
+UNIONPAY_BPS, UNIONPAY_FEE_MAX = 50, 2000
+UNIONPAY_PARTY = "CHINA UNIONPAY MERCHANT SERVICES CO LTD"
+#: 交易代码 → (交易类型, 交易子类) written on the record.
+UNIONPAY_CODES = {"S22": ("01", "01"), "S30": ("04", "00"), "S31": ("31", "00")}
+
+
+def unionpay_fee(amount: int) -> int:
+    """UnionPay contracted fee magnitude in fen: round_half_up(amount × 0.5 %), at most ¥20.00.
+
+    The same on a refund or a void: what the channel gives back of the fee.
+
+    Args:
+        amount: Positive amount in fen.
+
+    Returns:
+        The fee magnitude in fen.
+    """
+    return min(contracted_fee(amount, UNIONPAY_BPS), UNIONPAY_FEE_MAX)
+
+
+@dataclass(slots=True)
+class ZmRow:
+    """One planned UnionPay ZM record (amount unsigned in fen; fee signed towards the merchant)."""
+
+    code: str  # S22 purchase | S30 refund | S31 void
+    query_id: str  # 查询流水号: the channel_txn_id
+    orig_query_id: str  # 原交易查询流水号 ("" on a purchase)
+    order_no: str
+    amount: int
+    fee: int  # D (charged) negative, C (returned) positive
+    t: int  # seconds after local midnight of D
+    trace_no: str
+    card: str
+    scenario: str
+    outcome: str
+
+    @property
+    def kind(self) -> str:
+        """``payment`` for S22, ``refund`` for S30 and S31 (a void reads as a refund of its purchase)."""
+        return "payment" if self.code == "S22" else "refund"
+
+    @property
+    def key(self) -> str:
+        """The channel_txn_id of this record (its own 查询流水号, on refunds and voids too)."""
+        return self.query_id
+
+    @property
+    def net(self) -> int:
+        """Signed settlement effect: ±交易金额 plus the signed fee."""
+        return (self.amount if self.code == "S22" else -self.amount) + self.fee
+
+    def record(self, day: date) -> dict[str, object]:
+        """The mapping :func:`render_unionpay_zm` takes."""
+        txn_type, sub_type = UNIONPAY_CODES[self.code]
+        clock = f"{day:%m%d}{self.t // 3600:02d}{self.t // 60 % 60:02d}{self.t % 60:02d}"
+        return {
+            "code": self.code,
+            "trace_no": self.trace_no,
+            "time": clock,
+            "card": self.card,
+            "amount_fen": self.amount,
+            "query_id": self.query_id,
+            "order_no": self.order_no,
+            "fee_fen": self.fee,
+            "settle_fen": self.net,
+            "txn_type": txn_type,
+            "txn_sub_type": sub_type,
+            "biz_type": "000201",
+            "orig_query_id": self.orig_query_id or None,
+            "merchant_id": UNIONPAY_MERCHANT,
+            "net_fen": self.net,
+            "terminal": "00000001",
+        }
+
+
+class _UnionPayState:
+    """UnionPay's own stream and sequences across the generated dates."""
+
+    def __init__(self, seed: int) -> None:
+        self.r = random.Random(seed * 7919 + 19)
+        self.used: set[str] = set()
+        self.earlier_seq = 0
+
+
+class _UnionPayDay:
+    """Builds the planned ZM records and ledger rows of one date.
+
+    Rows are timed inside 00:30-23:29 (no cross-midnight pairs for UnionPay: its halves would need
+    the carry machinery of the other channels; kept simple and away from midnight).
+    """
+
+    def __init__(self, state: _UnionPayState, day: date) -> None:
+        self.s = state
+        self.r = state.r
+        self.day = day
+        self.ymd = day.strftime("%Y%m%d")
+        self.iso = day.isoformat()
+        self.ch: list[ZmRow] = []
+        self.led: list[LedRow] = []
+        self.open_amounts: set[int] = set()
+        self.order_seq = 0
+        self.pay_seq = 0
+        self.trace: set[str] = set()
+
+    def _uid(self, make: Callable[[], str]) -> str:
+        while True:
+            v = make()
+            if v not in self.s.used:
+                self.s.used.add(v)
+                return v
+
+    def query_id(self, ymd: str) -> str:
+        r = self.r
+        return self._uid(lambda: f"6{ymd[2:]}{r.randrange(10**14):014d}")
+
+    def trace_no(self) -> str:
+        while True:
+            v = f"{self.r.randrange(1, 10**6):06d}"
+            if v not in self.trace:
+                self.trace.add(v)
+                return v
+
+    def card(self) -> str:
+        r = self.r
+        return f"{r.choice(('622202', '621700', '622848', '625807', '628888'))}******{r.randrange(10**4):04d}"
+
+    def price(self) -> int:
+        r = self.r
+        x = r.random()
+        y = r.randint(10, 400) if x < 0.6 else r.randint(400, 3000) if x < 0.92 else r.randint(4000, 12000)
+        return y * 100 + r.choice((0, 0, 0, 50, 90, 99, r.randint(1, 99)))
+
+    def open_amount(self) -> int:
+        while True:
+            a = self.price()
+            if a not in self.open_amounts:
+                self.open_amounts.add(a)
+                return a
+
+    def when(self, lo: int = DAY_START, hi: int = DAY_LAST) -> int:
+        return self.r.randint(lo, hi)
+
+    def order_no(self) -> str:
+        self.order_seq += 1
+        return f"ZZU{self.ymd}{self.order_seq:06d}"
+
+    def payment_id(self) -> str:
+        self.pay_seq += 1
+        return f"PAY{self.ymd}{7000000 + self.pay_seq:07d}"
+
+    def booked(self, t: int) -> str:
+        if self.r.random() < 0.05:
+            dt = datetime(self.day.year, self.day.month, self.day.day) + timedelta(seconds=t - 8 * 3600)
+            return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{self.iso}T{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}+08:00"
+
+    def ledger(
+        self,
+        order_no: str,
+        payment_id: str,
+        txn: str,
+        kind: str,
+        amount: int,
+        t: int,
+        scenario: str,
+        outcome: str,
+    ) -> LedRow:
+        return LedRow(
+            "unionpay",
+            order_no,
+            payment_id,
+            "unionpay",
+            txn,
+            kind,
+            rs.yuan(amount),
+            "CNY",
+            "succeeded",
+            self.booked(t),
+            t,
+            scenario,
+            outcome,
+        )
+
+    def payment(
+        self,
+        scenario: str,
+        *,
+        amount: int | None = None,
+        t: int | None = None,
+        outcome: str = "matched",
+        fee_delta: int = 0,
+        with_ledger: bool = True,
+    ) -> tuple[ZmRow, LedRow]:
+        amount = self.price() if amount is None else amount
+        t = self.when() if t is None else t
+        order_no = self.order_no()
+        ch = ZmRow(
+            "S22",
+            self.query_id(self.ymd),
+            "",
+            order_no,
+            amount,
+            -(unionpay_fee(amount) + fee_delta),
+            t + self.r.randint(2, 9),
+            self.trace_no(),
+            self.card(),
+            scenario,
+            outcome,
+        )
+        led = self.ledger(order_no, self.payment_id(), ch.query_id, "payment", amount, t, scenario, outcome)
+        self.ch.append(ch)
+        if with_ledger:
+            self.led.append(led)
+        return ch, led
+
+    def refund(
+        self,
+        orig_query_id: str,
+        order_no: str,
+        payment_id: str,
+        scenario: str,
+        *,
+        amount: int,
+        t: int,
+        void: bool = False,
+        returned_fee: int | None = None,
+    ) -> None:
+        ch = ZmRow(
+            "S31" if void else "S30",
+            self.query_id(self.ymd),
+            orig_query_id,
+            order_no,
+            amount,
+            unionpay_fee(amount) if returned_fee is None else returned_fee,
+            t + self.r.randint(2, 9),
+            self.trace_no(),
+            self.card(),
+            scenario,
+            "matched",
+        )
+        self.ch.append(ch)
+        self.led.append(
+            self.ledger(order_no, payment_id, ch.query_id, "refund", amount, t, scenario, "matched")
+        )
+
+    def plan(self, target: int) -> None:
+        r = self.r
+        # a payment above ¥4,000: its fee is the ¥20.00 cap; refunded in part (the refund's fee capped too)
+        t0 = self.when(DAY_START, 12 * 3600)
+        pay, led = self.payment("capped_fee_partial_refund", amount=r.randint(4500, 15000) * 100, t=t0)
+        self.refund(
+            pay.query_id,
+            pay.order_no,
+            led.payment_id,
+            "capped_fee_partial_refund",
+            amount=pay.amount * r.randint(10, 60) // 100,
+            t=self.when(t0 + 600, DAY_LAST),
+        )
+        # a partial refund (S30) of a payment of the day
+        t0 = self.when(DAY_START, 12 * 3600)
+        pay, led = self.payment(
+            "partial_refund", amount=r.randint(100, 2000) * 100 + r.choice((0, 50, 90)), t=t0
+        )
+        self.refund(
+            pay.query_id,
+            pay.order_no,
+            led.payment_id,
+            "partial_refund",
+            amount=pay.amount * r.randint(10, 40) // 100,
+            t=self.when(t0 + 600, DAY_LAST),
+        )
+        # a void (S31, 消费撤销) of a payment of the day: the whole amount and the whole fee come back
+        t0 = self.when(DAY_START, 16 * 3600)
+        pay, led = self.payment("void_same_day", t=t0)
+        self.refund(
+            pay.query_id,
+            pay.order_no,
+            led.payment_id,
+            "void_same_day",
+            amount=pay.amount,
+            t=self.when(t0 + 300, DAY_LAST),
+            void=True,
+            returned_fee=-pay.fee,
+        )
+        # a refund of a payment of an earlier date (no generated file has it)
+        self.s.earlier_seq += 1
+        back = (self.day - timedelta(days=r.randint(3, 20))).strftime("%Y%m%d")
+        self.refund(
+            self.query_id(back),
+            f"ZZU{back}{900000 + self.s.earlier_seq:06d}",
+            f"PAY{back}{9700000 + self.s.earlier_seq:07d}",
+            "refund_of_earlier_payment",
+            amount=r.randint(10, 200) * 100,
+            t=self.when(),
+        )
+        # discrepancies
+        ch, led = self.payment("amount_mismatch", outcome="amount_mismatch")
+        led.amount = rs.yuan(ch.amount + r.choice((1, -1)))
+        self.payment(
+            "fee_mismatch_one_fen", amount=r.randint(20, 2000) * 100 + 37, fee_delta=1, outcome="fee_mismatch"
+        )
+        self.payment(
+            "missing_in_ledger", amount=self.open_amount(), outcome="missing_in_ledger", with_ledger=False
+        )
+        order_no = self.order_no()
+        self.led.append(
+            self.ledger(
+                order_no,
+                self.payment_id(),
+                self.query_id(self.ymd),
+                "payment",
+                self.open_amount(),
+                self.when(),
+                "missing_in_channel",
+                "missing_in_channel",
+            )
+        )
+        for _ in range(max(1, target - sum(c.code == "S22" for c in self.ch))):
+            self.payment("payment")
+        self.ch.sort(key=lambda c: c.t)
+
+
+def _plan_unionpay(plan: DayPlan, state: _UnionPayState, rows: int) -> None:
+    """Plan UnionPay's day and merge its ledger rows into the day's export by booking time."""
+    d = _UnionPayDay(state, plan.day)
+    d.plan(max(4, rows // 8))
+    plan.unionpay = d.ch
+    plan.net["unionpay"] = sum(c.net for c in d.ch)
+    _merge_ledger(plan, d.led)
+
+
+def _merge_ledger(plan: DayPlan, new: list[LedRow]) -> None:
+    """Insert ``new`` rows into the day's ledger by booking time (old rows keep their order) and renumber."""
+    new_sorted = sorted(new, key=lambda x: x.t)
+    out: list[LedRow] = []
+    seen: set[int] = set()
+    j = 0
+    for row in plan.led_rows:
+        if id(row) not in seen:
+            seen.add(id(row))
+            while j < len(new_sorted) and new_sorted[j].t < row.t:
+                out.append(new_sorted[j])
+                j += 1
+        out.append(row)
+    out.extend(new_sorted[j:])
+    ymd = plan.day.strftime("%Y%m%d")
+    numbered: set[int] = set()
+    for row in out:
+        if id(row) not in numbered:
+            numbered.add(id(row))
+            row.entry_id = f"LE{ymd}{len(numbered):06d}"
+    plan.led_rows = out
+
+
+def _write_unionpay(
+    plan: DayPlan, day_dir: Path, missing_set: set[tuple[str, date]], key_rows: list[KeyRow]
+) -> None:
+    if ("unionpay", plan.day) in missing_set or plan.unionpay is None:
+        return
+    data = render_unionpay_zm([c.record(plan.day) for c in plan.unionpay])
+    rel = f"unionpay/INN{plan.day:%y%m%d}88ZM_{UNIONPAY_MERCHANT}"
+    _write(day_dir / rel, data)
+    key_rows.extend(
+        ("channel", rel, n, c.outcome, c.key, c.scenario) for n, c in enumerate(plan.unionpay, start=1)
+    )
+
+
+def _add_unionpay_payouts(
+    r: random.Random, plans: list[DayPlan], bank: list[tuple[list[rs.BankEntry], int, int]]
+) -> list[tuple[list[rs.BankEntry], int, int]]:
+    """Put UnionPay's T+1 credit into each day's CNY statement (its own stream); openings follow."""
+    out = []
+    extra = 0
+    for i, (plan, (entries, seq_nb, opening)) in enumerate(zip(plans, bank, strict=True)):
+        day = plan.day
+        prev = day - timedelta(days=1)
+        if i == 0:
+            amount = r.randint(5_000, 30_000) * 100 + r.randint(0, 99)
+            outcome, scenario = "in_transit", "payout_of_day_before_run"
+        else:
+            amount = plans[i - 1].net["unionpay"]
+            if plans[i - 1].present["unionpay"]:
+                outcome, scenario = "matched", "payout"
+            else:
+                outcome, scenario = "in_transit", "payout_statement_not_reconciled"
+        if amount <= 0:
+            raise ValueError(f"net payout of unionpay for {prev} is not positive; use more rows")
+        entry = rs.BankEntry(
+            f"UP{day:%m%d}STL{r.randint(1, 9999):04d}",
+            amount,
+            True,
+            day,
+            "PMNT",
+            "RCDT",
+            "DMCT",
+            "NOTPROVIDED",
+            UNIONPAY_PARTY,
+            f"UNIONPAY SETTLEMENT {UNIONPAY_MERCHANT} {prev:%Y%m%d}",
+            scenario,
+            outcome,
+        )
+        new = list(entries)
+        new.insert(r.randint(0, len(new)), entry)
+        out.append((new, seq_nb, opening + extra))
+        extra += amount
+    return out
+
+
+# ------------------------------------------------------------------------------------------ fund flows
+#
+# The WeChat Pay 资金账单 and the Alipay 账务明细 of each date: the balance moves the trade bill's
+# money makes (one income per payment, one expense per refund, the fee moves; Alipay's 提现 of the
+# previous date's net, the credit on the bank). Every line is a ``settlement_item``. Own stream.
+
+
+def _wechat_moves(plan: DayPlan, balance: int, r: random.Random) -> tuple[list[dict[str, object]], int]:
+    moves: list[dict[str, object]] = []
+    ymd = plan.day.strftime("%Y%m%d")
+
+    def move(c: ChRow, name: str, word: str, amount: int, ref: str, scenario: str, **extra: object) -> None:
+        nonlocal balance
+        balance += amount
+        moves.append(
+            {
+                "time": c.time_text,
+                "business_ref": ref,
+                "move_id": f"1900{WECHAT_MCHID[-4:]}{ymd}{len(moves) + 1:06d}{r.randrange(10**4):04d}",
+                "business_name": name,
+                "business_type": word,
+                "amount": amount,
+                "balance": balance,
+                "applicant": "system",
+                "scenario": scenario,
+                **extra,
+            }
+        )
+
+    for c in {id(c): c for c in plan.ch_rows["wechatpay"]}.values():  # a duplicated line moved money once
+        if c.kind == "payment":
+            move(c, "交易", "交易", c.amount, c.pay_txn_id, "fund_flow_payment")
+            if c.fee:
+                move(c, "交易", "扣除交易手续费", -c.fee, c.pay_txn_id, "fund_flow_fee")
+        elif c.refund_status == "SUCCESS":
+            move(
+                c,
+                "退款",
+                "退款",
+                -c.amount,
+                c.refund_id,
+                "fund_flow_refund",
+                applicant=f"{WECHAT_MCHID}API",
+                memo=f"退款总金额{rs.yuan(c.amount)}元;含手续费0.00元",
+                voucher=c.merchant_refund_no,
+            )
+            if c.fee:
+                move(c, "退款", "退还交易手续费", c.fee, c.refund_id, "fund_flow_fee_refund")
+    return moves, balance
+
+
+def _alipay_moves(
+    plan: DayPlan, balance: int, withdrawal: int, r: random.Random
+) -> tuple[list[dict[str, object]], int]:
+    ymd = plan.day.strftime("%Y%m%d")
+    # (time, 业务类型, 业务流水号, 商户订单号, 商品名称, 对方账号, signed amount, scenario)
+    items: list[tuple[str, str, str, str, str, str, int, str]] = []
+    for c in {id(c): c for c in plan.ch_rows["alipay"]}.values():
+        if c.kind == "payment":
+            items.append(
+                (
+                    c.time_text,
+                    "在线支付",
+                    c.pay_txn_id,
+                    c.order_no,
+                    c.product,
+                    c.buyer,
+                    c.amount,
+                    "fund_flow_payment",
+                )
+            )
+            if c.fee:
+                items.append((c.time_text, "收费", c.pay_txn_id, c.order_no, "", "", -c.fee, "fund_flow_fee"))
+        else:
+            items.append(
+                (
+                    c.time_text,
+                    "交易退款",
+                    c.pay_txn_id,
+                    c.order_no,
+                    c.product,
+                    c.buyer,
+                    -c.amount,
+                    "fund_flow_refund",
+                )
+            )
+            if c.fee:
+                items.append(
+                    (c.time_text, "收费", c.pay_txn_id, c.order_no, "", "", c.fee, "fund_flow_fee_refund")
+                )
+    t = r.randint(3600, 2 * 3600)
+    when = f"{plan.day.isoformat()} {t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
+    ref = f"{ymd}200040011100{r.randrange(10**12):012d}"
+    items.append((when, "提现", ref, "", "", "", -withdrawal, "fund_flow_withdrawal"))
+    items.sort(key=lambda x: x[0])  # stable: a payment's 收费 stays right after it
+    moves: list[dict[str, object]] = []
+    for when, word, ref, order, subject, party, amount, scenario in items:
+        balance += amount
+        moves.append(
+            {
+                "move_id": f"{ymd}110010040{len(moves) + 1:07d}{r.randrange(10**3):03d}",
+                "business_ref": ref,
+                "order_no": order,
+                "subject": subject,
+                "time": when,
+                "counterparty": party,
+                "amount": amount,
+                "balance": balance,
+                "channel": "支付宝" if word != "提现" else "",
+                "business_type": word,
+                "memo": "提现到银行卡" if word == "提现" else "",
+                "scenario": scenario,
+            }
+        )
+    return moves, balance
+
+
+def _write_fund_flows(
+    plans: list[DayPlan],
+    bank: list[tuple[list[rs.BankEntry], int, int]],
+    missing_set: set[tuple[str, date]],
+    seed: int,
+) -> dict[date, list[tuple[str, bytes, list[KeyRow]]]]:
+    """Per date the fund-flow files (relative path, bytes, answer rows); balances chain across dates."""
+    r = random.Random(seed * 7919 + 23)
+    wx_balance = r.randint(200_000, 900_000) * 100 + r.randint(0, 99)
+    first_withdrawal = next(e.amount for e in bank[0][0] if e.text.startswith("ALIPAY WITHDRAWAL"))
+    ali_balance = first_withdrawal + r.randint(50_000, 300_000) * 100 + r.randint(0, 99)
+    out: dict[date, list[tuple[str, bytes, list[KeyRow]]]] = {}
+    for plan, (entries, _, _) in zip(plans, bank, strict=True):
+        day = plan.day
+        ymd = day.strftime("%Y%m%d")
+        files: list[tuple[str, bytes, list[KeyRow]]] = []
+        moves, wx_balance = _wechat_moves(plan, wx_balance, r)
+        if ("wechatpay", day) not in missing_set:
+            rel = f"wechatpay/wechatpay_fundflow_{ymd}.csv"
+            keys = [
+                ("channel", rel, n, "settlement_item", str(m["move_id"]), str(m["scenario"]))
+                for n, m in enumerate(moves, start=2)
+            ]
+            files.append((rel, render_wechat_fundflow(moves), keys))
+        withdrawal = next(e.amount for e in entries if e.text.startswith("ALIPAY WITHDRAWAL"))
+        moves, ali_balance = _alipay_moves(plan, ali_balance, withdrawal, r)
+        if ("alipay", day) not in missing_set:
+            rel = f"alipay/{ALIPAY_ACCOUNT}_{ymd}_账务明细.csv"
+            keys = [
+                ("channel", rel, n, "settlement_item", str(m["move_id"]), str(m["scenario"]))
+                for n, m in enumerate(moves, start=6)
+            ]
+            files.append((rel, render_alipay_account(moves, account=ALIPAY_ACCOUNT, day=day), keys))
+        out[day] = files
+    return out
+
+
+# ------------------------------------------------------------------------------------------ MT940
+
+#: Day indexes of each week whose bank statement is MT940 instead of camt.053.
+MT940_DAYS = (2, 5)
+BANK_FORMATS = ("mixed", "camt053", "mt940")
+
+
+def _render_mt940_multi(
+    stmts: Sequence[rs.CamtStatement], *, day: date, count_offset: int
+) -> tuple[bytes, list[list[int]]]:
+    """The statements one after the other in one MT940 file (as the bank sends several accounts)."""
+    data = b""
+    lines_per: list[list[int]] = []
+    for st in stmts:
+        part, lines, _ = render_mt940(
+            st.entries,
+            day=day,
+            prev_day=day - timedelta(days=1),
+            account=st.account,
+            owner=BANK_OWNER,
+            bic=BANK_BIC,
+            seq_nb=st.seq_nb,
+            opening=st.opening,
+            count_offset=count_offset,
+            ccy=st.ccy,
+        )
+        before = data.count(b"\n")
+        lines_per.append([before + n for n in lines])
+        data += part
+    return data, lines_per
+
+
 # ------------------------------------------------------------------------------------------ generation
 
 
@@ -1412,8 +2047,10 @@ def _parse_channel_days(
     for channel, d in items:
         if channel not in statements:
             raise ValueError(f"{what}: unknown channel {channel!r} (expected one of {tuple(statements)})")
-        if what == "rejected" and channel == "stripe":
-            raise ValueError("rejected: a Stripe report has no control totals to put off (use missing)")
+        if what == "rejected" and channel in ("stripe", "unionpay"):
+            raise ValueError(
+                f"rejected: a {channel} statement has no control totals to put off (use missing)"
+            )
         if d not in dates:
             raise ValueError(f"{what}: {d} is not one of the generated dates")
         out.add((channel, d))
@@ -1436,6 +2073,7 @@ def generate(
     rejected: Iterable[tuple[str, date]] = (),
     quarantined_rows: bool = True,
     channels: Sequence[str] = ALL_CHANNELS,
+    bank_format: str = "mixed",
 ) -> list[date]:
     """Generate ``days`` business dates of inbox files and their answer key under ``out_dir``.
 
@@ -1457,6 +2095,9 @@ def generate(
             and ``paypal`` (default all four). ``("wechatpay", "alipay")`` writes exactly what the
             generator wrote before the USD channels existed; adding them never changes the WeChat Pay
             and Alipay files nor the CNY bank statement (they have their own random streams).
+            ``unionpay`` adds the ZM file and one credit to the CNY statement (its own stream too).
+        bank_format: ``mixed`` (MT940 on day index 2 and 5 of each week, camt.053 on the others),
+            ``camt053`` or ``mt940`` (every day): the same entries, the same answers, another rendering.
 
     Returns:
         The generated dates, in order.
@@ -1466,15 +2107,18 @@ def generate(
     """
     if days < 1:
         raise ValueError("days must be >= 1")
+    if bank_format not in BANK_FORMATS:
+        raise ValueError(f"bank_format must be one of {BANK_FORMATS}; got {bank_format!r}")
     if rows_per_channel < 1:
         raise ValueError("rows_per_channel must be >= 1")
     unknown = [c for c in channels if c not in ALL_CHANNELS]
     if unknown or not set(CHANNELS) <= set(channels):
         raise ValueError(
-            f"channels must be wechatpay, alipay and any of {INTL_CHANNELS}; got {tuple(channels)}"
+            f"channels must be wechatpay, alipay and any of {OPTIONAL_CHANNELS}; got {tuple(channels)}"
         )
     intl = [c for c in INTL_CHANNELS if c in channels]
-    active = list(CHANNELS) + intl
+    with_unionpay = "unionpay" in channels
+    active = list(CHANNELS) + intl + (["unionpay"] if with_unionpay else [])
     statements = [*active, "bank"]
     dates = [start + timedelta(days=i) for i in range(days)]
     missing_set = _parse_channel_days(missing, "missing", dates, statements)
@@ -1484,11 +2128,14 @@ def generate(
 
     gen = _Generator(seed, rows_per_channel, quarantined_rows)
     states = {c: _IntlChannel(c, seed, salt) for c, salt in (("stripe", 11), ("paypal", 13)) if c in intl}
+    union_state = _UnionPayState(seed)
     plans = []
     for i, d in enumerate(dates):
         plan = gen.plan_day(d, i, connected=days > 1, last=i == days - 1)
         if intl:
             _plan_intl(plan, states, rows_per_channel, days)
+        if with_unionpay:
+            _plan_unionpay(plan, union_state, rows_per_channel)
         plans.append(plan)
     _unlink_cross_midnight(plans, missing_set | rejected_set)
     for plan in plans:
@@ -1501,9 +2148,13 @@ def generate(
             if plan.present[channel]:
                 continue
             tag = "/statement_missing" if (channel, plan.day) in missing_set else "/statement_rejected"
-            rows: list[ChRow] | list[IntlRow] = (
-                plan.ch_rows[channel] if channel in CHANNELS else plan.intl[channel].ch
-            )
+            rows: list[ChRow] | list[IntlRow] | list[ZmRow]
+            if channel in CHANNELS:
+                rows = plan.ch_rows[channel]
+            elif channel == "unionpay":
+                rows = plan.unionpay or []
+            else:
+                rows = plan.intl[channel].ch
             for c in {id(c): c for c in rows}.values():
                 c.outcome = "quarantined"
                 c.scenario = c.scenario + tag
@@ -1513,6 +2164,9 @@ def generate(
                 led.outcome = "in_transit"
                 led.scenario = led.scenario + tag
     bank = _plan_bank(gen.r, plans)
+    if with_unionpay:
+        bank = _add_unionpay_payouts(random.Random(seed * 7919 + 29), plans, bank)
+    fund_flows = _write_fund_flows(plans, bank, missing_set, seed)
     usd_bank = _plan_usd_bank(random.Random(seed * 7919 + 17), plans, intl) if intl else None
 
     inbox = out_dir / "inbox"
@@ -1524,22 +2178,30 @@ def generate(
             shutil.rmtree(day_dir)
         key_rows: list[KeyRow] = []
         _write_channels(plan, day_dir, missing_set, rejected_set, gen.r, key_rows)
+        for rel, data, flow_keys in fund_flows[day]:
+            _write(day_dir / rel, data)
+            key_rows.extend(flow_keys)
         _write_intl(plan, day_dir, missing_set, rejected_set, key_rows)
+        _write_unionpay(plan, day_dir, missing_set, key_rows)
         _write_ledger(plan, day_dir, days, key_rows)
         if ("bank", day) not in missing_set:
             offset = 1 if ("bank", day) in rejected_set else 0
             stmts = [rs.CamtStatement(entries, BANK_ACCOUNT, "CNY", seq_nb, opening)]
             if usd_bank is not None:
                 stmts.append(rs.CamtStatement(*usd_bank[n]))
-            data, lines_per, _ = rs.render_camt053_multi(
-                stmts,
-                day=day,
-                prev_day=day - timedelta(days=1),
-                owner=BANK_OWNER,
-                bic=BANK_BIC,
-                count_offset=offset,
-            )
-            rel = f"bank/camt053_{day.strftime('%Y%m%d')}.xml"
+            if bank_format == "mt940" or (bank_format == "mixed" and plan.index % 7 in MT940_DAYS):
+                data, lines_per = _render_mt940_multi(stmts, day=day, count_offset=offset)
+                rel = f"bank/mt940_{day.strftime('%Y%m%d')}.sta"
+            else:
+                data, lines_per, _ = rs.render_camt053_multi(
+                    stmts,
+                    day=day,
+                    prev_day=day - timedelta(days=1),
+                    owner=BANK_OWNER,
+                    bic=BANK_BIC,
+                    count_offset=offset,
+                )
+                rel = f"bank/camt053_{day.strftime('%Y%m%d')}.xml"
             _write(day_dir / rel, data)
             for st, lines in zip(stmts, lines_per, strict=True):
                 for e, line in zip(st.entries, lines, strict=True):
@@ -1967,8 +2629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m sample_data.generate",
         description=(
-            "Generate a seeded sample inbox for recon (WeChat Pay trade bills, Alipay 业务明细 bills as zip or "
-            "bare GBK CSVs, the ledger export as CSV or Parquet, camt.053 bank statements) together with an "
+            "Generate a seeded sample inbox for recon (WeChat Pay trade bills and 资金账单, Alipay 业务明细 bills "
+            "as zip or bare GBK CSVs and 账务明细, Stripe, PayPal STL, UnionPay ZM, the ledger export as CSV or "
+            "Parquet, camt.053 and MT940 bank statements) together with an "
             "answer key: answers/<date>.csv lists the expected outcome of every data row. Same arguments "
             "give byte-identical files."
         ),
@@ -2005,8 +2668,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=lambda text: tuple(c.strip() for c in text.split(",") if c.strip()),
         default=ALL_CHANNELS,
         metavar="LIST",
-        help="comma-separated channels to generate: wechatpay,alipay and any of stripe,paypal "
-        "(default all four; wechatpay,alipay alone writes the files of the generator before Stripe/PayPal)",
+        help="comma-separated channels to generate: wechatpay,alipay and any of stripe,paypal,unionpay "
+        "(default all five; the optional ones never change the WeChat Pay and Alipay files)",
+    )
+    p.add_argument(
+        "--bank-format",
+        choices=BANK_FORMATS,
+        default="mixed",
+        help="bank statement rendering: mixed (MT940 on day index 2 and 5 of each week, camt.053 otherwise; "
+        "the default), camt053 or mt940 every day",
     )
     p.add_argument(
         "--no-quarantined",
@@ -2025,6 +2695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rejected=args.rejected,
             quarantined_rows=not args.no_quarantined,
             channels=args.channels,
+            bank_format=args.bank_format,
         )
     except ValueError as exc:
         p.error(str(exc))

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sample_data.generate import ALIPAY_ACCOUNT, WECHAT_MCHID, contracted_fee, generate, main
+from sample_data.render_unionpay import ZM42
 
 START = date(2026, 3, 2)
 MISSING = [("alipay", date(2026, 3, 3))]
@@ -57,7 +58,14 @@ def fen(text: str) -> int:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gen")
     dates = generate(
-        out, start=START, days=3, seed=7, rows_per_channel=60, missing=MISSING, rejected=REJECTED
+        out,
+        start=START,
+        days=3,
+        seed=7,
+        rows_per_channel=60,
+        missing=MISSING,
+        rejected=REJECTED,
+        bank_format="camt053",  # the MT940 days: test_generate_formats.py
     )
     assert dates == DATES
     return out
@@ -149,6 +157,44 @@ def camt_entries(data: bytes, ccy: str = "[A-Z]{3}") -> list[tuple[int, str, int
     return out
 
 
+def wechat_fundflow_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    """(line, fields) of the 资金账单's detail lines (UTF-8, CRLF, backticked fields)."""
+    lines = data.decode("utf-8").split("\r\n")
+    assert lines[0].startswith("记账时间,") and lines[-1] == "" and lines[-3].startswith("资金流水总笔数,")
+    return [(n, [f[1:] for f in line.split(",")]) for n, line in enumerate(lines[1:-3], start=2)]
+
+
+def alipay_account_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    """(line, fields) of the 账务明细's lines (GBK, CRLF, # preamble and footer, TAB after ids)."""
+    lines = data.decode("gbk").split("\r\n")
+    assert [ln.startswith("#") for ln in lines[:4]] == [True] * 4 and lines[4].startswith("账务流水号,")
+    return [
+        (n, [f.strip("\t ") for f in line.split(",")])
+        for n, line in enumerate(lines, start=1)
+        if n > 5 and line and not line.startswith("#")
+    ]
+
+
+def zm_records(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    """(line, fields) of a ZM file, cut by the byte widths of the renderer's 42-field table."""
+    assert data.endswith(b"\r\n")
+    out = []
+    for n, line in enumerate(data.split(b"\r\n")[:-1], start=1):
+        fields, at = {}, 0
+        for name, width in ZM42:
+            fields[name] = line[at : at + width].decode("gbk").strip()
+            at += width + 1
+        assert at - 1 == len(line)
+        out.append((n, fields))
+    return out
+
+
+def mt940_refs(data: bytes) -> list[tuple[int, str]]:
+    """(line, bank reference) of every ``:61:`` line of an MT940 file."""
+    lines = data.decode("ascii").split("\r\n")
+    return [(n, line.split("//", 1)[1]) for n, line in enumerate(lines, start=1) if line.startswith(":61:")]
+
+
 def data_rows_of_day(root: Path, d: date) -> list[tuple[str, str, int, str]]:
     """(source, source_file, source_line, key) of every data row in inbox/d, read from the files."""
     day_dir = root / "inbox" / d.isoformat()
@@ -158,7 +204,13 @@ def data_rows_of_day(root: Path, d: date) -> list[tuple[str, str, int, str]]:
             continue
         rel = p.relative_to(day_dir).as_posix()
         top = rel.split("/")[0]
-        if top == "wechatpay":
+        if top == "wechatpay" and "fundflow" in rel:
+            found += [("channel", rel, n, f[2]) for n, f in wechat_fundflow_rows(p.read_bytes())]
+        elif top == "alipay" and rel.endswith("_账务明细.csv"):
+            found += [("channel", rel, n, f[0]) for n, f in alipay_account_rows(p.read_bytes())]
+        elif top == "unionpay":
+            found += [("channel", rel, n, rec["查询流水号"]) for n, rec in zm_records(p.read_bytes())]
+        elif top == "wechatpay":
             rows, _ = wechat_rows(p.read_bytes())
             found += [("channel", rel, n, f[14] if f[9] == "REFUND" else f[5]) for n, f in rows]
         elif top == "alipay":
@@ -175,6 +227,8 @@ def data_rows_of_day(root: Path, d: date) -> list[tuple[str, str, int, str]]:
                 found += [("channel", mrel, n, f[21] if f[2] == "退款" else f[0]) for n, f in rows]
         elif top == "ledger":
             found += [("ledger", rel, n, row["entry_id"]) for n, row in ledger_rows(day_dir, rel)]
+        elif top == "bank" and rel.endswith(".sta"):
+            found += [("bank", rel, n, ref) for n, ref in mt940_refs(p.read_bytes())]
         elif top == "bank":
             found += [("bank", rel, n, ref) for n, ref, *_ in camt_entries(p.read_bytes())]
         elif top == "stripe":
@@ -227,6 +281,7 @@ def test_bare_alipay_csvs_on_odd_days(tmp_path: Path) -> None:
     assert names == [
         f"{ALIPAY_ACCOUNT}_20260303_业务明细(汇总).csv",
         f"{ALIPAY_ACCOUNT}_20260303_业务明细.csv",
+        f"{ALIPAY_ACCOUNT}_20260303_账务明细.csv",  # the fund flow, every day
     ]
 
 
@@ -280,7 +335,10 @@ def test_every_outcome_class_is_covered(run: Path) -> None:
     )
     rejected_day = answers(run, date(2026, 3, 4))
     alipay = [r for r in rejected_day if r["source_file"].startswith("alipay/")]
-    assert alipay and all(r["outcome"] == "quarantined" for r in alipay)
+    trade = [r for r in alipay if "账务明细" not in r["source_file"]]
+    assert trade and all(r["outcome"] == "quarantined" for r in trade)
+    # the fund flow is not the statement: its lines stay settlement items
+    assert all(r["outcome"] == "settlement_item" for r in alipay if "账务明细" in r["source_file"])
 
 
 def test_matched_pairs_agree_and_fees_are_contracted(run: Path) -> None:
@@ -292,6 +350,8 @@ def test_matched_pairs_agree_and_fees_are_contracted(run: Path) -> None:
         for rel in {r["source_file"] for r in key.values() if r["source"] == "channel"}:
             if rel.startswith(("stripe/", "paypal/")):
                 continue  # checked in test_generate_usd.py
+            if rel.startswith("unionpay/") or "fundflow" in rel or "账务明细" in rel:
+                continue  # checked in test_generate_formats.py
             data = read_member(day_dir, rel)
             if rel.startswith("wechatpay/"):
                 rows, _ = wechat_rows(data)
@@ -495,6 +555,8 @@ def test_camt_summary_balances_and_payouts(run: Path) -> None:
                     summary = read_member(run / "inbox" / prev.isoformat(), zrel).decode("gbk")
                     total = next(ln for ln in summary.split("\r\n") if ln.startswith("合计,")).split(",")
                     assert amount == fen(total[11])
+            elif info.startswith("UNIONPAY SETTLEMENT"):  # test_generate_formats.py
+                assert outcome == ("in_transit" if i == 0 else "matched")
             else:
                 assert outcome == "unexplained"
 
@@ -546,7 +608,11 @@ def test_no_quarantined_option(tmp_path: Path) -> None:
 
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        generate(tmp_path, start=START, days=1, seed=1, missing=[("unionpay", START)])
+        generate(tmp_path, start=START, days=1, seed=1, missing=[("adyen", START)])
+    with pytest.raises(ValueError):  # a ZM file has no control totals either
+        generate(tmp_path, start=START, days=1, seed=1, rejected=[("unionpay", START)])
+    with pytest.raises(ValueError):
+        generate(tmp_path, start=START, days=1, seed=1, bank_format="bai2")
     with pytest.raises(ValueError):  # stripe is not generated in this run
         generate(
             tmp_path,
@@ -591,17 +657,21 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         == 0
     )
     key = answers(tmp_path, START)
-    assert all(r["outcome"] == "quarantined" for r in key if r["source_file"].startswith("wechatpay/"))
+    assert all(
+        r["outcome"] == ("settlement_item" if "fundflow" in r["source_file"] else "quarantined")
+        for r in key
+        if r["source_file"].startswith("wechatpay/")
+    )
 
 
 def test_committed_week_is_reproducible(tmp_path: Path) -> None:
     committed = REPO / "sample_data"
     if not (committed / "inbox").is_dir():
         pytest.skip("committed sample week not generated yet")
-    # The committed week was generated with the channels its inbox holds (before Stripe/PayPal were
-    # wired into the pipeline: wechatpay,alipay only). Either way the same arguments give the same bytes.
+    # The committed week was generated with the channels its inbox holds (all five since UnionPay, the
+    # fund flows and MT940 days were added). Either way the same arguments give the same bytes.
     tops = {p.parent.name for p in (committed / "inbox").glob("*/*/*")}
-    channels = [c for c in ("wechatpay", "alipay", "stripe", "paypal") if c in tops]
+    channels = [c for c in ("wechatpay", "alipay", "stripe", "paypal", "unionpay") if c in tops]
     generate(tmp_path, start=START, days=7, seed=20260302, rows_per_channel=200, channels=channels)
     assert _tree(tmp_path / "inbox") == _tree(committed / "inbox")
     assert _tree(tmp_path / "answers") == _tree(committed / "answers")

@@ -60,6 +60,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         rows_per_channel=120,
         missing=[("stripe", MISSING_STRIPE)],
         rejected=[("paypal", REJECTED_PAYPAL)],
+        bank_format="camt053",  # the MT940 days: test_generate_formats.py
     )
     return out
 
@@ -549,8 +550,10 @@ def test_statement_faults_on_the_new_channels(run: Path) -> None:
 
 
 def test_old_channel_files_do_not_change_with_the_new_channels(tmp_path: Path) -> None:
-    kw = dict(start=date(2026, 3, 6), days=3, seed=4, rows_per_channel=40)
-    generate(tmp_path / "old", channels=("wechatpay", "alipay"), **kw)
+    kw = dict(start=date(2026, 3, 6), days=3, seed=4, rows_per_channel=40, bank_format="camt053")
+    # UnionPay is in both: it adds a credit to the CNY statement (test_generate_formats.py checks it
+    # changes nothing else); here Stripe and PayPal must leave the CNY statement as it is.
+    generate(tmp_path / "old", channels=("wechatpay", "alipay", "unionpay"), **kw)
     generate(tmp_path / "new", **kw)
     old = {
         p.relative_to(tmp_path / "old"): p.read_bytes() for p in (tmp_path / "old").rglob("*") if p.is_file()
