@@ -102,7 +102,7 @@ def assert_open_items(root: Path, day: date, start: date, result: RunResult) -> 
     payouts = items.filter(pl.col("source") == "payout")
     withdrew = any(k["source"] == "channel" and k["source_file"].startswith("paypal/") and k["scenario"] == "withdrawal"
                    for k in answer_key(root, day).iter_rows(named=True))
-    assert sorted(payouts["channel"]) == sorted(["alipay", "stripe", "wechatpay", *(["paypal"] if withdrew else [])])
+    assert sorted(payouts["channel"]) == sorted(["alipay", "stripe", "unionpay", "wechatpay", *(["paypal"] if withdrew else [])])
     assert set(payouts["opened_on"]) == {day} and set(payouts["status"]) == {"in_transit"}
     # Each row that closed an open item names it, and it is yesterday's.
     late = result.outcomes().filter(pl.col("counterpart_date").is_not_null())
