@@ -36,7 +36,8 @@ exit codes:
   1  unexpected error (traceback printed; --debug re-raises)
 
 layout of --data-dir:
-  inbox/<YYYY-MM-DD>/{wechatpay,alipay,ledger,bank}/   what the channels and the order system delivered
+  inbox/<YYYY-MM-DD>/<channel>/, ledger/, bank/           what was delivered (channels: wechatpay,
+                                                         alipay, unionpay, stripe, paypal)
   reports/<YYYY-MM-DD>/recon_<date>.xlsx, *.parquet, manifest.json   what a run writes
   warehouse.duckdb                                       history, runs, open settlements
   recon.toml                                             rules (optional; docs/config.md lists every key)
