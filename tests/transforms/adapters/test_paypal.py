@@ -105,6 +105,7 @@ def test_sample_rows_are_valid_canonical_rows_without_floats():
 
 def test_sample_rows_map_as_documented():
     parsed = parse(sample())
+    assert row(parsed, 5)["buyer_id"] == "buyer71001@example.net"  # Consumer ID: the buyer
     eur = row(parsed, 9)  # the cross-border EUR payment: 76.00 EUR, fee 3.80 EUR
     assert (eur["kind"], eur["currency"], eur["amount_minor"], eur["fee_minor"]) == (
         "payment",
