@@ -114,10 +114,16 @@ def _texts_of(path: Path) -> list[str]:
 
 def test_the_openid_is_in_no_output_and_no_warehouse_table(runs: tuple[Path, list[int], list[RunResult]]) -> None:
     root, _, results = runs
+    (bill,) = (root / "inbox" / DAY.isoformat() / "wechatpay").glob("*.csv")
+    assert any(OPENID in text for text in _texts_of(bill))  # the search below does find it where it is
     files = [path for path in (root / "reports").rglob("*") if path.is_file()]
-    assert any(path.name == "outcomes.parquet" for path in files)
+    assert {"outcomes.parquet", "discrepancies.csv", "risk.parquet", f"recon_{DAY.isoformat()}.xlsx"} <= {
+        path.name for path in files
+    }
     for path in files:
         assert not any(OPENID in text for text in _texts_of(path)), path
+    # the spill files that held it went with the run's work folder
+    assert not [path for path in (root / "work").rglob("*") if path.is_file() and path.suffix == ".parquet"]
     dump = root.parent / f"{root.name}-warehouse-dump"
     dump.mkdir()
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
