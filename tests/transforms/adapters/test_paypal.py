@@ -394,6 +394,16 @@ def test_ch_columns_in_another_order_are_read_by_name():
     assert parsed.rows.drop("source_file").equals(parse(sample()).rows.drop("source_file"))
 
 
+def test_a_report_without_consumer_id_has_no_buyer():
+    """``Consumer ID`` is optional: renamed away, every row's ``buyer_id`` is null and nothing else changes."""
+    text = lines()
+    text[3] = text[3].replace('"Consumer ID"', '"Consumer Note"')
+    parsed = parse("\r\n".join(text).encode())
+    assert parsed.file_error is None and parsed.quarantine.height == 0
+    assert parsed.rows["buyer_id"].null_count() == parsed.rows.height
+    assert parsed.rows.drop("buyer_id").equals(parse(sample()).rows.drop("buyer_id"))
+
+
 def test_rows_out_of_order():
     text = lines()
     text[24], text[25] = text[25], text[24]  # SC before the second SF
