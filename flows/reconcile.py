@@ -74,6 +74,7 @@ from transforms.risk import (
     RISK_ROW_COLUMNS,
     buyer_rows_sql,
     risk_contract_frame,
+    risk_party_sql,
     risk_signals,
     todays_rows_sql,
 )
@@ -385,11 +386,18 @@ def look_back(
 
 @task(cache_policy=NO_CACHE)
 def risk(
-    outcome_files: list[str], settlement: pl.DataFrame, data_dir: Path, business_date: date, rules: Rules,
-    workspace: Workspace,
-) -> pl.DataFrame:
-    """The day's risk signals (transforms/risk.py) over the window's history as of D, never later dates."""
+    outcome_files: list[str], channel_files: list[str], settlement: pl.DataFrame, data_dir: Path,
+    business_date: date, rules: Rules, workspace: Workspace,
+) -> tuple[pl.DataFrame, str]:
+    """The day's risk signals (transforms/risk.py) over the window's history as of D, never later dates.
+
+    ``channel_files``: the spill files of the day's canonical channel rows (:func:`channel_row_files`),
+    the only place the buyer ids are. Each is replaced by its keyed hash here, into the work folder's
+    ``risk_party.parquet`` (returned with the signals; :func:`record_run` keeps it in the warehouse's
+    ``risk_party`` table, the history of later dates): the raw id never leaves the work folder.
+    """
     first = business_date - timedelta(days=rules.risk.window_days)
+    party_file = str(workspace.root / "risk_party.parquet")
     path = data_dir / "warehouse.duckdb"
     recorded = None
     if path.exists():
@@ -398,17 +406,22 @@ def risk(
     rows, payouts = recorded or (pl.DataFrame(schema=RISK_ROW_COLUMNS), pl.DataFrame(schema=RISK_PAYOUT_COLUMNS))
     today = settlement.with_columns(recon_date=pl.lit(business_date)).select(list(RISK_PAYOUT_COLUMNS))
     with timed("risk"), connect_engine(workspace) as con:
+        _view(con, "channel_rows", channel_files, ChannelTxn,
+              columns=("kind", "buyer_id", "occurred_at", "status", "source_file", "source_line"))  # fmt: skip
+        # No buyer id on any row of the day: nothing to hash, no key made.
+        buyers = con.execute(buyer_rows_sql()).fetchall()[0][0]
+        key = _risk_key(data_dir) if buyers else ""
+        con.execute(f"copy ({risk_party_sql()}) to $out (format parquet)", {"hash_key": key, "out": party_file})  # noqa: S608
+        con.read_parquet(party_file).create_view("party_rows")
         con.read_parquet(outcome_files, union_by_name=True).create_view("outcome_rows")
         con.register("earlier_rows", rows.cast(RISK_ROW_COLUMNS))  # type: ignore[arg-type]
         con.execute(f"create temp table risk_rows as {todays_rows_sql()}", {"business_date": business_date})  # noqa: S608
         con.register("risk_payouts", pl.concat([payouts.cast(RISK_PAYOUT_COLUMNS), today.cast(RISK_PAYOUT_COLUMNS)]))  # type: ignore[arg-type]
         con.register("risk_contract", risk_contract_frame(rules))
-        # Today no canonical row carries a buyer id (party is null): nothing to hash, no key made.
-        buyers = con.execute(buyer_rows_sql()).fetchall()[0][0]
-        signals = risk_signals(con, business_date, rules.risk, _risk_key(data_dir) if buyers else "")
-    log.info("risk: %d signals (%d high) over %s .. %s", signals.height,
-             signals.filter(pl.col("severity") == 1).height, first, business_date)  # fmt: skip
-    return signals
+        signals = risk_signals(con, business_date, rules.risk, key)
+    log.info("risk: %d signals (%d high) over %s .. %s; %d rows name their buyer", signals.height,
+             signals.filter(pl.col("severity") == 1).height, first, business_date, buyers)  # fmt: skip
+    return signals, party_file
 
 
 def _risk_key(data_dir: Path) -> str:
@@ -549,20 +562,22 @@ def publish(report: Report, staging: Path) -> dict[str, str]:
 @task(cache_policy=NO_CACHE)
 def record_run(
     data_dir: Path, report: Report, staging: Path, outputs: dict[str, str], started_at: datetime,
-    replaces: str | None = None,
+    replaces: str | None = None, risk_party: str | None = None,
 ) -> list[date]:  # fmt: skip
     """Keep the day's canonical rows, outcomes, settlement and quarantine; log the run with its hashes.
 
     ``replaces``: the run id of the report this run replaces (another version): the later dates
-    reconciled on it are marked stale and returned.
+    reconciled on it are marked stale and returned. ``risk_party``: the work folder's file of the day's
+    buyer hashes (:func:`risk`), kept in the same transaction as the day.
     """
     stale: list[date] = []
-    with timed("record"), open_warehouse(data_dir / "warehouse.duckdb", readable=(staging,)) as warehouse:
+    readable = (staging, Path(risk_party).parent) if risk_party else (staging,)
+    with timed("record"), open_warehouse(data_dir / "warehouse.duckdb", readable=readable) as warehouse:
         warehouse.record_day(
             report.business_date, report.run_id,
             files=pl.DataFrame([f.__dict__ for f in report.inputs]) if report.inputs else None,
             outcomes=str(staging / "outcomes.parquet"), settlement=report.settlement, quarantine=report.quarantine,
-            open_items=str(staging / "open_items.parquet"),
+            open_items=str(staging / "open_items.parquet"), risk_party=risk_party,
         )  # fmt: skip
         warehouse.record_run(
             run_id=report.run_id, business_date=report.business_date, started_at=started_at,
@@ -624,7 +639,8 @@ def reconcile_day(
         outcome_files = [*(p.outcomes for p in partitions), quarantined, fund_flow, bank_outcomes]
         earlier = look_back(outcome_files, data_dir, business_date, rules, workspace)
         files = describe_inputs(inputs, [p.parsed for p in parsed], day)
-        signals = risk(outcome_files, settlement, data_dir, business_date, rules, workspace)
+        signals, risk_party = risk(outcome_files, channel_row_files(parsed, day), settlement, data_dir,
+                                   business_date, rules, workspace)  # fmt: skip
         built = report(outcome_files, [p.explanations for p in partitions], earlier, read_files(parsed, day), settlement,
                        history, day, files, signals, business_date,
                        run_id_for(inputs, rules, history.digest + rows_digest(pl.read_parquet(earlier), signals)),
@@ -632,7 +648,7 @@ def reconcile_day(
         outputs = publish(built, staging)
         previous = staged.published_run_id(target) if record else None
         replaces = previous if previous not in (None, built.run_id) else None
-        stale = record_run(data_dir, built, staging, outputs, started_at, replaces) if record else []
+        stale = record_run(data_dir, built, staging, outputs, started_at, replaces, risk_party) if record else []
         crash_point("before_switch")
         kept = data_dir / "reports" / ".versions" / business_date.isoformat() / replaces if replaces else None
         staged.switch_into_place(staging, target, keep=kept)
@@ -690,6 +706,12 @@ def _view(
     if columns is not None:
         relation = relation.select(*columns)
     relation.create_view(name)
+
+
+def channel_row_files(parsed: list[ParsedInput], day: Day) -> list[str]:
+    """The spill files of the day's canonical channel rows (``ChannelTxn``) of the statements that count."""
+    return sorted(path for p in parsed if p.parsed.role == "channel" and p.parsed.source_file in day.usable
+                  for path in p.rows())  # fmt: skip
 
 
 def read_files(parsed: list[ParsedInput], day: Day) -> list[str]:

@@ -24,6 +24,7 @@ DAY_TABLES = (
     "settlement_line",
     "quarantine_entry",
     "open_item",
+    "risk_party",
 )
 
 RUN_TABLE_SQL = """
@@ -185,8 +186,13 @@ class Warehouse:
         settlement: pl.DataFrame,
         quarantine: pl.DataFrame,
         open_items: str | None = None,
+        risk_party: str | None = None,
     ) -> None:
         """Keep one run of ``business_date``: inputs, outcome rows, settlement, quarantine, open items.
+
+        ``risk_party``: the Parquet file of the day's buyer rows (``transforms.risk.RISK_PARTY_COLUMNS``:
+        file, line, the keyed hash of the buyer id, the channel's time and status), for the risk signals
+        of later dates; the raw id is never in it, nor anywhere in the warehouse.
 
         Every input row is in ``outcome_row`` with its ids, amounts, outcome, file and line (the run's
         canonical rows live in its work folder only: what history needs is what the run concluded).
@@ -196,7 +202,8 @@ class Warehouse:
         self.replace_day(
             business_date, run_id,
             {"raw_input_file": files, "outcome_row": [outcomes], "settlement_line": settlement,
-             "quarantine_entry": quarantine, "open_item": [open_items] if open_items else None},
+             "quarantine_entry": quarantine, "open_item": [open_items] if open_items else None,
+             "risk_party": [risk_party] if risk_party else None},
         )  # fmt: skip
 
     def _frame(self, sql: str, params: list[object]) -> pl.DataFrame:
@@ -270,19 +277,28 @@ class Warehouse:
         """The history the risk signals read (``transforms.risk``), as of D−1: dates ``first`` .. D−1.
 
         Returns ``(rows, payouts)``: the channel payments and refunds recorded for those dates
-        (duplicates and quarantined rows left out; the warehouse keeps no channel time, buyer id or
-        status, so those columns are null), and every settlement line their runs recorded. None: no
-        history yet. Later dates are never read.
+        (duplicates and quarantined rows left out), a row whose statement named its buyer with the
+        keyed hash, channel time and status its run kept in ``risk_party`` (the raw id is never kept:
+        ``party`` is null), and every settlement line their runs recorded. None: no history yet. Later
+        dates are never read.
         """
         if not self._has_table("outcome_row") or not self._has_table("settlement_line"):
             return None
+        party = "risk_party" if self._has_table("risk_party") else (
+            "(select null::date as recon_date, null::varchar as source_file, null::bigint as source_line, "
+            "null::varchar as party_hash, null::timestamptz as occurred_at, null::varchar as status where false)"
+        )  # fmt: skip
         rows = self._frame(
-            "select recon_date as business_date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, "
-            "currency, null::timestamptz as occurred_at, null::varchar as party, null::varchar as status, "
-            "source_file, source_line, expected_fee_minor from outcome_row "
-            "where recon_date >= ? and recon_date < ? and source = 'channel' "
-            "and outcome not in ('duplicate', 'quarantined') and kind in ('payment', 'refund') "
-            "order by recon_date, source_file, source_line",
+            f"""
+            select o.recon_date as business_date, o.channel, o.kind, o.channel_txn_id, o.order_no, o.amount_minor,
+                   o.fee_minor, o.currency, p.occurred_at, null::varchar as party, p.status, o.source_file,
+                   o.source_line, o.expected_fee_minor, p.party_hash
+            from outcome_row o left join {party} p
+                 on p.recon_date = o.recon_date and p.source_file = o.source_file and p.source_line = o.source_line
+            where o.recon_date >= ? and o.recon_date < ? and o.source = 'channel'
+                  and o.outcome not in ('duplicate', 'quarantined') and o.kind in ('payment', 'refund')
+            order by o.recon_date, o.source_file, o.source_line
+            """,  # noqa: S608 - {party}: a table name of this module or constant SQL
             [first, business_date],
         )
         payouts = self._frame(

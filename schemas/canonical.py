@@ -34,6 +34,13 @@ class ChannelTxn(pa.DataFrameModel):
     应结订单金额 / −退款金额, Alipay 商家实收); ``order_amount_minor`` the order total and
     ``discount_minor`` the merchant-funded discount, both signed like ``amount_minor``.
     ``settle_date`` is the business date of the statement the row is on.
+
+    ``buyer_id`` is the buyer's account, card or device id as the statement writes it (WeChat 用户标识
+    = openid, Alipay 对方账户, UnionPay 账号, Stripe ``customer_id``, PayPal ``Consumer ID``), null where
+    the format has none. It is personal data: it stays in the run's work folder, and what leaves it is
+    only its keyed hash (``flows/reconcile.py`` ``risk``; docs/safety.md). It is *not* an id recon
+    matches on, and a statement may write it masked and in Chinese (Alipay: ``*津水(602***@qq.com)``):
+    it is not held to the printable-ASCII id check, only to the character checks every field passes.
     """
 
     channel: str = pa.Field(isin=CHANNELS)
@@ -55,6 +62,7 @@ class ChannelTxn(pa.DataFrameModel):
     settle_date: pl.Date
     status: str = pa.Field(isin=CHANNEL_STATUSES)
     status_detail: str = pa.Field(nullable=True)
+    buyer_id: str = pa.Field(nullable=True)
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
 

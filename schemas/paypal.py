@@ -23,6 +23,10 @@ PAYPAL_STL_REQUIRED_COLUMNS: tuple[str, ...] = (
     "Fee Currency", "Bank Reference ID",
 )  # fmt: skip
 
+#: ``CH`` columns read when the report has them (empty when it does not): ``Consumer ID`` is the buyer
+#: (personal data, kept in the run's work folder only: ``ChannelTxn.buyer_id``).
+PAYPAL_STL_OPTIONAL_COLUMNS: tuple[str, ...] = ("Consumer ID",)
+
 #: Money: an unsigned integer in the currency's minor unit, no separator, no sign, no leading zero;
 #: at most 18 digits, so it fits an Int64.
 MINOR_UNITS = r"^(0|[1-9][0-9]{0,17})$"
@@ -50,6 +54,7 @@ class PayPalSettlementRaw(pa.DataFrameModel):
     fee_amount: str = pa.Field(alias="Fee Amount", str_matches=r"^(0|[1-9][0-9]{0,17})?$")
     fee_currency: str = pa.Field(alias="Fee Currency", str_matches=r"^([A-Z]{3})?$")
     bank_reference_id: str = pa.Field(alias="Bank Reference ID")
+    consumer_id: str = pa.Field(alias="Consumer ID")
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
 

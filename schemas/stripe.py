@@ -27,7 +27,7 @@ STRIPE_REQUIRED_COLUMNS: tuple[str, ...] = (
 #: Columns read when the file has them; any other column is ignored.
 STRIPE_OPTIONAL_COLUMNS: tuple[str, ...] = (
     "available_on_utc", "description", "customer_facing_amount", "customer_facing_currency",
-    "charge_id", "source_id", "payment_metadata[order_no]", "payment_metadata[order_id]",
+    "charge_id", "source_id", "payment_metadata[order_no]", "payment_metadata[order_id]", "customer_id",
 )  # fmt: skip
 
 STRIPE_COLUMNS: tuple[str, ...] = STRIPE_REQUIRED_COLUMNS + STRIPE_OPTIONAL_COLUMNS
@@ -109,6 +109,8 @@ class StripeBalanceRaw(pa.DataFrameModel):
     source_id: str
     order_no_metadata: str = pa.Field(alias="payment_metadata[order_no]")
     order_id_metadata: str = pa.Field(alias="payment_metadata[order_id]")
+    #: the buyer (``cus_…``): personal data, kept in the run's work folder only (``ChannelTxn.buyer_id``)
+    customer_id: str
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
 

@@ -208,6 +208,8 @@ class UnionPayZmRaw(pa.DataFrameModel):
     orig_query_id: str = pa.Field(alias="原交易查询流水号")
     merchant_id: str = pa.Field(alias="商户代码")
     net_amount: str = pa.Field(alias="清算净额", str_matches=SIGNED_AMOUNT)
+    #: the card (masked or not, as the file writes it): ``ChannelTxn.buyer_id``, personal data
+    card_no: str = pa.Field(alias="账号")
     source_file: str
     source_line: pl.Int64 = pa.Field(ge=1)
 

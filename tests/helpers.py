@@ -37,7 +37,8 @@ def channel_frame(text: str, **defaults: object) -> pl.DataFrame:
             "fee_minor": 0, "fee_exact": Decimal(0), "order_amount_minor": None, "discount_minor": None,
             "currency": "CNY", "settle_amount_minor": None, "settle_currency": None, "fx_rate": None,
             "occurred_at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC), "settle_date": D,
-            "status": "succeeded", "status_detail": None, "source_file": "wechatpay/bill.csv", "source_line": i,
+            "status": "succeeded", "status_detail": None, "buyer_id": None, "source_file": "wechatpay/bill.csv",
+            "source_line": i,
         }
         row.update(defaults)
         for key, value in cells.items():

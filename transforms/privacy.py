@@ -22,8 +22,8 @@ import polars as pl
 
 #: Columns whose whole value is personal data (statement columns and ledger columns alike).
 PERSONAL_COLUMNS = frozenset(
-    {"对方账户", "用户标识", "用户名", "付款人", "buyer", "buyer_account", "customer_id", "customer_name",
-     "Consumer ID", "openid", "name", "phone", "email", "card_number"}
+    {"对方账户", "对方账号", "用户标识", "用户名", "付款人", "账号", "buyer", "buyer_account", "buyer_id", "customer_id",
+     "customer_name", "Consumer ID", "openid", "name", "phone", "email", "card_number"}
 )  # fmt: skip
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)", re.ASCII)

@@ -15,9 +15,12 @@ median and MAD (:func:`robust_z_sql`), so that one bad day does not move the yar
 Relations read (registered by the caller, ``flows/reconcile.py`` from the warehouse as of D, or a test):
 
 - ``risk_rows`` (:data:`RISK_ROW_COLUMNS`): channel payments and refunds of the window's dates, the
-  day's included; duplicates and quarantined rows left out. ``party`` is the buyer account, card or
-  device id when the statement carries one (compared on a keyed hash, never output), ``occurred_at``
-  the channel's time and ``status`` ``succeeded`` or an attempt that failed (null: succeeded);
+  day's included; duplicates and quarantined rows left out. ``party_hash`` is the keyed hash of the
+  buyer account, card or device id when the statement carries one (``ChannelTxn.buyer_id``), computed
+  once where the raw id is (:func:`risk_party_sql`, the run's work folder) and kept by the warehouse's
+  ``risk_party`` table for later dates; ``party`` is a raw id a caller may give instead (hashed here, by
+  :func:`prepare_sql`; the daily run never does). ``occurred_at`` is the channel's time and ``status``
+  ``succeeded`` or an attempt that failed (null: succeeded);
 - ``risk_payouts`` (:data:`RISK_PAYOUT_COLUMNS`): settlement lines recorded by the runs of the window's
   dates: a date's own line (``recon_date`` = ``settlement_date``) and the payouts that arrived later;
 - ``risk_contract`` (:data:`RISK_CONTRACT_COLUMNS`): per channel the contracted fee and payout lag.
@@ -48,6 +51,14 @@ RISK_ROW_COLUMNS: dict[str, pl.DataType] = {
     "order_no": pl.String(), "amount_minor": pl.Int64(), "fee_minor": pl.Int64(), "currency": pl.String(),
     "occurred_at": pl.Datetime("us", "UTC"), "party": pl.String(), "status": pl.String(),
     "source_file": pl.String(), "source_line": pl.Int64(), "expected_fee_minor": pl.Int64(),
+    "party_hash": pl.String(),
+}  # fmt: skip
+
+#: Columns of the day's buyer rows (:func:`risk_party_sql`; the warehouse's ``risk_party`` table, which
+#: adds ``recon_date`` and ``run_id``): the keyed hash of the buyer id, never the id.
+RISK_PARTY_COLUMNS: dict[str, pl.DataType] = {
+    "source_file": pl.String(), "source_line": pl.Int64(), "party_hash": pl.String(),
+    "occurred_at": pl.Datetime("us", "UTC"), "status": pl.String(),
 }  # fmt: skip
 
 #: Columns of ``risk_payouts`` (the warehouse's ``settlement_line`` rows).
@@ -600,7 +611,8 @@ def prepare_sql() -> tuple[str, str, str]:
     txn = """
         select business_date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, expected_fee_minor,
                currency, occurred_at, coalesce(status, 'succeeded') = 'succeeded' as succeeded,
-               case when party is not null and party <> '' then sha256($hash_key || party) end as party_hash,
+               coalesce(party_hash, case when party is not null and party <> '' then sha256($hash_key || party) end)
+                   as party_hash,
                source_file, source_line
         from risk_rows
         where business_date >= $first_date and business_date <= $business_date and kind in ('payment', 'refund')
@@ -684,22 +696,42 @@ RISK_KEYS = (
 def todays_rows_sql() -> str:
     """``risk_rows``: the recorded history (``earlier_rows``) and the day's channel rows from ``outcome_rows``.
 
-    The outcome rows carry no channel time, buyer id or status (``schemas.outputs.Outcome``): those
-    columns are null, and the velocity and failed-attempt signals stay silent on them.
+    The outcome rows carry no channel time, buyer or status (``schemas.outputs.Outcome``): a row whose
+    statement names its buyer takes its keyed hash, time and status from ``party_rows``
+    (:func:`risk_party_sql`, by file and line); the others keep them null, and the velocity and
+    failed-attempt signals stay silent on them. No raw id is read here.
     """
     return """
         select * from earlier_rows where business_date < $business_date
         union all
-        select $business_date::date, channel, kind, channel_txn_id, order_no, amount_minor, fee_minor, currency,
-               null::timestamptz, null::varchar, null::varchar, source_file, source_line, expected_fee_minor
-        from outcome_rows
-        where source = 'channel' and outcome not in ('duplicate', 'quarantined') and kind in ('payment', 'refund')
+        select $business_date::date, o.channel, o.kind, o.channel_txn_id, o.order_no, o.amount_minor, o.fee_minor,
+               o.currency, p.occurred_at, null::varchar, p.status, o.source_file, o.source_line,
+               o.expected_fee_minor, p.party_hash
+        from outcome_rows o left join party_rows p on p.source_file = o.source_file and p.source_line = o.source_line
+        where o.source = 'channel' and o.outcome not in ('duplicate', 'quarantined')
+              and o.kind in ('payment', 'refund')
     """
 
 
 def buyer_rows_sql() -> str:
-    """How many of ``risk_rows`` carry a buyer id (none: no hash key is needed)."""
-    return "select count(party) from risk_rows"
+    """How many of the day's canonical ``channel_rows`` name their buyer (none: no hash key is needed)."""
+    return "select count(*) from channel_rows where buyer_id is not null and buyer_id <> ''"
+
+
+def risk_party_sql() -> str:
+    """The day's buyer rows (:data:`RISK_PARTY_COLUMNS`) from its canonical ``channel_rows``: the id hashed.
+
+    ``sha256($hash_key || buyer_id)``: the same id gives the same hash on every date of one data dir
+    (one key), and without the key a guessed id (a phone number, a card number) cannot be checked
+    against it. Only payments and refunds that name their buyer; one row per file line.
+    """
+    return """
+        select source_file, source_line, sha256($hash_key || buyer_id) as party_hash, occurred_at, status
+        from channel_rows
+        where buyer_id is not null and buyer_id <> '' and kind in ('payment', 'refund')
+        qualify row_number() over (partition by source_file, source_line order by kind) = 1
+        order by source_file, source_line
+    """
 
 
 def risk_contract_frame(rules: Rules) -> pl.DataFrame:

@@ -55,4 +55,4 @@ def test_a_rerun_of_day_one_after_day_three_gives_the_same_signals(runs: tuple[P
     again = run_day(START, root, rules)
     assert (again.reports_dir / "risk.parquet").read_bytes() == before  # type: ignore[attr-defined]
     assert again.report.run_id == results[0].report.run_id  # type: ignore[attr-defined]
-    assert not (root / "risk.key").exists(), "no buyer id in the canonical rows: nothing hashed, no key made"
+    assert (root / "risk.key").exists(), "the WeChat rows name their buyer (用户标识): hashed with the data dir's key"

@@ -38,6 +38,12 @@ def test_a_personal_columns_value_keeps_its_last_four_characters() -> None:
     assert mask_value("x", None) is None
 
 
+def test_every_buyer_column_is_personal() -> None:
+    """The statement columns ``ChannelTxn.buyer_id`` is read from: a quarantined value keeps its last 4."""
+    for column in ("用户标识", "对方账户", "账号", "customer_id", "Consumer ID", "buyer_id"):
+        assert mask_value(column, "6225881234567890") == "************7890", column
+
+
 def test_quarantine_entries_are_masked_in_value_and_reason() -> None:
     frame = pl.DataFrame(
         {"source_file": ["f"], "source_line": [3], "column": ["备注"], "value": ["13812345678"],

@@ -809,6 +809,7 @@ class _DetailParser:
             "settle_date": pl.lit(self.context.business_date, pl.Date()),
             "status": pl.lit("succeeded"),
             "status_detail": pl.lit(None, pl.String()),
+            "buyer_id": pl.when(pl.col("对方账户") != "").then(pl.col("对方账户")).otherwise(pl.lit(None, pl.String())),
             "source_file": pl.lit(self.source_file),
             "source_line": pl.col("source_line"),
         }

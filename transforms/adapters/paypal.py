@@ -96,6 +96,7 @@ from schemas.canonical import ChannelTxn
 from schemas.identifiers import ID_TEXT
 from schemas.paypal import (
     MINOR_UNITS,
+    PAYPAL_STL_OPTIONAL_COLUMNS,
     PAYPAL_STL_REQUIRED_COLUMNS,
     STL_TIMESTAMP_FORMAT,
     PayPalSettlementRaw,
@@ -514,6 +515,9 @@ class _Parser:
                 "MISSING_COLUMN", f"the CH line lacks column(s) {', '.join(missing)}", ch.number
             )
         self.positions = {name: names.index(name) + 1 for name in PAYPAL_STL_REQUIRED_COLUMNS}
+        self.positions.update(
+            {name: names.index(name) + 1 for name in PAYPAL_STL_OPTIONAL_COLUMNS if names.count(name) == 1}
+        )
         self.column_names = ["row type", *names]
         self.width = len(names) + 1
 
@@ -640,7 +644,12 @@ class _Parser:
                 well_formed=pl.col("well_formed") | ~pl.col("source_line").is_in(broken)
             )
         good = named.filter(pl.col("well_formed")) if odd.height else named
-        raw = good.select(*PAYPAL_STL_REQUIRED_COLUMNS, "source_line")
+        raw = good.select(
+            *PAYPAL_STL_REQUIRED_COLUMNS,
+            *(pl.col(name).fill_null("") if name in self.positions else pl.lit("").alias(name)
+              for name in PAYPAL_STL_OPTIONAL_COLUMNS),
+            "source_line",
+        )  # fmt: skip
         valid = check_raw(
             self.problems, raw, PayPalSettlementRaw, reason_codes=_RAW_REASON_CODES, amount_scales={}
         )
@@ -802,6 +811,7 @@ class _Parser:
             "settle_date": pl.lit(self.context.business_date, pl.Date()),
             "status": pl.lit("succeeded"),
             "status_detail": none,
+            "buyer_id": pl.when(pl.col("Consumer ID") != "").then(pl.col("Consumer ID")).otherwise(none),
             "source_file": pl.lit(self.source_file),
             "source_line": pl.col("source_line"),
         }

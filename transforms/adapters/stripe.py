@@ -646,6 +646,7 @@ class _Parser:
             "settle_date": pl.lit(self.context.business_date, pl.Date()),
             "status": pl.lit("succeeded"),
             "status_detail": none,
+            "buyer_id": _present("customer_id"),
             "source_file": pl.lit(self.source_file),
             "source_line": pl.col("source_line"),
         }

@@ -21,6 +21,9 @@ The recipe:
    model (:func:`check_raw`), converts text to canonical columns with expressions
    (:func:`transforms.money.amount_units_expr`, :func:`local_time_expr`), and validates the result
    with the canonical model (:func:`check_canonical`).
+   A statement column naming the buyer (account, card, device) goes to ``ChannelTxn.buyer_id`` as
+   written (null when empty or absent), and its column name into ``transforms.privacy.PERSONAL_COLUMNS``:
+   it stays in the work folder, the risk stage keeps only its keyed hash.
 5. **Only the few bad lines take a per-line path**, which names each problem exactly as a person
    needs it: file, line, column, value, reason code and reason (:class:`Problems`). Past
    ``limits.max_problem_lines`` bad lines the file is rejected (a format change, not bad rows).

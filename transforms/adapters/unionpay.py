@@ -78,7 +78,7 @@ _ASCII = tuple(name for name in _NAMES if _KIND[name] in ("code", "digits", "tim
 _DIGITS = tuple(name for name in _NAMES if _KIND[name] == "digits")
 _SIGNED = tuple(name for name in _NAMES if _KIND[name] == "signed")
 #: Fields read by the raw model: padded ids are trimmed, fixed-width numbers are taken as written.
-_RAW_IDS = ("查询流水号", "商户订单号", "原交易查询流水号", "商户代码")
+_RAW_IDS = ("查询流水号", "商户订单号", "原交易查询流水号", "商户代码", "账号")
 _RAW_EXACT = ("交易代码", "交易传输时间", "交易金额", *_SIGNED)
 #: The byte after each field read (40 separators, the same in both layouts).
 _SEPARATORS = tuple((name, offset + width) for name, (offset, width) in _OFFSETS.items())
@@ -453,6 +453,7 @@ class _Parser:
             "settle_date": pl.lit(self.context.business_date, pl.Date()),
             "status": pl.lit("succeeded"),
             "status_detail": pl.when(void).then(pl.lit("void: 交易代码 ") + code + " 消费撤销").otherwise(none),
+            "buyer_id": present("账号"),
             "source_file": pl.lit(self.source_file),
             "source_line": pl.col("source_line"),
         }

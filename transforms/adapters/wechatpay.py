@@ -498,6 +498,7 @@ class _Parser:
             "status_detail": pl.when(refund)
             .then(pl.when(refund_state == "SUCCESS").then(none).otherwise("退款状态 " + refund_state))
             .otherwise(pl.when(state == "SUCCESS").then(none).otherwise("交易状态 " + state)),
+            "buyer_id": pl.when(pl.col("用户标识") != "").then(pl.col("用户标识")).otherwise(none),
             "source_file": pl.lit(self.source_file),
             "source_line": pl.col("source_line"),
         }

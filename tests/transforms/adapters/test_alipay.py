@@ -80,6 +80,10 @@ def test_sample_detail_csv():
     assert refund["original_txn_id"] == "2026022822001254027230175032"
     assert (refund["amount_minor"], refund["order_amount_minor"], refund["fee_minor"]) == (-12900, -12900, 77)
     assert refund["occurred_at"] == datetime(2026, 3, 2, 1, 15, 20, tzinfo=UTC)  # 完成时间 09:15:20 Beijing
+    # 对方账户, masked by Alipay itself and in Chinese: buyer_id as written, tab stripped
+    assert refund["buyer_id"] == "*楠(zhan***@sina.com)"
+    buyers = dict(parsed.rows.select("source_line", "buyer_id").iter_rows())
+    assert (buyers[6], buyers[7], buyers[11]) == ("*婷(139****5120)", "**峰(lif***@126.com)", "*婷(139****5120)")
     discount = parsed.rows.filter(pl.col("source_line") == 10).row(0, named=True)
     assert (discount["order_amount_minor"], discount["amount_minor"], discount["discount_minor"]) == (
         29800,

@@ -105,6 +105,7 @@ def test_sample_rows_are_valid_canonical_rows_without_floats():
 
 def test_sample_rows_map_as_documented():
     parsed = parse(sample())
+    assert row(parsed, 5)["buyer_id"] == "buyer71001@example.net"  # Consumer ID: the buyer
     eur = row(parsed, 9)  # the cross-border EUR payment: 76.00 EUR, fee 3.80 EUR
     assert (eur["kind"], eur["currency"], eur["amount_minor"], eur["fee_minor"]) == (
         "payment",
@@ -391,6 +392,16 @@ def test_ch_columns_in_another_order_are_read_by_name():
     parsed = parse("\r\n".join(text).encode())
     assert parsed.file_error is None and parsed.quarantine.height == 0
     assert parsed.rows.drop("source_file").equals(parse(sample()).rows.drop("source_file"))
+
+
+def test_a_report_without_consumer_id_has_no_buyer():
+    """``Consumer ID`` is optional: renamed away, every row's ``buyer_id`` is null and nothing else changes."""
+    text = lines()
+    text[3] = text[3].replace('"Consumer ID"', '"Consumer Note"')
+    parsed = parse("\r\n".join(text).encode())
+    assert parsed.file_error is None and parsed.quarantine.height == 0
+    assert parsed.rows["buyer_id"].null_count() == parsed.rows.height
+    assert parsed.rows.drop("buyer_id").equals(parse(sample()).rows.drop("buyer_id"))
 
 
 def test_rows_out_of_order():

@@ -160,8 +160,18 @@ def test_lf_bom_and_reordered_columns_give_the_same_rows() -> None:
     for line in text[:-1]:
         fields = line.split(",")
         reordered.append(",".join([fields[6], "x", *fields[:6], *fields[7:], "y"]))
-    reordered[0] = reordered[0].replace(",x,", ",card_brand,").removesuffix(",y") + ",customer_id"
+    reordered[0] = reordered[0].replace(",x,", ",card_brand,").removesuffix(",y") + ",payment_method_type"
     assert parse(("\r\n".join(reordered) + "\r\n").encode()).rows.equals(expected)
+
+
+def test_customer_id_is_the_buyer_when_the_report_has_it() -> None:
+    """``customer_id`` (optional) is ``buyer_id``; a report without it has none (the sample's default columns)."""
+    assert parse(sample()).rows["buyer_id"].null_count() == parse(sample()).rows.height
+    lines = sample().decode().split("\r\n")[:-1]
+    with_customer = [lines[0] + ",customer_id", *(f"{line},cus_{n:04d}" for n, line in enumerate(lines[1:], start=2))]
+    rows = parse(("\r\n".join(with_customer) + "\r\n").encode()).rows
+    assert rows.select("source_line", "buyer_id").filter(pl.col("source_line") == 2).row(0) == (2, "cus_0002")
+    assert rows.drop("buyer_id").equals(parse(sample()).rows.drop("buyer_id"))
 
 
 def test_the_default_nine_column_download_is_read() -> None:

@@ -129,6 +129,7 @@ def test_a_rendered_day_gives_exact_rows():
         "settle_amount_minor": None, "settle_currency": None, "fx_rate": None,
         "occurred_at": datetime(2026, 3, 2, 0, 0, 0, tzinfo=UTC),  # 08:00:00 Beijing
         "settle_date": DAY, "status": "succeeded", "status_detail": None,
+        "buyer_id": "6225881234****5678",  # 账号: the card as the file writes it (masked here)
         "source_file": "unionpay/zm.txt", "source_line": 1,
     }  # fmt: skip
     payments = out.filter(pl.col("kind") == "payment")

@@ -90,6 +90,13 @@ def test_sample_rows_map_as_documented():
     assert refund["settle_date"] == DAY and refund["order_no"] == "ZZW202603020109"
 
 
+def test_sample_buyer_is_the_openid_of_用户标识():
+    """``buyer_id`` is 用户标识 (the openid), without WeChat's backtick; kept in the work folder only."""
+    rows = parse(sample()).rows
+    assert rows.filter(pl.col("source_line") == 2)["buyer_id"].to_list() == ["ohZzxWJnChzxUdwSZDYkpiIEMgg-"]
+    assert rows["buyer_id"].null_count() == 0
+
+
 def test_recognised_by_header():
     assert looks_like_wechatpay_trade(sample())
     assert not looks_like_wechatpay_trade(b"a,b,c\r\n")
