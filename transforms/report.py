@@ -370,9 +370,11 @@ def _channel_money(
 ) -> pl.DataFrame:
     """One line per channel and currency for the Summary (CHANNEL_MONEY_SCHEMA)."""
     counts = con.sql("""
-        select channel, currency, count(*) filter (where source = 'channel') as transactions,
-               count(*) filter (where source = 'channel' and outcome = 'matched') as matched
-        from outcomes where source = 'channel' and outcome <> 'quarantined' group by all
+        select channel, currency, count(*) as transactions, count(*) filter (where outcome = 'matched') as matched
+        from outcomes
+        -- the channel's transactions: its own fee lines, conversions, payouts and fund-flow lines are
+        -- settlement items, counted in the settlement and not here
+        where source = 'channel' and outcome not in ('quarantined', 'settlement_item') group by all
     """).pl()
     cases = class_totals.filter(pl.col("sheet") == "worklist").group_by("channel", "currency").agg(
         pl.col("cases").sum(), pl.col("stake_minor").sum())
