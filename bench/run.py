@@ -187,18 +187,21 @@ def pipeline_without_prefect(data_dir: Path, profile: bool) -> tuple[Measured, s
             stage("match", flow.match_and_classify.fn, p, DAY, rules, day.unavailable, workspace) for p in partitions
         ]
         quarantined = stage("quarantine", flow.quarantine_rows.fn, parsed, day, workspace)
+        fund_flow = stage("fund flow", flow.fund_flow_outcomes.fn, parsed, day, workspace)
         bank_outcomes, payouts = stage("settle bank", flow.settle_bank.fn, parsed, day, history.settlement, DAY, rules,
                                        workspace)  # fmt: skip
         settlement = pl.concat([*settlements, payouts], how="vertical")
         files = flow.describe_inputs(inputs, [p.parsed for p in parsed], day)
-        outcome_files = [*(p.outcomes for p in partitions), quarantined, bank_outcomes]
+        outcome_files = [*(p.outcomes for p in partitions), quarantined, fund_flow, bank_outcomes]
         earlier = stage("look back", flow.look_back.fn, outcome_files, data_dir, DAY, rules, workspace)
-        run_id = flow.run_id_for(inputs, rules, history.digest + flow.rows_digest(pl.read_parquet(earlier)))
+        signals, risk_party = stage("risk", flow.risk.fn, outcome_files, flow.channel_row_files(parsed, day),
+                                    settlement, data_dir, DAY, rules, workspace)  # fmt: skip
+        run_id = flow.run_id_for(inputs, rules, history.digest + flow.rows_digest(pl.read_parquet(earlier), signals))
         built = stage("report", flow.report.fn, outcome_files, [p.explanations for p in partitions], earlier,
-                      flow.read_files(parsed, day), settlement, history, day, files, DAY, run_id, rules, workspace,
-                      staging)  # fmt: skip
+                      flow.read_files(parsed, day), settlement, history, day, files, signals, DAY, run_id, rules,
+                      workspace, staging)  # fmt: skip
         outputs = stage("publish", flow.publish.fn, built, staging)
-        stage("record", flow.record_run.fn, data_dir, built, staging, outputs, datetime.now(UTC))
+        stage("record", flow.record_run.fn, data_dir, built, staging, outputs, datetime.now(UTC), None, risk_party)
         staged.switch_into_place(staging, target)
     finally:
         staged.discard_staging(staging)

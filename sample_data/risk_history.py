@@ -34,6 +34,7 @@ RISK_ROW_COLUMNS: dict[str, pl.DataType] = {
     "order_no": pl.String(), "amount_minor": pl.Int64(), "fee_minor": pl.Int64(), "currency": pl.String(),
     "occurred_at": pl.Datetime("us", "UTC"), "party": pl.String(), "status": pl.String(),
     "source_file": pl.String(), "source_line": pl.Int64(), "expected_fee_minor": pl.Int64(),
+    "party_hash": pl.String(),
 }  # fmt: skip
 RISK_PAYOUT_COLUMNS: dict[str, pl.DataType] = {
     "recon_date": pl.Date(), "settlement_date": pl.Date(), "channel": pl.String(), "currency": pl.String(),
