@@ -19,8 +19,13 @@ def test_packaged_default_parses_to_the_documented_rules() -> None:
     rules = parse_rules(default_text())
     assert rules.timezone == "Asia/Shanghai"
     assert rules.cutoff_minutes == 30
-    assert rules.expected == ("wechatpay", "alipay", "bank")
-    assert set(rules.channels) == {"wechatpay", "alipay"}
+    assert rules.expected == ("wechatpay", "alipay", "unionpay", "stripe", "paypal", "bank")
+    assert set(rules.channels) == {"wechatpay", "alipay", "unionpay", "stripe", "paypal"}
+    stripe = rules.for_channel("stripe")
+    assert (stripe.fee_bps, stripe.fee_fixed_minor, stripe.refund_fee) == (Decimal(290), 30, "none")
+    assert stripe.fee_by_currency["EUR"].bps == Decimal(540) and stripe.fee_by_currency["EUR"].fixed_minor == 30
+    assert rules.for_channel("paypal").payout_basis == "withdrawals"
+    assert rules.for_channel("unionpay").fee_max_minor == 2000
     for name in ("wechatpay", "alipay"):
         channel = rules.for_channel(name)
         assert channel.fee_bps == Decimal(60)  # 60 bps = 0.60 %
@@ -154,7 +159,7 @@ def test_digest_is_stable_and_changes_with_a_rate() -> None:
 
 
 def test_for_channel_of_an_unconfigured_channel_gives_defaults() -> None:
-    rules = parse_rules(default_text())
+    rules = parse_rules("")
     assert rules.for_channel("unionpay") == ChannelRules(fee_bps=None)  # no contract: the fee is not checked
     assert not rules.for_channel("unionpay").fee_checked
     assert rules.for_channel("wechatpay").fee_checked
