@@ -74,10 +74,10 @@ examples (after the run of the date):
     "trace": """\
 examples (after recon backfill --from 2026-03-02 --to 2026-03-03 --data-dir sample_data):
   recon trace 4200012713202603024716055244 --data-dir sample_data         # a payment, on every date it appears
-  recon trace ledger/ledger_20260302.csv:405 --data-dir sample_data       # an input line, as the report shows it
+  recon trace ledger/ledger_20260302.csv:491 --data-dir sample_data       # an input line, as the report shows it
   recon trace --payout wechatpay:2026-03-02 --data-dir sample_data        # a settlement and its payout
   recon trace --payout alipay:2026-03-03 --rows 3 --data-dir sample_data
-  recon trace bank/camt053_20260303.xml:102 --data-dir sample_data        # a payout credit on the bank statement
+  recon trace bank/camt053_20260303.xml:122 --data-dir sample_data        # a payout credit on the bank statement
 """,
     "serve": """\
 examples:
@@ -90,7 +90,7 @@ with a Prefect server on this machine (unattended, with systemd: docs/ops/, docs
 """,
     "resolve": """\
 examples (after recon run --date 2026-03-02 --data-dir sample_data):
-  recon resolve --date 2026-03-04 --row ledger/ledger_20260302.csv:405 --opened-on 2026-03-02 \\
+  recon resolve --date 2026-03-04 --row ledger/ledger_20260302.csv:491 --opened-on 2026-03-02 \\
       --action write_off --account 6603-rounding --reason "test order, never paid" --by li.na --data-dir sample_data
   recon resolve --date 2026-03-04 --undo DECISION_ID --reason "entered by mistake" --by li.na --data-dir sample_data
       (DECISION_ID: as printed when the decision was recorded)

@@ -547,7 +547,9 @@ class Warehouse:
             "select currency, kind, outcome = 'quarantined' as quarantined, count(*) as rows, "
             "sum(amount_minor)::bigint as amount_minor, sum(fee_minor)::bigint as fee_minor, "
             "string_agg(distinct source_file, ', ' order by source_file) as files "
-            "from outcome_row where recon_date = ? and source = 'channel' and channel = ? group by all order by all",
+            "from outcome_row where recon_date = ? and source = 'channel' and channel = ? "
+            "and not starts_with(coalesce(kind, ''), 'flow_') "  # fund-flow lines: the channel's balance, not its statement
+            "group by all order by all",
             [business_date, channel],
         )
         first = self._frame(

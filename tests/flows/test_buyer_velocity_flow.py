@@ -39,7 +39,7 @@ def _inject(root: Path) -> list[int]:
 
     Returns their line numbers.
     """
-    (bill,) = (root / "inbox" / DAY.isoformat() / "wechatpay").glob("*.csv")
+    (bill,) = (root / "inbox" / DAY.isoformat() / "wechatpay").glob("wechatpay_tradebill_*.csv")
     text = bill.read_bytes().decode("utf-8")
     lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -114,7 +114,7 @@ def _texts_of(path: Path) -> list[str]:
 
 def test_the_openid_is_in_no_output_and_no_warehouse_table(runs: tuple[Path, list[int], list[RunResult]]) -> None:
     root, _, results = runs
-    (bill,) = (root / "inbox" / DAY.isoformat() / "wechatpay").glob("*.csv")
+    (bill,) = (root / "inbox" / DAY.isoformat() / "wechatpay").glob("wechatpay_tradebill_*.csv")
     assert any(OPENID in text for text in _texts_of(bill))  # the search below does find it where it is
     files = [path for path in (root / "reports").rglob("*") if path.is_file()]
     assert {"outcomes.parquet", "discrepancies.csv", "risk.parquet", f"recon_{DAY.isoformat()}.xlsx"} <= {

@@ -99,7 +99,7 @@ def test_file_names_reach_the_terminal_escaped(tmp_path: Path, capsys: pytest.Ca
 
     inbox = tmp_path / "inbox" / "2026-03-02"
     shutil.copytree(SAMPLE_DATA / "inbox" / "2026-03-02", inbox)
-    bill = next((inbox / "wechatpay").iterdir())
+    bill = next((inbox / "wechatpay").glob("wechatpay_tradebill_*"))
     shutil.copy(bill, inbox / "wechatpay" / "again\x1b[2J\u202e.csv")  # a duplicate delivery: its name is printed
     assert main(["run", "--date", "2026-03-02", "--data-dir", str(tmp_path)]) == 3
     out = capsys.readouterr()

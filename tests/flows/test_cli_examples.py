@@ -98,7 +98,7 @@ def test_every_help_example_runs_on_the_sample_week(
     payout = outputs["trace --payout wechatpay:2026-03-02 --data-dir sample_data"]
     assert "gross ¥161,445.62 (194 payments), refunds -¥1,693.94 (7), fees -¥955.36, net ¥158,796.32" in payout
     assert "payout received ¥158,796.32, difference ¥0.00: matched, on the bank statement at " \
-           "bank/camt053_20260303.xml:102" in payout
+           "bank/camt053_20260303.xml:122" in payout
     assert "statement rows of 2026-03-02: 201 in wechatpay/wechatpay_tradebill_ALL_20260302.csv" in payout
     assert "they add up to the settlement line" in payout
     assert "wechatpay/wechatpay_tradebill_ALL_20260302.csv:2  payment ¥385.73 fee -¥2.31  matched <-> " \
@@ -106,9 +106,9 @@ def test_every_help_example_runs_on_the_sample_week(
     assert "(--rows 201 lists all of them)" in payout
     few = outputs["trace --payout alipay:2026-03-03 --rows 3 --data-dir sample_data"]
     assert "the first 3 in file order:" in few and "payout received: not on any bank statement" in few
-    bank = outputs["trace bank/camt053_20260303.xml:102 --data-dir sample_data"]
+    bank = outputs["trace bank/camt053_20260303.xml:122 --data-dir sample_data"]
     assert "payout ¥158,796.32  matched" in bank
-    assert "bank/camt053_20260303.xml:102 pays the wechatpay settlement of 2026-03-02:" in bank
+    assert "bank/camt053_20260303.xml:122 pays the wechatpay settlement of 2026-03-02:" in bank
     assert "net ¥158,796.32" in bank
     traced = outputs["trace 4200012713202603024716055244 --data-dir sample_data"]
     assert "payment ¥257.90  missing_in_ledger" in traced and "payment ¥257.90  resolved_late" in traced
@@ -131,7 +131,7 @@ def reconciled(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) 
     "argv",
     [
         ["trace", "4200012713202603024716055244"],
-        ["trace", "bank/camt053_20260303.xml:102"],
+        ["trace", "bank/camt053_20260303.xml:122"],
         ["trace", "--payout", "alipay:2026-03-02", "--rows", "1"],
         ["trace", "--payout", "alipay:2026-03-05"],
         ["trace", "no-such-id"],
