@@ -61,7 +61,8 @@ def wechat_bill(day: date) -> str:
 
 
 def bank_file(day: date) -> str:
-    return f"bank/camt053_{ymd(day)}.xml"
+    """The day's bank statement: MT940 on the third and sixth day of a generated week, camt.053 otherwise."""
+    return f"bank/mt940_{ymd(day)}.sta" if (day - WEEK[0]).days % 7 in (2, 5) else f"bank/camt053_{ymd(day)}.xml"
 
 
 # -- small helpers ---------------------------------------------------------------------------------------
@@ -191,7 +192,9 @@ def test_a_missing_statement_changes_only_its_folder_and_moves_the_payout_mismat
 ) -> None:
     a, b = inbox_files(late_week.a), inbox_files(late_week.b)
     only_b = sorted(set(b) - set(a))
-    assert only_b == [f"{LATE}/{wechat_bill(LATE)}"] and set(a) <= set(b), only_b
+    # the missing day's WeChat folder: its trade bill and its fund-flow bill
+    assert only_b == sorted([f"{LATE}/{wechat_bill(LATE)}", f"{LATE}/wechatpay/wechatpay_fundflow_{LATE:%Y%m%d}.csv"])
+    assert set(a) <= set(b), only_b
     # Not "otherwise identical": the one planned payout amount_mismatch goes to a date whose previous
     # WeChat bill is present, chosen among those dates, so leaving out day 3's bill moves it from the
     # bank file of day 4 (B) to the one of day 3 (A). Every other file is byte for byte the same.
@@ -232,7 +235,7 @@ def test_a_late_statement_is_a_new_version_and_the_later_dates_rerun_to_the_comp
     deliver_late_statement(late_week, data_dir)
     # Before anyone reruns it, verify sees the file that arrived since (and records nothing).
     code, out = verify(data_dir, LATE)
-    assert code == EXIT_ERROR and f"inputs: DIFFERENT: {wechat_bill(LATE)}: added" in out, out
+    assert code == EXIT_ERROR and "inputs: DIFFERENT: " in out and f"{wechat_bill(LATE)}: added" in out, out
 
     late = run_day(LATE, data_dir, rules)
     assert late.report.exit_code == EXIT_OK, late.report.headline
