@@ -208,7 +208,9 @@ def _channel_stats_sql() -> str:
     settled = ", ".join(f"'{name}'" for name in SETTLED_OUTCOMES)
     return f"""
         select case when source = 'bank' then 'bank' else channel end as name,
-               count(*) filter (where source in ('channel', 'bank')) as rows,
+               -- a fund-flow line is the channel's balance record, not a row of its statement
+               count(*) filter (where source in ('channel', 'bank') and not starts_with(coalesce(kind, ''), 'flow_'))
+                   as rows,
                count(*) filter (where source = 'ledger') as ledger_rows,
                count(*) filter (where outcome = 'matched') as matched,
                count(*) filter (where outcome not in ({settled})
