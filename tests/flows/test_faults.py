@@ -105,7 +105,11 @@ def _prepare(tmp_path: Path, rerun: bool) -> dict[str, str] | None:
     return before
 
 
-@pytest.mark.parametrize("rerun", [False, True], ids=["first-run", "rerun-changed-inputs"])
+# The rerun over changed inputs is the longer half (a reference run more); it runs with -m slow.
+RERUN = [False, pytest.param(True, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("rerun", RERUN, ids=["first-run", "rerun-changed-inputs"])
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_kill_9_at_every_step_leaves_a_complete_report_and_a_clean_rerun(
     point: str, rerun: bool, tmp_path: Path, reference: dict[str, dict[str, str]]
@@ -129,7 +133,7 @@ def test_kill_9_at_every_step_leaves_a_complete_report_and_a_clean_rerun(
         assert files == before
 
 
-@pytest.mark.parametrize("rerun", [False, True], ids=["first-run", "rerun-changed-inputs"])
+@pytest.mark.parametrize("rerun", RERUN, ids=["first-run", "rerun-changed-inputs"])
 @pytest.mark.parametrize("limit_bytes", [4_096, 21_000, 60_000, 400_000])  # spill, staging, WAL, checkpoint
 def test_a_full_disk_says_so_in_one_line_and_publishes_nothing_new(
     limit_bytes: int, rerun: bool, tmp_path: Path, reference: dict[str, dict[str, str]]
